@@ -1,0 +1,5 @@
+"""``python -m overworld``."""
+
+from overworld.cli import main
+
+raise SystemExit(main())

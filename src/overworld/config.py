@@ -1,0 +1,145 @@
+"""Frozen configuration dataclasses, passed explicitly, with JSON and TOML input/output.
+
+Every config reads from a mapping with ``from_dict``: an unknown key is an error that names it (unless the
+caller lists it as known-but-ignored, as the Midinet ``parameters.json`` loader does for ``dataset``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from overworld.errors import ConfigError
+
+__all__ = [
+    "DataConfig",
+    "ModelConfig",
+    "SampleConfig",
+    "TrainConfig",
+    "config_from_dict",
+    "config_to_dict",
+    "read_config_file",
+]
+
+C = TypeVar("C")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """How ``prepare`` turns MIDI files into token shards."""
+
+    tokenizer: str = "performance"
+    splits: tuple[float, float, float] = (0.90, 0.05, 0.05)  # train, validation, test
+    workers: int = 0  # 0: one per core
+    file_timeout_s: float = 20.0  # a file taking longer is recorded as failed
+    file_memory_mb: int = 2048  # address-space limit of a parsing worker
+    max_file_bytes: int = 64 * 1024 * 1024
+    max_seconds: float = 3600.0  # longer pieces (giant delta times) are rejected
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The architecture. Names follow the seed project (Midinet's ``parameters.json``)."""
+
+    model: str = "music-transformer"  # "music-transformer" | "lstm"
+    attention: str = "relative"  # "relative" (Huang et al. skewing) | "rope" | "alibi" (fused SDPA)
+    vocab_size: int = 0  # 0: taken from the tokenizer
+    embedding_size: int = 256
+    sequence_length: int = 512
+    num_blocks: int = 4
+    num_heads: int = 4
+    feed_forward_dim: int = 1024
+    dropout: float = 0.1
+    max_relative_distance: int = 0  # 0: sequence_length
+    lstm_hidden_size: int = 512  # lstm only
+    lstm_layers: int = 3  # lstm only
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The optimisation. ``steps`` is the run's total, so a resumed run trains up to it."""
+
+    steps: int = 2000
+    batch_size: int = 16
+    learning_rate: float = 3e-4
+    min_learning_rate_ratio: float = 0.1
+    warmup_steps: int = 100
+    weight_decay: float = 0.01
+    betas: tuple[float, float] = (0.9, 0.95)
+    grad_clip: float = 1.0
+    grad_accumulation: int = 1
+    eval_every: int = 100
+    eval_batches: int = 0  # 0: the whole validation split
+    log_every: int = 10
+    save_every: int = 100
+    patience: int = 0  # evaluations without improvement before stopping; 0: never stop early
+    seed: int = 0
+    device: str = "auto"  # auto: cuda, then mps, then cpu
+    amp: bool = True  # bf16 autocast on CUDA
+    compile: bool = False
+    augment_transpose: int = 3  # semitones up or down, pitched notes only
+    augment_stretch: float = 0.05  # tempo stretch of up to +-5%
+    num_workers: int = 0
+
+
+@dataclass(frozen=True)
+class SampleConfig:
+    """One generation call's settings; they travel with the call, never with the model."""
+
+    temperature: float = 1.0
+    top_k: int = 0  # 0: off
+    top_p: float = 1.0  # 1.0: off
+    max_polyphony: int = 16  # simultaneous sounding notes
+    max_note_seconds: float = 8.0  # a note held longer is released by the grammar
+    instruments: tuple[int, ...] = ()  # allowed instrument ids (GM program 0-127, 128 drums); empty: all
+
+
+def _coerce(tp: Any, value: Any, name: str) -> Any:
+    text = str(tp)
+    if text.startswith("tuple") and isinstance(value, list):
+        return tuple(value)
+    if tp in (float, "float") and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def config_from_dict(cls: type[C], data: Mapping[str, Any], ignore: tuple[str, ...] = ()) -> C:
+    """Build ``cls`` from ``data``; an unknown key raises :class:`ConfigError` naming it."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    kwargs = {}
+    for key, value in data.items():
+        if key in ignore:
+            continue
+        if key not in fields:
+            raise ConfigError(f"unknown key {key!r} for {cls.__name__}; known keys: {', '.join(fields)}")
+        kwargs[key] = _coerce(fields[key].type, value, key)
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise ConfigError(f"{cls.__name__}: {exc}") from exc
+
+
+def config_to_dict(config: Any) -> dict[str, Any]:
+    """A JSON-ready dict (tuples become lists)."""
+    return json.loads(json.dumps(dataclasses.asdict(config)))
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """Read a JSON or TOML file into a dict; a parse error names the file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".toml":
+            return tomllib.loads(text)
+        data = json.loads(text)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read config {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"config {path} must hold an object, not {type(data).__name__}")
+    return data
+

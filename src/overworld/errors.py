@@ -1,0 +1,25 @@
+"""The exceptions overworld raises on bad input: each carries a one-line reason for the user."""
+
+from __future__ import annotations
+
+__all__ = ["ConfigError", "DataError", "DownloadError", "MidiError", "OverworldError"]
+
+
+class OverworldError(Exception):
+    """Base class: the message is one line that says what went wrong and, where it can, what to do."""
+
+
+class ConfigError(OverworldError, ValueError):
+    """A configuration file or option is invalid (unknown key, wrong type, mismatch)."""
+
+
+class MidiError(OverworldError):
+    """A MIDI file cannot be read; the message is the reason, e.g. 'tempo of 0 microseconds per beat'."""
+
+
+class DataError(OverworldError):
+    """A dataset, shard or prepared folder is missing or inconsistent."""
+
+
+class DownloadError(OverworldError):
+    """A download or archive failed verification (size, checksum, unsafe member, truncated)."""
