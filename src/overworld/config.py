@@ -142,4 +142,3 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"config {path} must hold an object, not {type(data).__name__}")
     return data
-

@@ -14,18 +14,18 @@ from collections.abc import Sequence
 
 __all__ = ["build_parser", "main"]
 
-# verb -> module under overworld.cli (modules are added as capabilities land)
-VERBS: dict[str, str] = {
-    "datasets": "datasets",
-    "fetch": "fetch",
-    "prepare": "prepare",
-    "inspect": "inspect",
-    "train": "train",
-    "generate": "generate",
-    "render": "render",
-    "plot": "plot",
-    "evaluate": "evaluate",
-}
+# each verb is the module overworld.cli.<verb>, listed in the order the help shows them
+VERBS: tuple[str, ...] = (
+    "datasets",
+    "fetch",
+    "prepare",
+    "inspect",
+    "train",
+    "generate",
+    "render",
+    "plot",
+    "evaluate",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,11 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true", help="show full tracebacks and debug logs")
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
-    for verb, module in VERBS.items():
+    for verb in VERBS:
         try:
-            mod = importlib.import_module(f"overworld.cli.{module}")
+            mod = importlib.import_module(f"overworld.cli.{verb}")
         except ModuleNotFoundError as exc:
-            if exc.name == f"overworld.cli.{module}":
+            if exc.name == f"overworld.cli.{verb}":
                 continue  # verb not built yet
             raise
         mod.add_parser(sub)
