@@ -58,6 +58,7 @@ class ModelConfig:
     max_relative_distance: int = 0  # 0: sequence_length
     lstm_hidden_size: int = 512  # lstm only
     lstm_layers: int = 3  # lstm only
+    tie_embeddings: bool = True  # output head shares the input embedding matrix (lstm: only if sizes match)
 
 
 @dataclass(frozen=True)
