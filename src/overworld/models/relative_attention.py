@@ -1,0 +1,145 @@
+"""Relative self-attention of the Music Transformer (Huang et al. 2018), with the skewing trick.
+
+# B batch, H heads, T time (queries), S time (keys), D head dim, R relative distances, C model dim
+
+Each layer learns one embedding per head for each causal distance ``d = i - j`` in ``0 .. R - 1``
+(``rel``, shape ``(H, R, D)``). We keep them per head (the tensor2tensor option
+``heads_share_relative_embedding=False``): it costs ``H * R * D`` parameters per layer and lets each head
+learn its own sense of distance. Distances past ``R - 1`` share the last embedding (clipping, as in
+Shaw et al.); ``R = max_relative_distance`` or ``sequence_length`` when that is 0.
+
+The relative logits are ``S_rel[i, j] = q_i . rel[clip(i - j)]``. Three ways to compute them, all equal:
+
+- :func:`relative_logits_naive`: gathers the full ``(H, T, T, D)`` tensor of embeddings: the reference,
+  O(T^2 D) memory;
+- :func:`relative_logits_skewed`: ``q @ E^T`` against the ``T`` embeddings ordered from far to near,
+  then pad, reshape and slice (:func:`skew`): O(T^2) memory, used by ``forward``;
+- :func:`relative_logits_gather`: ``q @ rel^T`` then a gather by distance; used by cached decoding,
+  where the new queries meet cached keys and the square skew does not apply.
+
+The scores are ``(q k^T + S_rel) / sqrt(D)``, masked (causal, sliding window), softmax, times ``v``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+__all__ = [
+    "RelativeSelfAttention",
+    "relative_index",
+    "relative_logits_gather",
+    "relative_logits_naive",
+    "relative_logits_skewed",
+    "skew",
+]
+
+
+def relative_index(num_queries: int, num_keys: int, num_relative: int, device=None) -> Tensor:
+    """Clipped distances ``(T, S)``: the queries are the last ``num_queries`` of ``num_keys`` positions.
+
+    Entry ``[i, j]`` is ``clip(p_i - j, 0, R - 1)``; negative distances (future keys, masked anyway)
+    map to 0.
+    """
+    q_pos = torch.arange(num_keys - num_queries, num_keys, device=device)[:, None]  # (T, 1)
+    k_pos = torch.arange(num_keys, device=device)[None, :]  # (1, S)
+    return (q_pos - k_pos).clamp(0, num_relative - 1)  # (T, S)
+
+
+def skew(qe: Tensor) -> Tensor:
+    """The skewing trick: ``(B, H, T, T)`` logits against distances ``T-1 .. 0`` to ``(B, H, T, T)``
+    logits indexed by key position, ``out[i, j] = qe[i, T - 1 - (i - j)]`` for ``j <= i``.
+
+    Entries with ``j > i`` hold values of other rows and must be masked by the caller.
+    """
+    batch, heads, length, _ = qe.shape
+    padded = F.pad(qe, (1, 0))  # (B, H, T, T + 1): one zero column on the left
+    padded = padded.reshape(batch, heads, length + 1, length)  # (B, H, T + 1, T)
+    return padded[:, :, 1:, :]  # (B, H, T, T)
+
+
+def _far_to_near(rel: Tensor, length: int) -> Tensor:
+    """``(H, T, D)`` embeddings for distances ``T-1, T-2, .., 0`` (clipped at ``R - 1``)."""
+    num_relative = rel.shape[1]
+    distances = torch.arange(length - 1, -1, -1, device=rel.device).clamp(max=num_relative - 1)  # (T,)
+    return rel[:, distances, :]  # (H, T, D)
+
+
+def relative_logits_skewed(q: Tensor, rel: Tensor) -> Tensor:
+    """``S_rel (B, H, T, T)`` for queries ``q (B, H, T, D)`` and embeddings ``rel (H, R, D)``."""
+    length = q.shape[2]
+    embeddings = _far_to_near(rel, length)  # (H, T, D)
+    qe = torch.einsum("bhtd,hrd->bhtr", q, embeddings)  # (B, H, T, T): column r is distance T-1-r
+    return skew(qe)  # (B, H, T, T): column j is key j
+
+
+def relative_logits_naive(q: Tensor, rel: Tensor) -> Tensor:
+    """The reference: builds every pair's embedding, an ``(H, T, T, D)`` tensor, then dots."""
+    length = q.shape[2]
+    index = relative_index(length, length, rel.shape[1], device=q.device)  # (T, T)
+    pairs = rel[:, index, :]  # (H, T, T, D)
+    return torch.einsum("bhid,hijd->bhij", q, pairs)  # (B, H, T, T)
+
+
+def relative_logits_gather(q: Tensor, rel: Tensor, num_keys: int) -> Tensor:
+    """``S_rel (B, H, T, S)`` for ``T`` new queries that are the last of ``num_keys`` positions."""
+    batch, heads, length, _ = q.shape
+    qe = torch.einsum("bhtd,hrd->bhtr", q, rel)  # (B, H, T, R): one logit per distance
+    index = relative_index(length, num_keys, rel.shape[1], device=q.device)  # (T, S)
+    index = index.expand(batch, heads, length, num_keys)  # (B, H, T, S)
+    return qe.gather(-1, index)  # (B, H, T, S)
+
+
+class RelativeSelfAttention(nn.Module):
+    """Multi-head causal self-attention with learned, clipped, per-head relative embeddings.
+
+    ``method`` picks how ``forward`` without a cache computes the relative logits: ``"skew"`` (default)
+    or ``"naive"`` (the O(T^2 D) reference, for tests and the benchmark).
+    """
+
+    def __init__(self, dim: int, num_heads: int, num_relative: int, dropout: float) -> None:
+        super().__init__()
+        self.num_heads = num_heads
+        self.head_dim = dim // num_heads
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.out = nn.Linear(dim, dim)
+        self.rel = nn.Parameter(torch.randn(num_heads, num_relative, self.head_dim) * 0.02)  # (H, R, D)
+        self.dropout = nn.Dropout(dropout)
+        self.method = "skew"
+
+    def forward(
+        self,
+        x: Tensor,
+        mask: Tensor,
+        past: tuple[Tensor, Tensor] | None = None,
+        *,
+        position: int = 0,
+        causal_fast: bool = False,
+    ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        """``x (B, T, C)`` -> ``(y (B, T, C), (k, v))`` where ``k, v (B, H, S, D)`` include ``past``.
+
+        ``mask (T, S)`` is True where a query may attend; ``position`` and ``causal_fast`` are part of
+        the common attention signature and unused here (only distances matter).
+        """
+        batch, length, dim = x.shape
+        q, k, v = self.qkv(x).split(dim, dim=-1)  # 3 x (B, T, C)
+        q = q.view(batch, length, self.num_heads, self.head_dim).transpose(1, 2)  # (B, H, T, D)
+        k = k.view(batch, length, self.num_heads, self.head_dim).transpose(1, 2)  # (B, H, T, D)
+        v = v.view(batch, length, self.num_heads, self.head_dim).transpose(1, 2)  # (B, H, T, D)
+        if past is not None:
+            k = torch.cat([past[0], k], dim=2)  # (B, H, S, D)
+            v = torch.cat([past[1], v], dim=2)  # (B, H, S, D)
+            rel_logits = relative_logits_gather(q, self.rel, k.shape[2])  # (B, H, T, S)
+        elif self.method == "naive":
+            rel_logits = relative_logits_naive(q, self.rel)  # (B, H, T, T)
+        else:
+            rel_logits = relative_logits_skewed(q, self.rel)  # (B, H, T, T)
+        scores = (q @ k.transpose(-2, -1) + rel_logits) / math.sqrt(self.head_dim)  # (B, H, T, S)
+        scores = scores.masked_fill(~mask, float("-inf"))  # (B, H, T, S)
+        weights = self.dropout(torch.softmax(scores, dim=-1))  # (B, H, T, S)
+        y = weights @ v  # (B, H, T, D)
+        y = y.transpose(1, 2).reshape(batch, length, dim)  # (B, T, C)
+        return self.out(y), (k, v)
