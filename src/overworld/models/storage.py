@@ -1,0 +1,272 @@
+"""A self-describing model directory: ``config.json``, ``model.safetensors``, ``tokenizer.json``, ``README.md``.
+
+``save_model`` writes each file to a temporary name beside it and ``os.replace``s it into place, the
+config last, so a reader never sees a half-written file. ``load_model`` needs nothing but the directory.
+The model card ``README.md`` starts with the card as JSON front matter (JSON is valid YAML, so the Hugging
+Face hub reads it too), followed by the card in prose.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from overworld.config import ModelConfig, config_from_dict, config_to_dict
+from overworld.errors import ConfigError, DataError
+from overworld.models.base import LanguageModel
+from overworld.models.build import build_model
+
+if TYPE_CHECKING:
+    from overworld.tokenizers.base import Tokenizer
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "Pretrained", "load_model", "resolve_model_dir", "save_model"]
+
+log = logging.getLogger(__name__)
+
+FORMAT = "overworld-model"
+FORMAT_VERSION = 1
+_FILES = ("config.json", "model.safetensors", "tokenizer.json")
+
+
+class Pretrained:
+    """A loaded model directory: ``model`` (in eval mode), ``tokenizer``, ``config``, ``card``, ``path``."""
+
+    def __init__(
+        self, model: LanguageModel, tokenizer: Tokenizer, config: ModelConfig, card: dict, path: Path
+    ) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.config = config
+        self.card = card
+        self.path = path
+
+    def generate(self, **kwargs: Any) -> Any:
+        """Compose with this model: ``overworld.generation.sampler.generate(self, **kwargs)``."""
+        from overworld.generation.sampler import generate
+
+        return generate(self, **kwargs)
+
+    def __repr__(self) -> str:
+        return (
+            f"Pretrained(path={str(self.path)!r}, model={self.config.model!r}, "
+            f"parameters={self.model.num_parameters()})"
+        )
+
+
+def _canonical_state(model: LanguageModel) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """The state dict without aliases of tied weights, and ``{alias: canonical name}``."""
+    state: dict[str, torch.Tensor] = {}
+    aliases: dict[str, str] = {}
+    seen: dict[tuple[int, int, tuple[int, ...]], str] = {}
+    for name, tensor in model.state_dict().items():
+        key = (tensor.untyped_storage().data_ptr(), tensor.storage_offset(), tuple(tensor.shape))
+        if key in seen:
+            aliases[name] = seen[key]
+            continue
+        seen[key] = name
+        state[name] = tensor
+    return state, aliases
+
+
+def _write_atomic(path: Path, write: Any) -> None:
+    """Call ``write(temp_path)`` then move the file onto ``path``."""
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    try:
+        write(Path(temp))
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def _render_card(card: Mapping[str, Any], config: ModelConfig, parameters: int) -> str:
+    """The model card: JSON front matter, then a readable summary."""
+    data = {"parameters": parameters, "date": datetime.now(UTC).strftime("%Y-%m-%d"), **card}
+    lines = ["---", json.dumps(data, default=str, sort_keys=True), "---", ""]
+    lines.append(f"# {data.get('name', 'overworld model')}")
+    lines.append("")
+    lines.append(
+        f"A `{config.model}` ({config.attention} attention)"
+        if config.model == "music-transformer"
+        else "An `lstm`"
+    )
+    lines[-1] += " trained with overworld to compose video-game music as MIDI."
+    lines.append("")
+    lines.append("| field | value |")
+    lines.append("| --- | --- |")
+    for key in sorted(data):
+        value = data[key]
+        text = json.dumps(value, default=str) if isinstance(value, dict | list | tuple) else str(value)
+        lines.append(f"| {key} | {text.replace('|', '/').replace(chr(10), ' ')} |")
+    lines.append("")
+    lines.append("## Architecture")
+    lines.append("")
+    lines.append("```json")
+    lines.append(json.dumps(config_to_dict(config), indent=1))
+    lines.append("```")
+    lines.append("")
+    lines.append("## Licence")
+    lines.append("")
+    lines.append(
+        str(
+            data.get(
+                "licence",
+                "The weights are derived from the training data listed above; check each source's licence "
+                "before redistributing generated music.",
+            )
+        )
+    )
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _read_card(path: Path) -> dict[str, Any]:
+    """The JSON front matter of a model card, or ``{}`` if there is none."""
+    if not path.is_file():
+        log.warning("%s has no model card README.md", path.parent)
+        return {}
+    lines = path.read_text(encoding="utf-8").splitlines()
+    if len(lines) >= 3 and lines[0] == "---" and lines[2] == "---":
+        try:
+            card = json.loads(lines[1])
+        except ValueError:
+            card = None
+        if isinstance(card, dict):
+            return card
+    log.warning("model card %s has no JSON front matter", path)
+    return {}
+
+
+def save_model(
+    directory: str | Path, model: LanguageModel, tokenizer: Tokenizer, card: Mapping[str, Any] | None = None
+) -> Path:
+    """Write ``model`` with its ``tokenizer`` and model ``card`` to ``directory``; returns the directory.
+
+    ``card`` holds what a reader should know: data, steps, best validation loss, licence notes, ...
+    """
+    from safetensors.torch import save_file
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    config = model.config
+    if config.vocab_size != tokenizer.vocab_size:
+        raise ConfigError(
+            f"model vocab_size {config.vocab_size} does not match the tokenizer's {tokenizer.vocab_size}"
+        )
+    state, aliases = _canonical_state(model)
+    tensors = {name: tensor.detach().to("cpu").contiguous() for name, tensor in state.items()}
+    metadata = {"format": FORMAT, "version": str(FORMAT_VERSION), "tied": json.dumps(aliases)}
+    _write_atomic(directory / "model.safetensors", lambda p: save_file(tensors, str(p), metadata=metadata))
+
+    def write_tokenizer(path: Path) -> None:
+        written = tokenizer.save(path)
+        if Path(written) != path:  # a tokenizer that insisted on its own file name
+            os.replace(written, path)
+
+    _write_atomic(directory / "tokenizer.json", write_tokenizer)
+    text = _render_card(card or {}, config, model.num_parameters())
+    _write_atomic(directory / "README.md", lambda p: p.write_text(text, encoding="utf-8"))
+    config_text = json.dumps(
+        {"format": FORMAT, "version": FORMAT_VERSION, **config_to_dict(config)}, indent=1
+    )
+    _write_atomic(directory / "config.json", lambda p: p.write_text(config_text + "\n", encoding="utf-8"))
+    log.info("saved model to %s", directory)
+    return directory
+
+
+def resolve_model_dir(path: str | Path = "default") -> Path:
+    """The model directory ``path`` names: ``"default"`` is the bundled model; a run directory's
+    ``model/`` subfolder is accepted too. Raises :class:`DataError` if there is none."""
+    if str(path) == "default":
+        bundled = Path(str(resources.files("overworld") / "assets" / "default"))
+        if not (bundled / "config.json").is_file():
+            raise DataError(
+                "no bundled default model in overworld/assets/default yet; "
+                "train one with `overworld train` and pass its directory"
+            )
+        return bundled
+    directory = Path(path)
+    if not directory.exists():
+        raise DataError(f"model directory {directory} does not exist")
+    if directory.is_file():
+        directory = directory.parent
+    if not (directory / "config.json").is_file() and (directory / "model" / "config.json").is_file():
+        directory = directory / "model"
+    missing = [name for name in _FILES if not (directory / name).is_file()]
+    if missing:
+        raise DataError(f"{directory} is not a model directory: missing {', '.join(missing)}")
+    return directory
+
+
+def _read_config(path: Path) -> ModelConfig:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold an object, not {type(data).__name__}")
+    if data.pop("format", None) != FORMAT:
+        raise ConfigError(f'{path} is not an overworld model config (no "format": "{FORMAT}")')
+    version = data.pop("version", None)
+    if version != FORMAT_VERSION:
+        raise ConfigError(f"{path} has format version {version!r}; this overworld reads {FORMAT_VERSION}")
+    return config_from_dict(ModelConfig, data)
+
+
+def _load_weights(path: Path, model: LanguageModel) -> None:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        tensors = load_file(str(path), device="cpu")
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataError(f"cannot read weights {path}: {reason}") from exc
+    expected, _ = _canonical_state(model)
+    missing = sorted(set(expected) - set(tensors))
+    unexpected = sorted(set(tensors) - set(expected))
+    if missing or unexpected:
+        raise DataError(
+            f"weights {path} do not fit the config: missing {missing[:3]}, unexpected {unexpected[:3]}"
+        )
+    for name, tensor in tensors.items():
+        if tuple(tensor.shape) != tuple(expected[name].shape):
+            raise DataError(
+                f"weights {path}: {name} has shape {tuple(tensor.shape)}, "
+                f"the config needs {tuple(expected[name].shape)}"
+            )
+    model.load_state_dict(tensors, strict=False)  # aliases of tied weights follow their canonical tensor
+
+
+def load_model(path: str | Path = "default", *, device: torch.device | str = "cpu") -> Pretrained:
+    """Load a model directory (or ``"default"``, the bundled model) into a :class:`Pretrained`.
+
+    Raises :class:`ConfigError` for a bad config (unknown key, vocabulary mismatch with the tokenizer)
+    and :class:`DataError` for missing or unreadable files.
+    """
+    from overworld import tokenizers
+
+    directory = resolve_model_dir(path)
+    config = _read_config(directory / "config.json")
+    tokenizer = tokenizers.load_tokenizer(directory / "tokenizer.json")
+    if config.vocab_size != tokenizer.vocab_size:
+        raise ConfigError(
+            f"{directory}: config vocab_size {config.vocab_size} does not match the tokenizer's "
+            f"{tokenizer.vocab_size}"
+        )
+    model = build_model(config)
+    _load_weights(directory / "model.safetensors", model)
+    model.to(device).eval()
+    card = _read_card(directory / "README.md")
+    log.info("loaded %s model (%d parameters) from %s", config.model, model.num_parameters(), directory)
+    return Pretrained(model=model, tokenizer=tokenizer, config=config, card=card, path=directory)

@@ -1,0 +1,173 @@
+"""save_model / load_model round-trip exactly; bad files give one-line errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from overworld import tokenizers
+from overworld.errors import ConfigError, DataError
+from overworld.models.build import build_model
+from overworld.models.storage import Pretrained, load_model, save_model
+from overworld.tokenizers.base import Tokenizer
+
+
+class FakeTokenizer(Tokenizer):
+    """A stand-in with a fixed vocabulary size; only ``to_dict``/``save`` matter here."""
+
+    name = "fake"
+
+    def __init__(self, vocab_size: int = 13) -> None:
+        self._vocab_size = vocab_size
+
+    vocab_size = property(lambda self: self._vocab_size)
+    pad_id = property(lambda self: 0)
+    bos_id = property(lambda self: 1)
+    eos_id = property(lambda self: 2)
+
+    def encode(self, score: Any) -> np.ndarray:
+        return np.zeros(0, dtype=np.int64)
+
+    def decode(self, ids: Any) -> Any:
+        return None
+
+    def augment(self, ids: np.ndarray, transpose: int = 0, stretch: float = 1.0) -> np.ndarray:
+        return ids
+
+    def count_notes(self, ids: np.ndarray) -> int:
+        return 0
+
+    def seconds(self, ids: np.ndarray) -> float:
+        return 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "fake", "vocab_size": self._vocab_size}
+
+
+def _fake_load_tokenizer(path: str | Path | dict) -> FakeTokenizer:
+    data = path if isinstance(path, dict) else json.loads(Path(path).read_text(encoding="utf-8"))
+    return FakeTokenizer(data["vocab_size"])
+
+
+@pytest.fixture(autouse=True)
+def fake_tokenizers(monkeypatch):
+    monkeypatch.setattr(tokenizers, "load_tokenizer", _fake_load_tokenizer, raising=False)
+
+
+CARD = {"name": "tiny test model", "data": "none", "steps": 0, "best_validation_loss": 2.5}
+
+
+@pytest.mark.parametrize("tied", [True, False])
+def test_round_trip_gives_identical_logits(any_config, tmp_path, tied):
+    config = dataclasses.replace(any_config, tie_embeddings=tied)
+    model = build_model(config, seed=3).eval()
+    directory = save_model(tmp_path / "model", model, FakeTokenizer(), CARD)
+    assert sorted(p.name for p in directory.iterdir()) == [
+        "README.md",
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+    ]
+    loaded = load_model(directory)
+    assert isinstance(loaded, Pretrained)
+    assert loaded.config == config
+    assert loaded.card["steps"] == 0 and loaded.card["parameters"] == model.num_parameters()
+    ids = torch.randint(0, 13, (2, 8), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert torch.equal(loaded.model(ids), model(ids))
+    if tied and config.model == "music-transformer":
+        assert loaded.model.head.weight is loaded.model.embedding.weight
+
+
+def test_run_directory_resolves_to_its_model_folder(tiny_config, tmp_path):
+    save_model(tmp_path / "run" / "model", build_model(tiny_config), FakeTokenizer(), CARD)
+    assert load_model(tmp_path / "run").path == tmp_path / "run" / "model"
+
+
+@pytest.fixture
+def saved(tiny_config, tmp_path) -> Path:
+    return save_model(tmp_path / "model", build_model(tiny_config), FakeTokenizer(), CARD)
+
+
+def _one_line(exc: pytest.ExceptionInfo) -> str:
+    message = str(exc.value)
+    assert message and "\n" not in message
+    return message
+
+
+def test_unknown_config_key_is_a_config_error(saved):
+    data = json.loads((saved / "config.json").read_text())
+    data["colour"] = "blue"
+    (saved / "config.json").write_text(json.dumps(data))
+    with pytest.raises(ConfigError) as exc:
+        load_model(saved)
+    assert "colour" in _one_line(exc)
+
+
+def test_vocabulary_mismatch_is_a_config_error(saved):
+    (saved / "tokenizer.json").write_text(json.dumps({"type": "fake", "vocab_size": 99}))
+    with pytest.raises(ConfigError) as exc:
+        load_model(saved)
+    assert "vocab_size" in _one_line(exc)
+
+
+def test_config_without_format_is_a_config_error(saved):
+    data = json.loads((saved / "config.json").read_text())
+    del data["format"]
+    (saved / "config.json").write_text(json.dumps(data))
+    with pytest.raises(ConfigError):
+        load_model(saved)
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "empty"])
+def test_bad_safetensors_is_a_data_error(saved, damage):
+    weights = saved / "model.safetensors"
+    content = weights.read_bytes()
+    weights.write_bytes({"garbage": b"not safetensors", "truncated": content[:200], "empty": b""}[damage])
+    with pytest.raises(DataError) as exc:
+        load_model(saved)
+    _one_line(exc)
+
+
+def test_weights_of_another_architecture_are_a_data_error(saved, tiny_config, tmp_path):
+    other = save_model(
+        tmp_path / "other", build_model(dataclasses.replace(tiny_config, num_blocks=1)), FakeTokenizer(), {}
+    )
+    (saved / "model.safetensors").write_bytes((other / "model.safetensors").read_bytes())
+    with pytest.raises(DataError) as exc:
+        load_model(saved)
+    _one_line(exc)
+
+
+def test_missing_directory_and_missing_files_are_data_errors(saved, tmp_path):
+    with pytest.raises(DataError):
+        load_model(tmp_path / "nowhere")
+    (saved / "model.safetensors").unlink()
+    with pytest.raises(DataError) as exc:
+        load_model(saved)
+    assert "model.safetensors" in _one_line(exc)
+
+
+def test_default_without_a_bundled_model_is_a_clear_data_error():
+    from importlib import resources
+
+    if (Path(str(resources.files("overworld"))) / "assets" / "default" / "config.json").is_file():
+        pytest.skip("a default model is bundled")
+    with pytest.raises(DataError) as exc:
+        load_model("default")
+    assert "default" in _one_line(exc)
+
+
+def test_saving_with_a_mismatched_tokenizer_is_refused(tiny_config, tmp_path):
+    with pytest.raises(ConfigError):
+        save_model(tmp_path / "model", build_model(tiny_config), FakeTokenizer(vocab_size=5), {})
+
+
+def test_save_leaves_no_temporary_files(saved):
+    assert not [p for p in saved.iterdir() if p.name.startswith(".")]
