@@ -38,7 +38,9 @@ __all__ = [
 ]
 
 
-def relative_index(num_queries: int, num_keys: int, num_relative: int, device=None) -> Tensor:
+def relative_index(
+    num_queries: int, num_keys: int, num_relative: int, device: torch.device | str | None = None
+) -> Tensor:
     """Clipped distances ``(T, S)``: the queries are the last ``num_queries`` of ``num_keys`` positions.
 
     Entry ``[i, j]`` is ``clip(p_i - j, 0, R - 1)``; negative distances (future keys, masked anyway)
