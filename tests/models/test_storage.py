@@ -171,3 +171,16 @@ def test_saving_with_a_mismatched_tokenizer_is_refused(tiny_config, tmp_path):
 
 def test_save_leaves_no_temporary_files(saved):
     assert not [p for p in saved.iterdir() if p.name.startswith(".")]
+
+
+def test_a_wrapped_model_is_saved_unwrapped(tiny_config, tmp_path):
+    class Wrapper(torch.nn.Module):  # stands in for DistributedDataParallel
+        def __init__(self, module: torch.nn.Module) -> None:
+            super().__init__()
+            self.module = module
+
+    model = build_model(tiny_config).eval()
+    directory = save_model(tmp_path / "model", Wrapper(model), FakeTokenizer(), CARD)
+    ids = torch.zeros(1, 4, dtype=torch.long)
+    with torch.no_grad():
+        assert torch.equal(load_model(directory).model(ids), model(ids))

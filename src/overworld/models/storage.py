@@ -153,9 +153,15 @@ def save_model(
     """Write ``model`` with its ``tokenizer`` and model ``card`` to ``directory``; returns the directory.
 
     ``card`` holds what a reader should know: data, steps, best validation loss, licence notes, ...
+    A model wrapped by ``torch.compile`` or ``DistributedDataParallel`` is unwrapped first.
     """
     from safetensors.torch import save_file
 
+    for wrapper in ("_orig_mod", "module"):  # torch.compile, DistributedDataParallel
+        if not isinstance(model, LanguageModel):
+            model = getattr(model, wrapper, model)
+    if not isinstance(model, LanguageModel):
+        raise ConfigError(f"cannot save a {type(model).__name__}: it is not an overworld LanguageModel")
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     config = model.config
