@@ -1,1 +1,9 @@
-"""midi."""
+"""The only place that touches MIDI bytes: safe loading, writing, WAD lump extraction, GM names."""
+
+from __future__ import annotations
+
+from overworld.errors import MidiError
+from overworld.midi.load import load_score
+from overworld.midi.write import write_score
+
+__all__ = ["MidiError", "load_score", "write_score"]
