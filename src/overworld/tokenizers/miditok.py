@@ -34,7 +34,9 @@ def _build(scheme: str, params: dict[str, Any] | None):
             path = Path(tmp) / "tokenizer.json"
             path.write_text(json.dumps(params), encoding="utf-8")
             return cls(params=path)
-    kwargs = dict(use_programs=True, use_velocities=True, use_tempos=True, special_tokens=["PAD", "BOS", "EOS"])
+    kwargs = dict(
+        use_programs=True, use_velocities=True, use_tempos=True, special_tokens=["PAD", "BOS", "EOS"]
+    )
     if scheme == "mmm":
         kwargs["base_tokenizer"] = "TSD"
     else:
@@ -47,7 +49,9 @@ class MidiTokTokenizer(Tokenizer):
 
     def __init__(self, scheme: str = "remi", params: dict[str, Any] | None = None) -> None:
         if scheme not in MIDITOK_SCHEMES:
-            raise ConfigError(f"unknown MidiTok scheme {scheme!r}; choose one of {', '.join(MIDITOK_SCHEMES)}")
+            raise ConfigError(
+                f"unknown MidiTok scheme {scheme!r}; choose one of {', '.join(MIDITOK_SCHEMES)}"
+            )
         self.name = scheme
         self.inner = _build(scheme, params)
 
