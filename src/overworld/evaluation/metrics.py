@@ -1,0 +1,346 @@
+"""Musical statistics of MIDI files, and how closely two sets of files agree on them.
+
+Per-piece metrics follow MusPy (Dong et al. 2020) and mgeval (Yang and Lerch 2020), computed on a
+symusic Score in seconds; pitch metrics skip drum tracks:
+
+- ``pitch_class_entropy``: Shannon entropy (bits) of the pitch-class histogram (MusPy).
+- ``scale_consistency``: the largest fraction of notes inside one of the 24 major / natural minor scales.
+- ``polyphony``: the average number of pitches sounding, over the time when at least one sounds (MusPy),
+  computed exactly from note intervals.
+- ``note_density``: notes (drums included) per second of the piece.
+- ``pitch_range``: highest minus lowest pitch, in semitones.
+- ``inter_onset_interval``: mean time in seconds between successive distinct onsets (mgeval avg_IOI).
+- ``groove_consistency``: 1 minus the mean Hamming distance between the onset patterns of consecutive
+  bars, divided by the steps in a bar (MusPy); onsets quantised to 12 steps a beat.
+- ``empty_beat_rate``: the fraction of beats in which no note starts (MusPy).
+- ``instruments_used``: distinct instruments (GM programs, the drum kit counted as one).
+
+Beats come from the piece's first tempo (120 bpm if it has none) and bars from its first time signature
+(4/4 if none). A metric with no defined value (no pitched notes, a single onset) is NaN and left out.
+
+The overlapping area (OA) is Yang and Lerch's: for each metric, the intra-set distances of the
+reference set (|x_i - x_j| between distinct reference pieces) and the inter-set distances
+(|g_i - r_j| between every generated and every reference piece) are each smoothed with a Gaussian kernel
+density estimate (Scott's bandwidth), and OA is the area under the minimum of the two densities.
+OA near 1: the generated pieces sit among the reference pieces as the reference pieces sit among
+themselves; near 0: they are far apart.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from overworld.errors import DataError, MidiError
+
+__all__ = [
+    "METRICS",
+    "MetricComparison",
+    "SetComparison",
+    "compare_folders",
+    "compare_sets",
+    "format_table",
+    "load_folder",
+    "overlapping_area",
+    "piece_metrics",
+]
+
+log = logging.getLogger(__name__)
+
+METRICS = (
+    "pitch_class_entropy",
+    "scale_consistency",
+    "polyphony",
+    "note_density",
+    "pitch_range",
+    "inter_onset_interval",
+    "groove_consistency",
+    "empty_beat_rate",
+    "instruments_used",
+)
+STEPS_PER_BEAT = 12  # groove grid: sixteenths and triplets both land on it
+_MAJOR = np.array([0, 2, 4, 5, 7, 9, 11])
+_MINOR = np.array([0, 2, 3, 5, 7, 8, 10])
+_MIDI_SUFFIXES = (".mid", ".midi", ".smf", ".rmi", ".kar")
+
+
+def _notes(score: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """All notes: start (s), end (s), pitch, instrument (0-127, 128 for drums)."""
+    if str(score.ttype).lower() != "second":
+        score = score.to("second")
+    starts, ends, pitches, insts = [], [], [], []
+    for track in score.tracks:
+        a = track.notes.numpy()
+        if len(a["time"]) == 0:
+            continue
+        t = a["time"].astype(np.float64)
+        starts.append(t)
+        ends.append(t + np.maximum(a["duration"].astype(np.float64), 0.0))
+        pitches.append(a["pitch"].astype(np.int64))
+        insts.append(np.full(len(t), 128 if track.is_drum else int(track.program) % 128, dtype=np.int64))
+    if not starts:
+        empty = np.zeros(0)
+        return empty, empty, empty.astype(np.int64), empty.astype(np.int64)
+    return np.concatenate(starts), np.concatenate(ends), np.concatenate(pitches), np.concatenate(insts)
+
+
+def _beat_and_bar(score: Any) -> tuple[float, int]:
+    """Seconds per beat and beats per bar from the first tempo and time signature."""
+    qpm = 120.0
+    tempos = score.tempos
+    if len(tempos) and float(tempos[0].qpm) > 0:
+        qpm = float(tempos[0].qpm)
+    beats = 4
+    signatures = score.time_signatures
+    if len(signatures) and int(signatures[0].numerator) > 0:
+        ts = signatures[0]
+        beats = max(1, round(int(ts.numerator) * 4 / max(1, int(ts.denominator))))
+    return 60.0 / qpm, beats
+
+
+def _entropy_bits(counts: np.ndarray) -> float:
+    p = counts[counts > 0] / counts.sum()
+    return float(-(p * np.log2(p)).sum()) + 0.0
+
+
+def _polyphony(starts: np.ndarray, ends: np.ndarray) -> float:
+    """Time-weighted mean count of sounding notes over the time at least one sounds."""
+    keep = ends > starts
+    if not keep.any():
+        return math.nan
+    times = np.concatenate([starts[keep], ends[keep]])
+    delta = np.concatenate([np.ones(keep.sum()), -np.ones(keep.sum())])
+    order = np.lexsort((delta, times))  # at equal times, ends (-1) before starts
+    times, delta = times[order], delta[order]
+    active = np.cumsum(delta)[:-1]
+    spans = np.diff(times)
+    sounding = spans[active > 0].sum()
+    return float((active * spans).sum() / sounding) if sounding > 0 else math.nan
+
+
+def _groove(onsets: np.ndarray, beat: float, beats_per_bar: int) -> float:
+    steps = np.rint(onsets / beat * STEPS_PER_BEAT).astype(np.int64)
+    per_bar = STEPS_PER_BEAT * beats_per_bar
+    n_bars = int(steps.max() // per_bar) + 1
+    if n_bars < 2:
+        return math.nan
+    grid = np.zeros((n_bars, per_bar), dtype=bool)
+    grid[steps // per_bar, steps % per_bar] = True
+    hamming = (grid[1:] != grid[:-1]).sum(axis=1) / per_bar
+    return float(1.0 - hamming.mean())
+
+
+def piece_metrics(score: Any) -> dict[str, float]:
+    """The metrics of ``METRICS`` for one symusic Score (see the module docstring); NaN where undefined."""
+    starts, ends, pitches, insts = _notes(score)
+    out = dict.fromkeys(METRICS, math.nan)
+    if len(starts) == 0:
+        return out
+    beat, beats_per_bar = _beat_and_bar(score)
+    pitched = insts != 128
+    if pitched.any():
+        p = pitches[pitched]
+        counts = np.bincount(p % 12, minlength=12).astype(np.float64)
+        out["pitch_class_entropy"] = _entropy_bits(counts)
+        best = 0.0
+        for scale in (_MAJOR, _MINOR):
+            for root in range(12):
+                best = max(best, float(counts[(scale + root) % 12].sum() / counts.sum()))
+        out["scale_consistency"] = best
+        out["polyphony"] = _polyphony(starts[pitched], ends[pitched])
+        out["pitch_range"] = float(p.max() - p.min())
+    duration = float(ends.max())
+    out["note_density"] = len(starts) / duration if duration > 0 else math.nan
+    onsets = np.unique(np.rint(starts / 0.001).astype(np.int64)) * 0.001  # distinct to the millisecond
+    if len(onsets) > 1:
+        out["inter_onset_interval"] = float(np.diff(onsets).mean())
+    out["groove_consistency"] = _groove(onsets, beat, beats_per_bar)
+    n_beats = math.ceil(duration / beat - 1e-9)
+    if n_beats > 0:
+        busy = np.unique(np.minimum((onsets / beat + 1e-9).astype(np.int64), n_beats - 1))
+        out["empty_beat_rate"] = 1.0 - len(busy) / n_beats
+    out["instruments_used"] = float(len(np.unique(insts)))
+    return out
+
+
+def _load(path: Path) -> Any:
+    try:
+        from overworld.midi import load_score
+    except ImportError:  # pragma: no cover - the midi package is always there once installed
+        import symusic
+
+        try:
+            return symusic.Score(str(path)).to("second")
+        except Exception as exc:
+            raise MidiError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
+    return load_score(path)
+
+
+def load_folder(folder: str | Path) -> tuple[list[tuple[Path, Any]], list[tuple[Path, str]]]:
+    """The MIDI files of ``folder`` (searched recursively) as ``(path, score)`` pairs, and the files that
+    could not be read as ``(path, reason)``. Raises :class:`DataError` if the folder holds no MIDI file."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise DataError(f"folder {root} does not exist")
+    paths = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in _MIDI_SUFFIXES)
+    if not paths:
+        raise DataError(f"{root} holds no MIDI files (.mid, .midi)")
+    scores, skipped = [], []
+    for path in paths:
+        try:
+            scores.append((path, _load(path)))
+        except (MidiError, OSError) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            log.warning("skipping %s: %s", path, reason)
+            skipped.append((path, reason))
+    return scores, skipped
+
+
+def _kde(samples: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """A Gaussian kernel density of ``samples`` on ``grid``, Scott's bandwidth (as scipy's gaussian_kde)."""
+    n = len(samples)
+    std = float(samples.std(ddof=1)) if n > 1 else 0.0
+    span = float(grid[-1] - grid[0]) if len(grid) > 1 else 1.0
+    bandwidth = std * n ** (-1 / 5) if std > 0 else max(span, 1e-6) * 1e-2  # all equal: a narrow bump
+    z = (grid[:, None] - samples[None, :]) / bandwidth
+    return np.exp(-0.5 * z * z).sum(axis=1) / (n * bandwidth * math.sqrt(2 * math.pi))
+
+
+def overlapping_area(
+    a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray, points: int = 2000
+) -> float:
+    """The area under the minimum of the Gaussian KDEs of samples ``a`` and ``b`` (0..1)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+    if len(a) == 0 or len(b) == 0:
+        return math.nan
+    both = np.concatenate([a, b])
+    lo, hi = float(both.min()), float(both.max())
+    pad = max(hi - lo, 1e-6) * 0.5 + 3 * max(float(a.std()), float(b.std()))
+    grid = np.linspace(lo - pad, hi + pad, points)
+    overlap = np.minimum(_kde(a, grid), _kde(b, grid))
+    return float(min(1.0, np.trapezoid(overlap, grid)))
+
+
+@dataclass(frozen=True)
+class MetricComparison:
+    """One metric over both sets: means, standard deviations and Yang and Lerch's OA."""
+
+    name: str
+    generated_mean: float
+    generated_std: float
+    reference_mean: float
+    reference_std: float
+    overlapping_area: float
+
+
+@dataclass(frozen=True)
+class SetComparison:
+    """Per-piece values of both sets, per-metric comparisons and their mean OA."""
+
+    metrics: tuple[MetricComparison, ...]
+    mean_overlapping_area: float
+    generated: dict[str, dict[str, float]] = field(default_factory=dict)
+    reference: dict[str, dict[str, float]] = field(default_factory=dict)
+    skipped: tuple[tuple[str, str], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: NaN becomes null."""
+
+        def clean(x: Any) -> Any:
+            if isinstance(x, float) and not math.isfinite(x):
+                return None
+            if isinstance(x, dict):
+                return {k: clean(v) for k, v in x.items()}
+            return x
+
+        return {
+            "metrics": {
+                m.name: clean(
+                    {
+                        "generated_mean": m.generated_mean,
+                        "generated_std": m.generated_std,
+                        "reference_mean": m.reference_mean,
+                        "reference_std": m.reference_std,
+                        "overlapping_area": m.overlapping_area,
+                    }
+                )
+                for m in self.metrics
+            },
+            "mean_overlapping_area": clean(self.mean_overlapping_area),
+            "generated": clean(self.generated),
+            "reference": clean(self.reference),
+            "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
+        }
+
+
+def _intra(x: np.ndarray) -> np.ndarray:
+    d = np.abs(x[:, None] - x[None, :])
+    return d[np.triu_indices(len(x), k=1)]
+
+
+def _stats(x: np.ndarray) -> tuple[float, float]:
+    x = x[np.isfinite(x)]
+    return (float(x.mean()), float(x.std())) if len(x) else (math.nan, math.nan)
+
+
+def compare_sets(
+    generated: Sequence[dict[str, float]] | dict[str, dict[str, float]],
+    reference: Sequence[dict[str, float]] | dict[str, dict[str, float]],
+    *,
+    metric_names: Sequence[str] = METRICS,
+    skipped: Sequence[tuple[str, str]] = (),
+) -> SetComparison:
+    """Compare per-piece metric values of two sets (lists of ``piece_metrics`` dicts, or dicts of them
+    keyed by file name) with Yang and Lerch's OA of intra-reference vs inter-set distances."""
+    gen = dict(generated) if isinstance(generated, dict) else {str(i): m for i, m in enumerate(generated)}
+    ref = dict(reference) if isinstance(reference, dict) else {str(i): m for i, m in enumerate(reference)}
+    if not gen or not ref:
+        raise DataError("both sets need at least one readable piece to compare")
+    rows = []
+    for name in metric_names:
+        g = np.array([m.get(name, math.nan) for m in gen.values()], dtype=np.float64)
+        r = np.array([m.get(name, math.nan) for m in ref.values()], dtype=np.float64)
+        g_ok, r_ok = g[np.isfinite(g)], r[np.isfinite(r)]
+        oa = math.nan
+        if len(g_ok) and len(r_ok) >= 2:
+            inter = np.abs(g_ok[:, None] - r_ok[None, :]).ravel()
+            oa = overlapping_area(_intra(r_ok), inter)
+        rows.append(MetricComparison(name, *_stats(g), *_stats(r), oa))
+    oas = [m.overlapping_area for m in rows if math.isfinite(m.overlapping_area)]
+    return SetComparison(
+        metrics=tuple(rows),
+        mean_overlapping_area=float(np.mean(oas)) if oas else math.nan,
+        generated=gen,
+        reference=ref,
+        skipped=tuple((str(p), r) for p, r in skipped),
+    )
+
+
+def compare_folders(generated_dir: str | Path, reference_dir: str | Path) -> SetComparison:
+    """Load both folders (unreadable files skipped with a reason) and :func:`compare_sets` them."""
+    gen_scores, gen_skipped = load_folder(generated_dir)
+    ref_scores, ref_skipped = load_folder(reference_dir)
+    gen = {str(p): piece_metrics(s) for p, s in gen_scores}
+    ref = {str(p): piece_metrics(s) for p, s in ref_scores}
+    return compare_sets(gen, ref, skipped=[(str(p), r) for p, r in (*gen_skipped, *ref_skipped)])
+
+
+def format_table(comparison: SetComparison, describe: Callable[[float], str] | None = None) -> str:
+    """A plain-text table: one row per metric, then the mean OA."""
+    fmt = describe or (lambda x: "-" if not math.isfinite(x) else f"{x:.3f}")
+    header = f"{'metric':<22} {'generated':>19} {'reference':>19} {'OA':>7}"
+    lines = [header, "-" * len(header)]
+    for m in comparison.metrics:
+        g = f"{fmt(m.generated_mean)} ± {fmt(m.generated_std)}"
+        r = f"{fmt(m.reference_mean)} ± {fmt(m.reference_std)}"
+        lines.append(f"{m.name:<22} {g:>19} {r:>19} {fmt(m.overlapping_area):>7}")
+    lines.append("-" * len(header))
+    lines.append(f"{'mean OA':<22} {'':>19} {'':>19} {fmt(comparison.mean_overlapping_area):>7}")
+    return "\n".join(lines)
