@@ -128,8 +128,8 @@ def evaluate_bigram(
     from overworld.tokenizers import load_tokenizer
 
     root = Path(prepared_dir)
+    train = read_split(root, "train")  # a missing folder or split is named before the tokenizer is read
     tokenizer = load_tokenizer(root / "tokenizer.json")
-    train = read_split(root, "train")
     try:
         validation = read_split(root, "validation")
     except DataError:

@@ -1,0 +1,144 @@
+"""``overworld evaluate``: held-out likelihood of a model (or the bigram baseline), musical statistics of
+generated music against a reference set, and copy detection against the training set."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="score a model on held-out data, compare generated music with a reference, detect copying",
+        description=(
+            "Three evaluations, by the flags given: (1) --model M --data PREPARED: bits per token / note / "
+            "second, perplexity and next-token accuracy over a whole split (--model bigram: an add-k bigram "
+            "fitted on the train split); (2) --generated DIR --reference DIR: musical statistics of both sets "
+            "and their overlapping area (Yang and Lerch 2020); (3) --generated DIR --train PREPARED: the "
+            "longest run of notes copied from the training set and the fraction of 4-bar spans found in it."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--model", help='model directory, "default" (bundled) or "bigram" (baseline)')
+    parser.add_argument("--bigram", action="store_true", help="also score the bigram baseline beside --model")
+    parser.add_argument("--data", help="prepared folder to score the model on")
+    parser.add_argument(
+        "--split", default="test", choices=("train", "validation", "test", "all"), help="which split to score"
+    )
+    parser.add_argument("--batch-size", type=int, default=8, help="windows per forward pass")
+    parser.add_argument(
+        "--stride", type=int, default=0, help="sliding-window stride for long files; 0: sequence_length // 2"
+    )
+    parser.add_argument("--device", default="cpu", help="torch device for the model (cpu, cuda, mps)")
+    parser.add_argument("--generated", help="folder of generated MIDI files")
+    parser.add_argument("--reference", help="folder of reference MIDI files to compare --generated with")
+    parser.add_argument("--train", help="prepared folder whose train split --generated is checked against")
+    parser.add_argument("--ngram", type=int, default=8, help="notes per window in the copy-detection index")
+    parser.add_argument("--json", help="write the results to this JSON file")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def _fmt(x: float) -> str:
+    import math
+
+    return "-" if not math.isfinite(x) else f"{x:.4f}"
+
+
+def _likelihood_table(results: dict[str, Any]) -> str:
+    keys = ("bits_per_token", "bits_per_note", "bits_per_second", "perplexity", "accuracy")
+    names = list(results)
+    lines = [f"{'':<16}" + "".join(f"{n:>14}" for n in names)]
+    for key in keys:
+        lines.append(f"{key:<16}" + "".join(f"{_fmt(getattr(results[n], key)):>14}" for n in names))
+    for key in ("tokens", "notes", "seconds"):
+        lines.append(f"{key:<16}" + "".join(f"{getattr(results[n], key):>14.0f}" for n in names))
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from overworld.errors import ConfigError
+
+    out: dict[str, Any] = {}
+    did = False
+    if args.model or args.bigram:
+        if not args.data:
+            raise ConfigError("--model needs --data PREPARED (a folder made by `overworld prepare`)")
+        from overworld.evaluation.bigram import evaluate_bigram
+
+        results = {}
+        if args.model and args.model != "bigram":
+            from overworld.evaluation.likelihood import evaluate_model
+            from overworld.models.storage import load_model
+
+            pretrained = load_model(args.model, device=args.device)
+            results["model"] = evaluate_model(
+                pretrained.model,
+                pretrained.tokenizer,
+                args.data,
+                args.split,
+                batch_size=args.batch_size,
+                stride=args.stride,
+                device=args.device,
+            )
+        if args.bigram or args.model == "bigram":
+            results["bigram"] = evaluate_bigram(args.data, args.split)
+        print(f"likelihood on the {args.split} split of {args.data}")
+        print(_likelihood_table(results))
+        if len(results) == 1:
+            out.update(next(iter(results.values())).to_dict())
+        else:
+            out.update(results["model"].to_dict())
+            out["bigram"] = results["bigram"].to_dict()
+        did = True
+    if args.generated and args.reference:
+        from overworld.evaluation.metrics import compare_folders, format_table
+
+        comparison = compare_folders(args.generated, args.reference)
+        print(f"\nmusical statistics: {args.generated} vs {args.reference} (OA: Yang and Lerch 2020)")
+        print(format_table(comparison))
+        for path, reason in comparison.skipped:
+            print(f"skipped {path}: {reason}")
+        out["metrics"] = comparison.to_dict()
+        did = True
+    if args.generated and args.train:
+        from overworld.evaluation.copying import detect_copies_in_folder
+
+        report = detect_copies_in_folder(args.generated, args.train, n=args.ngram)
+        print(f"\ncopy detection: {args.generated} vs the train split of {args.train}")
+        print(f"{'file':<40} {'notes':>7} {'longest run':>12} {'4-bar spans found':>18}")
+        for p in report.pieces:
+            found = f"{p.spans_found}/{p.spans}"
+            print(f"{Path(p.path).name[:40]:<40} {p.notes:>7} {p.longest_run:>12} {found:>18}")
+        print(f"longest copied run: {report.longest_run} notes; spans found: {report.span_fraction:.1%}")
+        for path, reason in report.skipped:
+            print(f"skipped {path}: {reason}")
+        out["copying"] = report.to_dict()
+        did = True
+    if not did:
+        raise ConfigError(
+            "nothing to evaluate: give --model M --data PREPARED, --generated DIR --reference DIR, "
+            "or --generated DIR --train PREPARED"
+        )
+    if args.json:
+        Path(args.json).write_text(json.dumps(_finite(out), indent=1), encoding="utf-8")
+    return 0
+
+
+def _finite(x: Any) -> Any:
+    """JSON has no NaN: undefined values become null."""
+    import math
+
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_finite(v) for v in x]
+    return x
