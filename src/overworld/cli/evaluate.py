@@ -42,6 +42,24 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
+class _ProgressBar:
+    """A tqdm bar over scored windows, with rate and ETA, made on the first call."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="window", desc="scoring", leave=False)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def _fmt(x: float) -> str:
     import math
 
@@ -78,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
             from overworld.models.storage import load_model
 
             pretrained = load_model(args.model, device=args.device)
+            bar = _ProgressBar()
             results["model"] = evaluate_model(
                 pretrained.model,
                 pretrained.tokenizer,
@@ -86,7 +105,9 @@ def run(args: argparse.Namespace) -> int:
                 batch_size=args.batch_size,
                 stride=args.stride,
                 device=args.device,
+                progress=bar,
             )
+            bar.close()
         if args.bigram or args.model == "bigram":
             results["bigram"] = evaluate_bigram(args.data, args.split)
         print(f"likelihood on the {args.split} split of {args.data}")

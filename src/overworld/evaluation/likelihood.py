@@ -17,7 +17,7 @@ import itertools
 import json
 import logging
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -175,10 +175,12 @@ def evaluate_model(
     stride: int = 0,
     device: str | torch.device = "cpu",
     files: Sequence[np.ndarray] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> LikelihoodResult:
     """Score every file of ``split`` with ``model`` (see the module docstring for the windows).
 
     ``stride`` 0 means ``sequence_length // 2``. ``files`` (ids ``BOS..EOS``) replaces reading the split.
+    ``progress(windows_done, windows_total)`` is called after each batch (the CLI draws a bar with it).
     """
     import torch
 
@@ -218,6 +220,8 @@ def evaluate_model(
                 nats -= float(picked[m].double().sum())
                 correct += int((logits.argmax(-1) == target)[m].sum())
                 scored += int(m.sum())
+                if progress is not None:
+                    progress(min(i + len(batch), len(windows)), len(windows))
     finally:
         model.train(was_training)
     notes, seconds = count_music(tokenizer, files)
