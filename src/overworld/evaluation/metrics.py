@@ -195,7 +195,7 @@ def load_folder(folder: str | Path) -> tuple[list[tuple[Path, Any]], list[tuple[
     for path in paths:
         try:
             scores.append((path, _load(path)))
-        except (MidiError, OSError) as exc:
+        except (MidiError, OSError, ValueError, RuntimeError) as exc:  # one bad file never stops the set
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             log.warning("skipping %s: %s", path, reason)
             skipped.append((path, reason))
