@@ -37,10 +37,10 @@ def test_chords_rests_and_drums(c_major_score, melody):
     score.tracks[0].notes = symusic.Note.from_numpy(
         np.array([0.0, 0.0, 0.0, 2.0], np.float32), np.array([1.0, 1.0, 1.0, 1.0], np.float32),
         np.array([60, 64, 67, 61], np.int8), np.array([80] * 4, np.int8), "second",
-    )  # fmt: skip  # triad on beat 0, C#4 on beat 4; beats 1-3 (and 5) empty
+    )  # fmt: skip  # triad over beats 0-1, C#4 over beats 4-5; beats 2 and 3 silent
     m = piece_metrics(score)
     assert m["polyphony"] == pytest.approx(2.0)  # 3 notes for 1 s, then 1 note for 1 s
-    assert m["empty_beat_rate"] == pytest.approx(4 / 6)  # 6 beats, onsets in beats 0 and 4
+    assert m["empty_beat_rate"] == pytest.approx(2 / 6)  # 6 beats of 0.5 s at 120 bpm
     assert m["scale_consistency"] == pytest.approx(0.75)
     two = piece_metrics(c_major_score)
     assert two["instruments_used"] == 2  # piano and the drum kit

@@ -12,7 +12,7 @@ symusic Score in seconds; pitch metrics skip drum tracks:
 - ``inter_onset_interval``: mean time in seconds between successive distinct onsets (mgeval avg_IOI).
 - ``groove_consistency``: 1 minus the mean Hamming distance between the onset patterns of consecutive
   bars, divided by the steps in a bar (MusPy); onsets quantised to 12 steps a beat.
-- ``empty_beat_rate``: the fraction of beats in which no note starts (MusPy).
+- ``empty_beat_rate``: the fraction of beats in which no note sounds (MusPy).
 - ``instruments_used``: distinct instruments (GM programs, the drum kit counted as one).
 
 Beats come from the piece's first tempo (120 bpm if it has none) and bars from its first time signature
@@ -162,9 +162,13 @@ def piece_metrics(score: Any) -> dict[str, float]:
         out["inter_onset_interval"] = float(np.diff(onsets).mean())
     out["groove_consistency"] = _groove(onsets, beat, beats_per_bar)
     n_beats = math.ceil(duration / beat - 1e-9)
-    if n_beats > 0:
-        busy = np.unique(np.minimum((onsets / beat + 1e-9).astype(np.int64), n_beats - 1))
-        out["empty_beat_rate"] = 1.0 - len(busy) / n_beats
+    if n_beats > 0:  # a beat is busy when any note sounds in it (drums included)
+        first = np.minimum(np.floor(starts / beat + 1e-9).astype(np.int64), n_beats - 1)
+        last = np.maximum(np.ceil(ends / beat - 1e-9).astype(np.int64), first + 1)  # exclusive
+        cover = np.zeros(n_beats + 1, np.int64)
+        np.add.at(cover, first, 1)
+        np.add.at(cover, np.minimum(last, n_beats), -1)
+        out["empty_beat_rate"] = float(np.mean(np.cumsum(cover)[:-1] == 0))
     out["instruments_used"] = float(len(np.unique(insts)))
     return out
 
