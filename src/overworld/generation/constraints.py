@@ -1,0 +1,259 @@
+"""Grammar masks for the performance vocabulary, vectorised over the batch, so sampling stays valid.
+
+:class:`Grammar` tracks per sequence the current instrument and velocity, which ``(instrument, pitch)``
+notes sound and since when, the time so far and whether the sequence ended; :meth:`Grammar.allowed`
+gives the tokens that may come next:
+
+* ``NOTE_OFF(p)`` only while pitch ``p`` sounds on the current instrument;
+* ``NOTE_ON(p)`` only when ``p`` is silent on the current instrument, the instrument is allowed and fewer
+  than ``max_polyphony`` notes sound;
+* ``TIME_SHIFT`` only as far as no sounding note exceeds ``max_note_seconds`` (and, when a length in
+  seconds is asked, no further than that length); a note that reached the limit (from a primer) is
+  released first: only its ``NOTE_OFF`` (or the ``INSTRUMENT`` that selects it) may come;
+* ``VELOCITY``/``INSTRUMENT`` never repeat the current state; ``INSTRUMENT`` only from the allowed set;
+* ``PAD``/``BOS`` never; ``EOS`` once a note was generated, after which only ``PAD`` follows.
+
+:meth:`Grammar.closing_tokens` releases whatever still sounds at the end.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from overworld.errors import ConfigError
+from overworld.midi.gm import GM_PROGRAM_NAMES
+from overworld.tokenizers import vocab as V
+
+__all__ = ["INSTRUMENT_PRESETS", "Grammar", "clean_primer", "parse_instruments"]
+
+# B batch, I instruments (129), P pitches (128), V vocabulary
+
+# Chip-style line-ups in GM terms: the NES has two pulse leads, a triangle bass and a noise channel,
+# played here as Lead 1 (square), Lead 2 (sawtooth), Synth Bass 1 and the drum kit.
+INSTRUMENT_PRESETS: dict[str, tuple[int, ...]] = {
+    "nes": (80, 81, 38, V.DRUMS),
+    "gameboy": (80, 81, 38, V.DRUMS),
+    "chiptune": (80, 81, 38, V.DRUMS),
+    "square": (80,),
+    "pulse": (80,),
+    "saw": (81,),
+    "sawtooth": (81,),
+    "triangle": (38,),
+    "noise": (V.DRUMS,),
+    "drums": (V.DRUMS,),
+}
+
+
+def parse_instruments(text: str | None) -> tuple[int, ...]:
+    """Instrument ids from ``"80,81,drums"``: GM program numbers 0-127, GM names (``"Lead 1 (square)"``
+    or a unique part of one, any case), ``drums`` (128) and presets (``nes``, ``square``, ``triangle``,
+    ``noise``...; see :data:`INSTRUMENT_PRESETS`). Empty: all instruments. Raises :class:`ConfigError`."""
+    if not text or not text.strip():
+        return ()
+    lowered = [name.lower() for name in GM_PROGRAM_NAMES]
+    out: list[int] = []
+    for raw in text.split(","):
+        item = raw.strip().lower()
+        if not item:
+            continue
+        if item.lstrip("-").isdigit():
+            number = int(item)
+            if not 0 <= number <= V.DRUMS:
+                raise ConfigError(f"instrument {number} is not a GM program 0-127 or 128 (drums)")
+            found: tuple[int, ...] = (number,)
+        elif item in INSTRUMENT_PRESETS:
+            found = INSTRUMENT_PRESETS[item]
+        elif item in lowered:
+            found = (lowered.index(item),)
+        else:
+            matches = [i for i, name in enumerate(lowered) if item in name]
+            if len(matches) != 1:
+                what = "matches several GM names" if matches else "is not a GM program, name or preset"
+                raise ConfigError(
+                    f"instrument {raw.strip()!r} {what}; use a number 0-127, 'drums' or one of "
+                    f"{', '.join(sorted(INSTRUMENT_PRESETS))}"
+                )
+            found = (matches[0],)
+        out.extend(i for i in found if i not in out)
+    return tuple(out)
+
+
+def clean_primer(ids: list[int]) -> list[int]:
+    """The primer without special tokens and without ``NOTE_OFF`` of notes it never started (a slice
+    cut from the middle of a piece), so the grammar's state is exact."""
+    instrument = 0
+    sounding: dict[tuple[int, int], int] = {}
+    out: list[int] = []
+    for tok in ids:
+        tok = int(tok)
+        if tok < V.NOTE_ON_OFFSET or tok >= V.VOCAB_SIZE:
+            continue
+        if tok >= V.INSTRUMENT_OFFSET:
+            instrument = tok - V.INSTRUMENT_OFFSET
+        elif V.NOTE_OFF_OFFSET <= tok < V.VELOCITY_OFFSET:
+            key = (instrument, tok - V.NOTE_OFF_OFFSET)
+            if not sounding.get(key):
+                continue
+            sounding[key] -= 1
+        elif V.NOTE_ON_OFFSET <= tok < V.NOTE_OFF_OFFSET:
+            key = (instrument, tok - V.NOTE_ON_OFFSET)
+            sounding[key] = sounding.get(key, 0) + 1
+        out.append(tok)
+    return out
+
+
+class Grammar:
+    """The decoding state of ``batch_size`` performance-token sequences, and the masks it implies."""
+
+    def __init__(
+        self,
+        batch_size: int,
+        *,
+        max_polyphony: int = 16,
+        max_note_seconds: float = 8.0,
+        instruments: tuple[int, ...] = (),
+        max_seconds: float | None = None,
+        device: torch.device | str = "cpu",
+    ) -> None:
+        if max_polyphony < 1:
+            raise ConfigError(f"max_polyphony must be at least 1, not {max_polyphony}")
+        if max_note_seconds < V.STEP_SECONDS:
+            raise ConfigError(f"max_note_seconds must be at least {V.STEP_SECONDS}, not {max_note_seconds}")
+        b = batch_size
+        self.device = torch.device(device)
+        self.max_polyphony = int(max_polyphony)
+        self.max_note_steps = round(max_note_seconds / V.STEP_SECONDS)
+        self.max_steps = None if max_seconds is None else round(max_seconds / V.STEP_SECONDS)
+        self.allowed_instruments = torch.ones(V.N_INSTRUMENTS, dtype=torch.bool, device=self.device)
+        if instruments:
+            self.allowed_instruments[:] = False
+            self.allowed_instruments[list(instruments)] = True
+        self.rows = torch.arange(b, device=self.device)
+        self.instrument = torch.full((b,), -1, dtype=torch.long, device=self.device)
+        self.velocity = torch.full((b,), -1, dtype=torch.long, device=self.device)
+        self.count = torch.zeros(b, V.N_INSTRUMENTS, V.N_PITCHES, dtype=torch.int16, device=self.device)
+        self.onset = torch.zeros(b, V.N_INSTRUMENTS, V.N_PITCHES, dtype=torch.long, device=self.device)
+        self.now = torch.zeros(b, dtype=torch.long, device=self.device)  # steps since the start
+        self.start = torch.zeros(b, dtype=torch.long, device=self.device)  # where the length counts from
+        self.notes = torch.zeros(b, dtype=torch.long, device=self.device)  # NOTE_ONs since the start
+        self.done = torch.zeros(b, dtype=torch.bool, device=self.device)
+
+    def mark_start(self) -> None:
+        """Count length and notes from here on (call after the primer)."""
+        self.start = self.now.clone()
+        self.notes.zero_()
+
+    @property
+    def seconds(self) -> Tensor:
+        """Seconds generated since :meth:`mark_start`, ``(B,)``."""
+        return (self.now - self.start).double() * V.STEP_SECONDS
+
+    def update(self, tokens: Tensor) -> None:
+        """Advance every sequence by one token, ``tokens (B,)``."""
+        tok = tokens.to(self.device).long()
+        cur = self.instrument.clamp(min=0)  # before any INSTRUMENT token, notes belong to program 0
+        is_on = (tok >= V.NOTE_ON_OFFSET) & (tok < V.NOTE_OFF_OFFSET) & ~self.done
+        if is_on.any():
+            r, i, p = self.rows[is_on], cur[is_on], tok[is_on] - V.NOTE_ON_OFFSET
+            fresh = self.count[r, i, p] == 0
+            self.onset[r[fresh], i[fresh], p[fresh]] = self.now[r[fresh]]
+            self.count[r, i, p] += 1
+            self.notes += is_on.long()
+        is_off = (tok >= V.NOTE_OFF_OFFSET) & (tok < V.VELOCITY_OFFSET) & ~self.done
+        if is_off.any():
+            r, i, p = self.rows[is_off], cur[is_off], tok[is_off] - V.NOTE_OFF_OFFSET
+            self.count[r, i, p] = (self.count[r, i, p] - 1).clamp(min=0)
+            self.onset[r, i, p] = self.now[r]  # a note of the same pitch still sounding counts from now
+        is_vel = (tok >= V.VELOCITY_OFFSET) & (tok < V.TIME_SHIFT_OFFSET)
+        self.velocity = torch.where(is_vel, tok - V.VELOCITY_OFFSET, self.velocity)
+        is_shift = (tok >= V.TIME_SHIFT_OFFSET) & (tok < V.INSTRUMENT_OFFSET)
+        self.now += torch.where(is_shift, tok - V.TIME_SHIFT_OFFSET + 1, 0)
+        is_inst = (tok >= V.INSTRUMENT_OFFSET) & (tok < V.VOCAB_SIZE)
+        self.instrument = torch.where(is_inst, tok - V.INSTRUMENT_OFFSET, self.instrument)
+        self.done |= tok == V.EOS
+
+    def allowed(self) -> Tensor:
+        """Boolean ``(B, V)``: True where the token may come next."""
+        b = self.rows.shape[0]
+        cur = self.instrument.clamp(min=0)
+        sounding = self.count > 0  # (B, I, P)
+        sounding_here = sounding[self.rows, cur]  # (B, P)
+        polyphony = sounding.sum(dim=(1, 2))  # (B,)
+        held = torch.where(sounding, self.now[:, None, None] - self.onset, 0)  # (B, I, P)
+        note_room = self.max_note_steps - held.amax(dim=(1, 2))  # (B,)
+        room = note_room
+        if self.max_steps is not None:
+            room = torch.minimum(room, self.max_steps - (self.now - self.start))
+        ok = torch.zeros(b, V.VOCAB_SIZE, dtype=torch.bool, device=self.device)
+        can_start = self.allowed_instruments[cur] & (polyphony < self.max_polyphony)  # (B,)
+        ok[:, V.NOTE_ON_OFFSET : V.NOTE_OFF_OFFSET] = ~sounding_here & can_start[:, None]
+        ok[:, V.NOTE_OFF_OFFSET : V.VELOCITY_OFFSET] = sounding_here
+        velocities = torch.arange(V.N_VELOCITIES, device=self.device)
+        ok[:, V.VELOCITY_OFFSET : V.TIME_SHIFT_OFFSET] = velocities[None, :] != self.velocity[:, None]
+        shifts = torch.arange(1, V.N_TIME_SHIFTS + 1, device=self.device)
+        ok[:, V.TIME_SHIFT_OFFSET : V.INSTRUMENT_OFFSET] = shifts[None, :] <= room[:, None]
+        instruments = torch.arange(V.N_INSTRUMENTS, device=self.device)
+        ok[:, V.INSTRUMENT_OFFSET : V.VOCAB_SIZE] = self.allowed_instruments[None, :] & (
+            instruments[None, :] != self.instrument[:, None]
+        )
+        ok[:, V.EOS] = self.notes > 0
+
+        overdue = sounding & (held >= self.max_note_steps)  # (B, I, P)
+        forced = overdue.any(dim=(1, 2))
+        if forced.any():  # release notes at the limit before anything else
+            overdue_here = overdue[self.rows, cur]  # (B, P)
+            here = overdue_here.any(dim=1)
+            release = torch.zeros_like(ok)
+            release[:, V.NOTE_OFF_OFFSET : V.VELOCITY_OFFSET] = overdue_here
+            release[:, V.INSTRUMENT_OFFSET : V.VOCAB_SIZE] = overdue.any(dim=2) & ~here[:, None]
+            ok = torch.where(forced[:, None], release, ok)
+        if self.max_steps is not None:  # the length in seconds is reached: end
+            reached = (self.now - self.start) >= self.max_steps
+            ok[reached] = False
+        stuck = ~ok.any(dim=1)
+        ok[:, V.EOS] |= stuck  # nothing valid left (e.g. the length in seconds is reached): end
+        ok[self.done] = False
+        ok[self.done, V.PAD] = True
+        return ok
+
+    def closing_tokens(self, row: int) -> list[int]:
+        """Tokens that release every note still sounding in sequence ``row`` (current instrument first)."""
+        count = self.count[row].cpu()
+        current = int(self.instrument[row])
+        out: list[int] = []
+        order = sorted(range(V.N_INSTRUMENTS), key=lambda i: (i != max(current, 0), i))
+        for inst in order:
+            pitches = torch.nonzero(count[inst]).flatten().tolist()
+            if not pitches:
+                continue
+            if inst != max(current, 0):
+                out.append(V.INSTRUMENT_OFFSET + inst)
+                current = inst
+            for p in pitches:
+                out.extend([V.NOTE_OFF_OFFSET + p] * int(count[inst, p]))
+        return out
+
+    def carry_tokens(self, row: int) -> list[int]:
+        """Tokens that restore sequence ``row``'s state at the start of a fresh piece: the notes still
+        sounding start again at time 0, then the current instrument and velocity are selected."""
+        count = self.count[row].cpu()
+        velocity = int(self.velocity[row])
+        out: list[int] = []
+        last = -1
+        for inst in range(V.N_INSTRUMENTS):
+            pitches = torch.nonzero(count[inst]).flatten().tolist()
+            if not pitches:
+                continue
+            out.append(V.INSTRUMENT_OFFSET + inst)
+            last = inst
+            if velocity >= 0 and len(out) == 1:
+                out.append(V.VELOCITY_OFFSET + velocity)
+            for p in pitches:
+                out.extend([V.NOTE_ON_OFFSET + p] * int(count[inst, p]))
+        current = int(self.instrument[row])
+        if current >= 0 and current != last:
+            out.append(V.INSTRUMENT_OFFSET + current)
+        if velocity >= 0 and V.VELOCITY_OFFSET + velocity not in out:
+            out.append(V.VELOCITY_OFFSET + velocity)
+        return out
