@@ -76,7 +76,7 @@ class MidiTokTokenizer(Tokenizer):
         self.inner.train(vocab_size=vocab_size, model="BPE", files_paths=[Path(f) for f in files])
 
     def encode(self, score: Any) -> np.ndarray:
-        if str(score.ttype).lower() != "tick":
+        if not str(score.ttype).lower().endswith("tick"):
             score = score.to("tick")
         seq = self.inner.encode(score)
         if isinstance(seq, list):  # one sequence per track (mmm)

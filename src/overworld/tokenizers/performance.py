@@ -92,7 +92,7 @@ class PerformanceTokenizer(Tokenizer):
 
     # ----------------------------------------------------------------------------------------- encode
     def encode(self, score: Any) -> np.ndarray:
-        if str(score.ttype).lower() != "second":
+        if not str(score.ttype).lower().endswith("second"):
             score = score.to("second")
         parts = []
         for track in score.tracks:
