@@ -79,6 +79,9 @@ def _work_one(path: str, source: str, tokenizer: Any, max_bytes: int, max_second
     except OSError as exc:
         result.reason = f"cannot read: {exc.strerror or exc}"
     except Exception as exc:  # a parser bug must cost one file, not the batch
+        if "bad_alloc" in str(exc):
+            result.reason = "out of memory while parsing"
+            return result
         result.reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
     return result
 
@@ -86,6 +89,9 @@ def _work_one(path: str, source: str, tokenizer: Any, max_bytes: int, max_second
 def _worker_main(
     conn: Connection, tokenizer_dict: dict, memory_mb: int, max_bytes: int, max_seconds: float
 ) -> None:
+    import symusic  # noqa: F401  (everything a parse needs is loaded before the memory limit)
+
+    import overworld.midi  # noqa: F401
     from overworld.tokenizers import load_tokenizer
 
     tokenizer = load_tokenizer(tokenizer_dict)
