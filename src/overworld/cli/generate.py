@@ -1,0 +1,132 @@
+"""``overworld generate``: compose new pieces with a trained model and write them as multi-track MIDI."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "generate", help="compose new music with a model",
+        description="Sample --num pieces in one batch and write overworld-<seed>-<n>.mid into --out. "
+        "Pieces obey the performance grammar (every note released, bounded polyphony and note length).",
+    )  # fmt: skip
+    p.add_argument("--model", default="default", help="model directory (default: the bundled model)")
+    p.add_argument("--out", default="out", help="output folder (default: out/)")
+    p.add_argument("--num", type=int, default=1, help="pieces, sampled as one batch (default: 1)")
+    length = p.add_mutually_exclusive_group()
+    length.add_argument("--length", type=int, help="tokens to generate per piece (default: 1024)")
+    length.add_argument("--seconds", type=float, help="stop each piece when its music reaches S seconds")
+    p.add_argument(
+        "--temperature", type=float, default=1.0, help="softmax temperature; 0 is greedy (default: 1)"
+    )
+    p.add_argument("--top-k", type=int, default=0, help="sample among the K best tokens; 0: off (default: 0)")
+    p.add_argument("--top-p", type=float, default=1.0, help="nucleus probability; 1: off (default: 1)")
+    p.add_argument(
+        "--seed", type=int, help="random seed; the same seed gives the same music (default: random)"
+    )
+    p.add_argument("--max-polyphony", type=int, default=16, help="simultaneous notes at most (default: 16)")
+    p.add_argument("--max-note-seconds", type=float, default=8.0, help="longest note (default: 8)")
+    p.add_argument("--instruments", default="",
+                   help="allowed instruments: GM numbers, GM names, 'drums', presets nes/square/triangle/noise "
+                   "(nes = 80 Lead 1 square, 81 Lead 2 sawtooth, 38 Synth Bass 1, drums); default: all")  # fmt: skip
+    primer = p.add_argument_group("primer (default: start from BOS)")
+    kinds = primer.add_mutually_exclusive_group()
+    kinds.add_argument("--primer", metavar="FILE.mid", help="continue a MIDI file")
+    kinds.add_argument("--primer-melody", metavar="LIST",
+                       help='Magenta melody: "[60, -2, 62, -2, 64]" (pitch starts, -2 holds, -1 releases; '
+                       "one event per sixteenth note)")  # fmt: skip
+    kinds.add_argument("--primer-pitches", metavar="LIST", help='a chord held one beat: "[60, 64, 67]"')
+    kinds.add_argument(
+        "--primer-dataset", metavar="DIR", help="a random slice (seeded) of a prepared dataset"
+    )
+    primer.add_argument("--primer-seconds", type=float,
+                        help="--primer: take only its opening S seconds; --primer-dataset: slice length "
+                        "(default: 4)")  # fmt: skip
+    primer.add_argument("--primer-split", default="train", help="--primer-dataset split (default: train)")
+    primer.add_argument("--primer-bpm", type=float, default=120.0, help="melody/chord tempo (default: 120)")
+    primer.add_argument("--primer-program", type=int, default=80,
+                        help="melody/chord GM program, 128 drums (default: 80 Lead 1 square)")  # fmt: skip
+    p.add_argument("--inclusive", action="store_true",
+                   help="keep the primer in the output (default: only the continuation, with notes still "
+                   "sounding at the primer's end carried over from time 0)")  # fmt: skip
+    p.add_argument("--wav", action="store_true", help="also render each piece to WAV")
+    p.add_argument("--png", action="store_true", help="also plot each piece's piano roll to PNG")
+    p.add_argument("--device", default="auto", help="cpu, cuda or auto (default: auto)")
+    p.set_defaults(func=run)
+
+
+def _renderers(args: argparse.Namespace) -> tuple[object | None, object | None]:
+    """The render functions the flags ask for; a clear error if overworld.render lacks them."""
+    from overworld.errors import ConfigError
+
+    if not (args.wav or args.png):
+        return None, None
+    try:
+        from overworld import render
+    except ImportError as exc:
+        raise ConfigError(f"--wav/--png need overworld.render, which cannot be imported: {exc}") from exc
+    wav = getattr(render, "render_wav", None) if args.wav else None
+    png = getattr(render, "plot_pianoroll", None) if args.png else None
+    if args.wav and wav is None:
+        raise ConfigError("--wav needs overworld.render.render_wav, which this build does not have yet")
+    if args.png and png is None:
+        raise ConfigError("--png needs overworld.render.plot_pianoroll, which this build does not have yet")
+    return wav, png
+
+
+def run(args: argparse.Namespace) -> int:
+    import secrets
+
+    import torch
+    from tqdm import tqdm
+
+    from overworld.config import SampleConfig
+    from overworld.generation import primers
+    from overworld.generation.constraints import parse_instruments
+    from overworld.generation.sampler import generate, write_midi
+    from overworld.models.storage import load_model
+
+    wav, png = _renderers(args)  # fail before the model loads
+    seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
+    device = args.device
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    config = SampleConfig(
+        temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, max_polyphony=args.max_polyphony,
+        max_note_seconds=args.max_note_seconds, instruments=parse_instruments(args.instruments),
+    )  # fmt: skip
+    pretrained = load_model(args.model, device=device)
+    tokenizer = pretrained.tokenizer
+    kw = {"bpm": args.primer_bpm, "program": args.primer_program}
+    if args.primer:
+        primer = primers.from_file(args.primer, tokenizer, seconds=args.primer_seconds)
+    elif args.primer_melody:
+        primer = primers.from_melody(args.primer_melody, tokenizer, **kw)
+    elif args.primer_pitches:
+        primer = primers.from_pitches(args.primer_pitches, tokenizer, **kw)
+    elif args.primer_dataset:
+        primer = primers.from_dataset(args.primer_dataset, tokenizer, split=args.primer_split,
+                                      seconds=args.primer_seconds or 4.0, seed=seed)  # fmt: skip
+    else:
+        primer = None
+
+    with tqdm(desc=f"generating {args.num}", unit="tok", leave=False) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        pieces = generate(pretrained, config=config, primer_ids=primer, num=args.num, length=args.length,
+                          seconds=args.seconds, seed=seed, inclusive=args.inclusive, progress=progress)  # fmt: skip
+    paths = write_midi(pieces, tokenizer, args.out, seed)
+    for path, ids in zip(paths, pieces):
+        extra = []
+        if wav is not None:
+            extra.append(str(wav(path, path.with_suffix(".wav"))))
+        if png is not None:
+            extra.append(str(png(path, path.with_suffix(".png"))))
+        notes, secs = tokenizer.count_notes(ids), tokenizer.seconds(ids)
+        print(f"{path}  {notes} notes, {secs:.1f} s" + "".join(f"  {e}" for e in extra))
+    print(f"seed {seed}: rerun with --seed {seed} for the same music")
+    return 0

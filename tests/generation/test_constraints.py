@@ -1,0 +1,80 @@
+"""Grammar masks hold even when the model pushes against them (random or biased models)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from overworld.config import SampleConfig
+from overworld.errors import ConfigError
+from overworld.generation.constraints import Grammar, clean_primer, parse_instruments
+from overworld.generation.sampler import generate
+from overworld.tokenizers import vocab as V
+
+from .conftest import replay
+
+
+def test_random_model_output_obeys_the_grammar(tiny_model, tokenizer):
+    config = SampleConfig(max_polyphony=3, max_note_seconds=0.3)
+    pieces = generate(tiny_model, tokenizer, config, num=4, length=400, seed=3)
+    for ids in pieces:
+        problems = replay(ids, max_note_seconds=0.3)
+        assert problems["peak"] <= 3
+        assert {k: v for k, v in problems.items() if k != "peak"} == dict.fromkeys(
+            problems.keys() - {"peak"}, 0
+        )
+
+
+def test_note_hungry_model_hits_the_polyphony_cap_and_note_length(biased_model, tokenizer):
+    model = biased_model(note_on=8.0, time_shift=3.0)  # starts notes, never wants to release them
+    config = SampleConfig(max_polyphony=4, max_note_seconds=0.5)
+    for ids in generate(model, tokenizer, config, num=2, length=300, seed=0):
+        problems = replay(ids, max_note_seconds=0.5)
+        assert problems["peak"] == 4  # the cap is reached and never passed
+        assert problems["too_long"] == 0 and problems["orphan_off"] == 0 and problems["unclosed"] == 0
+        assert tokenizer.count_notes(ids) > 10  # notes get released so new ones can start
+
+
+def test_release_hungry_model_never_releases_silence(biased_model, tokenizer):
+    model = biased_model(note_off=10.0, velocity=5.0, instrument=5.0)
+    ids = generate(model, tokenizer, SampleConfig(), num=1, length=200, seed=1)[0]
+    problems = replay(ids)
+    assert problems["orphan_off"] == 0 and problems["repeat_state"] == 0
+
+
+def test_instruments_restrict_instrument_tokens(tiny_model, tokenizer):
+    allowed = parse_instruments("nes")
+    config = SampleConfig(instruments=allowed)
+    for ids in generate(tiny_model, tokenizer, config, num=3, length=300, seed=2):
+        used = {t - V.INSTRUMENT_OFFSET for t in ids.tolist() if t >= V.INSTRUMENT_OFFSET}
+        assert used <= set(allowed)
+
+
+def test_eos_ends_a_sequence_then_only_pad():
+    grammar = Grammar(2)
+    grammar.update(torch.tensor([V.INSTRUMENT_OFFSET + 80, V.INSTRUMENT_OFFSET + 80]))
+    grammar.update(torch.tensor([V.NOTE_ON_OFFSET + 60, V.NOTE_ON_OFFSET + 60]))
+    assert grammar.allowed()[:, V.EOS].all()
+    assert not grammar.allowed()[:, V.PAD].any() and not grammar.allowed()[:, V.BOS].any()
+    grammar.update(torch.tensor([V.EOS, V.TIME_SHIFT_OFFSET]))
+    ok = grammar.allowed()
+    assert ok[0].nonzero().flatten().tolist() == [V.PAD]
+    assert ok[1, V.NOTE_OFF_OFFSET + 60] and not ok[1, V.NOTE_OFF_OFFSET + 61]
+    assert grammar.closing_tokens(1) == [V.NOTE_OFF_OFFSET + 60]
+
+
+def test_parse_instruments_accepts_numbers_names_drums_and_presets():
+    assert parse_instruments("") == ()
+    assert parse_instruments("80, drums, 33") == (80, 128, 33)
+    assert parse_instruments("Lead 1 (square),triangle") == (80, 38)
+    assert parse_instruments("nes") == (80, 81, 38, 128)
+    assert parse_instruments("marimba") == (12,)
+    for bad in ("200", "kazoo-xyz", "piano"):  # out of range, unknown, ambiguous
+        with pytest.raises(ConfigError):
+            parse_instruments(bad)
+
+
+def test_clean_primer_drops_orphan_releases_and_specials():
+    on, off = V.NOTE_ON_OFFSET, V.NOTE_OFF_OFFSET
+    ids = [V.BOS, off + 62, on + 60, V.TIME_SHIFT_OFFSET + 9, off + 60, V.EOS]
+    assert clean_primer(ids) == [on + 60, V.TIME_SHIFT_OFFSET + 9, off + 60]

@@ -1,0 +1,83 @@
+"""Sampling: reproducible with a seed, one batch, past the model's window, valid MIDI everywhere."""
+
+from __future__ import annotations
+
+import warnings
+from collections import defaultdict
+
+import numpy as np
+import pytest
+
+from overworld.config import SampleConfig
+from overworld.errors import ConfigError
+from overworld.generation.sampler import generate, write_midi
+from overworld.tokenizers import vocab as V
+
+
+def check_midi(path) -> None:
+    """The file loads in mido, pretty_midi and music21, and every note-on is closed on its channel."""
+    import mido
+    import music21
+    import pretty_midi
+
+    sounding: dict[tuple[int, int], int] = defaultdict(int)
+    for msg in mido.MidiFile(path):
+        if msg.type == "note_on" and msg.velocity > 0:
+            sounding[msg.channel, msg.note] += 1
+        elif msg.type == "note_off" or (msg.type == "note_on" and msg.velocity == 0):
+            assert sounding[msg.channel, msg.note] > 0, f"note-off without note-on: {msg}"
+            sounding[msg.channel, msg.note] -= 1
+    assert not any(sounding.values()), "unterminated notes"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pretty_midi.PrettyMIDI(str(path))
+        music21.converter.parse(str(path))
+
+
+def test_same_seed_same_midi_other_seed_other_music(tiny_model, tokenizer, tmp_path):
+    config = SampleConfig(top_k=50, top_p=0.95, temperature=1.2)
+    first = generate(tiny_model, tokenizer, config, num=2, length=120, seed=7)
+    again = generate(tiny_model, tokenizer, config, num=2, length=120, seed=7)
+    other = generate(tiny_model, tokenizer, config, num=2, length=120, seed=8)
+    a = write_midi(first, tokenizer, tmp_path / "a", 7)
+    b = write_midi(again, tokenizer, tmp_path / "b", 7)
+    assert [p.name for p in a] == ["overworld-7-0.mid", "overworld-7-1.mid"]
+    assert [p.read_bytes() for p in a] == [p.read_bytes() for p in b]
+    assert any(not np.array_equal(x, y) for x, y in zip(first, other))
+    assert not np.array_equal(first[0], first[1])  # rows of one batch differ
+
+
+def test_every_file_is_valid_midi_past_the_window(tiny_model, tokenizer, tmp_path):
+    assert tiny_model.config.sequence_length == 32
+    pieces = generate(tiny_model, tokenizer, SampleConfig(max_polyphony=6), num=3, length=200, seed=1)
+    for path in write_midi(pieces, tokenizer, tmp_path, 1):
+        check_midi(path)
+
+
+def test_lstm_and_pretrained_generate(tokenizer, tmp_path):
+    import overworld
+    from overworld.models import build_model
+    from overworld.models.storage import load_model, save_model
+
+    from .conftest import tiny_config
+
+    lstm = build_model(tiny_config(model="lstm"))
+    save_model(tmp_path / "m", lstm, tokenizer, {"data": "none"})
+    pretrained = load_model(tmp_path / "m")
+    ids = pretrained.generate(num=2, length=50, seed=0, top_k=20)
+    assert len(ids) == 2 and all(len(x) > 0 for x in ids)
+    assert np.array_equal(overworld.generate(pretrained, num=2, length=50, seed=0, top_k=20)[1], ids[1])
+
+
+def test_seconds_stop_each_piece_at_that_length(tiny_model, tokenizer):
+    for ids in generate(tiny_model, tokenizer, SampleConfig(), num=2, seconds=1.5, seed=4, length=2000):
+        assert tokenizer.seconds(ids) <= 1.5 + 1e-9
+
+
+def test_bad_settings_are_one_line_errors(tiny_model, tokenizer):
+    with pytest.raises(ConfigError):
+        generate(tiny_model, tokenizer, num=0)
+    with pytest.raises(ConfigError):
+        generate(tiny_model, tokenizer, primer_ids=[V.VOCAB_SIZE + 1])
+    with pytest.raises(ConfigError):
+        generate(tiny_model, tokenizer, banana=3)
