@@ -23,6 +23,7 @@ __all__ = [
     "TrainConfig",
     "config_from_dict",
     "config_to_dict",
+    "configs_from_file",
     "read_config_file",
 ]
 
@@ -143,3 +144,27 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"config {path} must hold an object, not {type(data).__name__}")
     return data
+
+
+def configs_from_file(path: str | Path) -> tuple[ModelConfig, TrainConfig, tuple[str, ...]]:
+    """Model and training configs from a JSON/TOML file; returns them and the keys it ignored.
+
+    Two shapes are read. Ours: ``{"model": {...}, "train": {...}}``, where an unknown key is an error.
+    The seed project's flat Midinet ``parameters.json`` (``vocab_size``, ``embedding_size``,
+    ``sequence_length``, ``num_blocks``, ``num_heads``, ``feed_forward_dim``, ``dropout``,
+    ``learning_rate``, ``batch_size``): each key goes to the config that has it, and keys neither has
+    (like ``dataset``) are returned as ignored, for the caller to report.
+    """
+    data = read_config_file(path)
+    if set(data) <= {"model", "train"} and all(isinstance(v, dict) for v in data.values()):
+        return (
+            config_from_dict(ModelConfig, data.get("model", {})),
+            config_from_dict(TrainConfig, data.get("train", {})),
+            (),
+        )
+    model_keys = {f.name for f in dataclasses.fields(ModelConfig)}
+    train_keys = {f.name for f in dataclasses.fields(TrainConfig)}
+    model = {k: v for k, v in data.items() if k in model_keys}
+    train = {k: v for k, v in data.items() if k in train_keys and k not in model_keys}
+    ignored = tuple(sorted(k for k in data if k not in model_keys and k not in train_keys))
+    return config_from_dict(ModelConfig, model), config_from_dict(TrainConfig, train), ignored

@@ -1,0 +1,89 @@
+"""Windows of tokens over a prepared split, for training and evaluation.
+
+``batch(step, ...)`` is a pure function of its arguments: the windows, their augmentation and their order
+come from a generator seeded with (seed, step, rank), so a resumed run sees exactly the batches an
+uninterrupted one would, and each torchrun rank sees different ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from overworld.data.shards import read_shard
+from overworld.errors import DataError
+from overworld.tokenizers import Tokenizer, load_tokenizer
+
+__all__ = ["Augment", "TokenWindows"]
+
+
+@dataclass(frozen=True)
+class Augment:
+    """On-the-fly augmentation: transposition of pitched notes by up to ``transpose`` semitones either
+    way (drums untouched) and a tempo stretch of up to ``stretch`` (0.05: +-5%)."""
+
+    transpose: int = 0
+    stretch: float = 0.0
+
+
+class TokenWindows:
+    """Windows of ``length + 1`` tokens (inputs are ``[:-1]``, targets ``[1:]``) from one split."""
+
+    def __init__(self, prepared: str | Path, split: str, length: int, *, augment: Augment | None = None,
+                 tokenizer: Tokenizer | None = None) -> None:  # fmt: skip
+        self.folder = Path(prepared)
+        self.split = split
+        self.length = int(length)
+        self.augment = augment or Augment()
+        self.tokens, self.index = read_shard(self.folder, split)
+        if len(self.tokens) < 2:
+            raise DataError(f"the {split} split of {self.folder} is empty; prepare more files")
+        self.tokenizer = tokenizer or load_tokenizer(self.folder)
+
+    def __len__(self) -> int:
+        """Non-overlapping windows in one pass over the split."""
+        return max(1, -(-len(self.tokens) // self.length))
+
+    def _window(self, rng: np.random.Generator) -> np.ndarray:
+        need = self.length + 1
+        extra = 0
+        aug = self.augment
+        if aug.stretch:  # take a little more so a faster stretch still fills the window
+            extra = int(need * aug.stretch) + 8
+        total = len(self.tokens)
+        span = min(total, need + extra)
+        start = int(rng.integers(0, total - span + 1))
+        ids = np.asarray(self.tokens[start : start + span], dtype=np.int64)
+        shift = int(rng.integers(-aug.transpose, aug.transpose + 1)) if aug.transpose else 0
+        factor = float(rng.uniform(1 - aug.stretch, 1 + aug.stretch)) if aug.stretch else 1.0
+        if shift or factor != 1.0:
+            ids = self.tokenizer.augment(ids, transpose=shift, stretch=factor)
+        out = np.full(need, self.tokenizer.pad_id, dtype=np.int64)
+        out[: min(need, len(ids))] = ids[:need]
+        return out
+
+    def batch(
+        self, step: int, batch_size: int, seed: int, rank: int = 0, world_size: int = 1
+    ) -> torch.Tensor:
+        """``(batch_size, length + 1)`` random windows, a pure function of the arguments."""
+        rng = np.random.default_rng([seed, step, rank, world_size])
+        return torch.from_numpy(np.stack([self._window(rng) for _ in range(batch_size)]))
+
+    def eval_batches(self, batch_size: int) -> Iterator[torch.Tensor]:
+        """Contiguous windows covering the split once; the tail is padded with PAD (ignored as targets)."""
+        starts = range(0, len(self.tokens) - 1, self.length)
+        rows = []
+        for start in starts:
+            ids = np.asarray(self.tokens[start : start + self.length + 1], dtype=np.int64)
+            row = np.full(self.length + 1, self.tokenizer.pad_id, dtype=np.int64)
+            row[: len(ids)] = ids
+            rows.append(row)
+            if len(rows) == batch_size:
+                yield torch.from_numpy(np.stack(rows))
+                rows = []
+        if rows:
+            yield torch.from_numpy(np.stack(rows))
