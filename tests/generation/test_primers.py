@@ -96,3 +96,11 @@ def test_sounding_notes_carry_over_into_the_continuation(tiny_model, tokenizer):
     primer = [V.INSTRUMENT_OFFSET + 33, V.VELOCITY_OFFSET + 20, on + 40, V.TIME_SHIFT_OFFSET + 49]
     ids = generate(tiny_model, tokenizer, SampleConfig(), primer_ids=primer, num=1, length=5, seed=0)[0]
     assert ids[:3].tolist() == [V.INSTRUMENT_OFFSET + 33, V.VELOCITY_OFFSET + 20, on + 40]
+
+
+def test_special_tokens_in_a_primer_do_not_end_generation(tiny_model, tokenizer):
+    primer = [V.BOS, V.INSTRUMENT_OFFSET + 80, V.NOTE_ON_OFFSET + 60, V.EOS, V.PAD]
+    ids = generate(tiny_model, tokenizer, SampleConfig(), primer_ids=primer, num=1, length=30, seed=0,
+                   inclusive=True)[0]  # fmt: skip
+    assert ids[:2].tolist() == [V.INSTRUMENT_OFFSET + 80, V.NOTE_ON_OFFSET + 60]
+    assert len(ids) > 2 and replay(ids)["special"] == 0 and replay(ids)["unclosed"] == 0

@@ -17,6 +17,7 @@ sampling is unconstrained (only PAD/BOS are masked) and their decoder drops what
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -27,7 +28,7 @@ import torch
 
 from overworld.config import SampleConfig
 from overworld.errors import ConfigError
-from overworld.generation.constraints import Grammar
+from overworld.generation.constraints import Grammar, clean_primer
 from overworld.generation.filters import apply_filters
 from overworld.tokenizers import Tokenizer
 
@@ -74,7 +75,7 @@ def generate(
     config = config or SampleConfig()
     if settings:
         try:
-            config = config.__class__(**{**config.__dict__, **settings})
+            config = dataclasses.replace(config, **settings)
         except TypeError as exc:
             raise ConfigError(f"unknown sampling setting: {exc}") from exc
     if num < 1:
@@ -96,6 +97,7 @@ def generate(
         raise ConfigError(f"primer token {bad[0]} is outside the vocabulary of {tokenizer.vocab_size}")
     grammar = None
     if performance:
+        primer = clean_primer(primer)  # no specials, no releases of notes it never started
         grammar = Grammar(num, max_polyphony=config.max_polyphony, max_note_seconds=config.max_note_seconds,
                           instruments=config.instruments, max_seconds=seconds, device=device)  # fmt: skip
         for tok in primer:
@@ -159,10 +161,6 @@ def generate(
         body = _piece(out[row, :steps], pad, eos).tolist()
         closing = grammar.closing_tokens(row) if grammar is not None else []
         head = primer if inclusive else carry
-        if grammar is not None and inclusive:
-            from overworld.generation.constraints import clean_primer
-
-            head = clean_primer(primer)
         pieces.append(np.asarray(head + body + closing, dtype=np.int64))
     log.info("generated %d pieces of up to %d tokens (seed %d)", num, steps, seed)
     return pieces
