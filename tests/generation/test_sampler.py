@@ -81,3 +81,22 @@ def test_bad_settings_are_one_line_errors(tiny_model, tokenizer):
         generate(tiny_model, tokenizer, primer_ids=[V.VOCAB_SIZE + 1])
     with pytest.raises(ConfigError):
         generate(tiny_model, tokenizer, banana=3)
+
+
+def test_miditok_tokenizer_samples_unconstrained_and_decodes(tmp_path):
+    import torch
+
+    from overworld.config import ModelConfig
+    from overworld.models import build_model
+    from overworld.tokenizers import make_tokenizer
+
+    remi = make_tokenizer("remi")
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(vocab_size=remi.vocab_size, embedding_size=32, sequence_length=32,
+                                    num_blocks=1, num_heads=2, feed_forward_dim=64, dropout=0.0))  # fmt: skip
+    pieces = generate(model, remi, num=2, length=80, seed=0)
+    assert all(remi.pad_id not in p.tolist() and remi.bos_id not in p.tolist() for p in pieces)
+    for path in write_midi(pieces, remi, tmp_path, 0):
+        check_midi(path)
+    with pytest.raises(ConfigError):  # no grammar, so no instrument restriction
+        generate(model, remi, SampleConfig(instruments=(80,)), length=5)
