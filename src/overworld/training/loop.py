@@ -189,7 +189,10 @@ def train(
     state = load_state(state_path, "cpu") if resume else None
     if state is not None:
         saved = config_from_dict(ModelConfig, json.loads(state["model_config"]))
-        if model_config != saved and model_config != ModelConfig():
+        if replace(model_config, vocab_size=saved.vocab_size) not in (
+            saved,
+            replace(ModelConfig(), vocab_size=saved.vocab_size),
+        ):
             log.warning("--resume keeps the run's model config; the one given now is ignored")
         model_config = saved
     if model_config.vocab_size == 0:
@@ -223,7 +226,8 @@ def train(
         scheduler.load_state_dict(state["scheduler"])
         for group in optimizer.param_groups:  # a new --lr or --steps applies from here on
             group["initial_lr"] = train_config.learning_rate
-        scheduler.lr_lambdas = [lambda s: lr_factor(s, train_config)]
+        scheduler.base_lrs = [train_config.learning_rate] * len(optimizer.param_groups)
+        scheduler.lr_lambdas = [lambda s: lr_factor(s, train_config)] * len(optimizer.param_groups)
         step = int(state["step"])
         best = None if state["best"].isnan() else float(state["best"])
         bad_evals = int(state["bad_evals"])
