@@ -150,7 +150,7 @@ def test_two_process_torchrun_on_gloo_trains_and_saves_one_model(prepared, tmp_p
         port = probe.getsockname()[1]
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_addr=127.0.0.1",
            f"--master_port={port}", "-m", "overworld",
-           "train", "--data", str(prepared), "--out", str(run), "--steps", "3", "--eval-every", "3",
+           "train", "--data", str(prepared), "--out", str(run), "--steps", "3", "--eval-every", "3", "--log-every", "1",
            "--sequence-length", "32", "--embedding-size", "32", "--num-blocks", "1", "--num-heads", "2",
            "--feed-forward-dim", "64", "--batch-size", "2", "--quiet", "--device", "cpu"]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
