@@ -1,1 +1,69 @@
-"""render."""
+"""Hear it and see it: SoundFont and chiptune rendering, piano rolls and training curves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["SYNTHS", "as_score", "plot_curves", "plot_pianoroll", "render", "render_wav"]
+
+SYNTHS = ("soundfont", "chiptune")
+
+
+def as_score(source: Any, max_seconds: float = 3600.0) -> Any:
+    """A Score in seconds from a Score (any time unit) or a MIDI path (loaded safely)."""
+    if isinstance(source, str | Path):
+        from overworld.midi import load_score
+
+        return load_score(source, max_seconds=max_seconds)
+    if not str(source.ttype).lower().endswith("second"):
+        return source.to("second")
+    return source
+
+
+def render(source: Any, out_path: str | Path | None = None, *, synth: str = "soundfont",
+           soundfont: str | Path | None = None, sample_rate: int = 44100, max_seconds: float = 600.0) -> Any:  # fmt: skip
+    """Audio of a Score or MIDI file, at most ``max_seconds`` long and normalised without clipping.
+
+    Returns the float32 samples, or the written path when ``out_path`` is given (.wav, .flac or .ogg).
+    """
+    from overworld.errors import OverworldError
+    from overworld.render.audio import normalise, write_audio
+
+    if synth not in SYNTHS:
+        raise OverworldError(f"unknown synth {synth!r}; choose soundfont or chiptune")
+    # a generous load limit: whatever is longer than max_seconds is cut below, not refused
+    score = as_score(source, max_seconds=max(3600.0, max_seconds))
+    cap = int(max_seconds * sample_rate)
+    if synth == "chiptune":
+        from overworld.render.chiptune import synthesize
+
+        audio, _report = synthesize(score, sample_rate, max_seconds)
+    else:
+        from overworld.render.soundfont import synthesize
+
+        audio = synthesize(score.clip(0, max_seconds, clip_end=True), sample_rate, soundfont)
+    audio = normalise(np.asarray(audio[:cap], dtype=np.float32))
+    if out_path is None:
+        return audio
+    return write_audio(out_path, audio, sample_rate)
+
+
+def render_wav(source: Any, out_path: str | Path, **options: Any) -> Path:
+    """``render`` to a file; the chiptune synth unless ``synth=`` says otherwise (it always works)."""
+    options.setdefault("synth", "chiptune")
+    return render(source, out_path, **options)
+
+
+def plot_pianoroll(source: Any, out_png: str | Path, **options: Any) -> Path:
+    from overworld.render.pianoroll import plot_pianoroll as plot
+
+    return plot(source, out_png, **options)
+
+
+def plot_curves(runs: Any, out_png: str | Path, **options: Any) -> Path:
+    from overworld.render.curves import plot_curves as plot
+
+    return plot(runs, out_png, **options)

@@ -1,0 +1,43 @@
+"""``overworld render FILE.mid...``: hear MIDI through a SoundFont or the built-in chiptune synth."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("render", help="render MIDI files to audio (SoundFont or chiptune)",
+                       description="Render MIDI to WAV (or FLAC/OGG by extension). soundfont: FluidSynth with a "
+                       "General MIDI SoundFont found automatically; chiptune: a built-in NES-style synth.")  # fmt: skip
+    p.add_argument("files", nargs="+", metavar="FILE.mid", help="MIDI files")
+    p.add_argument(
+        "--synth", choices=("soundfont", "chiptune"), default="soundfont", help="synthesizer (soundfont)"
+    )
+    p.add_argument("--soundfont", metavar="SF2", help="SoundFont file (default: found in the usual places)")
+    p.add_argument("--out", help="output file (one input) or folder (default: beside each input, .wav)")
+    p.add_argument("--sample-rate", type=int, default=44100, help="samples per second (44100)")
+    p.add_argument("--max-seconds", type=float, default=600.0, help="cap on the audio length (600)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from overworld.errors import OverworldError
+    from overworld.render import render
+
+    failures = 0
+    for name in args.files:
+        src = Path(name)
+        if args.out and (len(args.files) > 1 or Path(args.out).is_dir() or not Path(args.out).suffix):
+            target = Path(args.out) / (src.stem + ".wav")
+        else:
+            target = Path(args.out) if args.out else src.with_suffix(".wav")
+        try:
+            render(src, target, synth=args.synth, soundfont=args.soundfont, sample_rate=args.sample_rate,
+                   max_seconds=args.max_seconds)  # fmt: skip
+            print(f"{src} -> {target}")
+        except OverworldError as exc:  # one bad file costs only itself
+            failures += 1
+            print(f"{src}: {exc}")
+    return 1 if failures else 0

@@ -1,0 +1,58 @@
+"""Piano rolls: notes as bars coloured by instrument with a legend, time in seconds, drums apart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+__all__ = ["plot_pianoroll"]
+
+
+def plot_pianoroll(score: Any, out_png: str | Path, *, title: str | None = None, width: float = 12.0,
+                   height: float = 6.0, dpi: int = 100) -> Path:  # fmt: skip
+    """Write a PNG of ``score`` (a Score in seconds or a MIDI path) of ``width`` x ``height`` inches."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from overworld.midi.gm import instrument_name
+    from overworld.render import as_score
+
+    score = as_score(score)
+    pitched = [t for t in score.tracks if not t.is_drum and len(t.notes)]
+    drums = [t for t in score.tracks if t.is_drum and len(t.notes)]
+    fig, axes = plt.subplots(2 if drums else 1, 1, figsize=(width, height), dpi=dpi, sharex=True, squeeze=False,
+                             gridspec_kw={"height_ratios": [3, 1] if drums else [1]})  # fmt: skip
+    ax = axes[0][0]
+    colours = plt.get_cmap("tab20")
+    for i, track in enumerate(pitched):
+        a = track.notes.numpy()
+        for start, dur, pitch in zip(a["time"].tolist(), a["duration"].tolist(), a["pitch"].tolist()):
+            ax.add_patch(
+                matplotlib.patches.Rectangle((start, pitch - 0.4), dur, 0.8, color=colours(i % 20), lw=0)
+            )
+        ax.plot([], [], color=colours(i % 20), lw=6, label=instrument_name(int(track.program)))
+    ax.set_ylabel("pitch (MIDI)")
+    ax.set_ylim(20, 109)
+    if pitched:
+        ax.legend(loc="upper right", fontsize=7, ncol=2, framealpha=0.8)
+    ax.set_title(title or "piano roll")
+    end = max(float(score.end()), 1e-3)
+    ax.set_xlim(0, end)
+    if drums:
+        dax = axes[1][0]
+        for track in drums:
+            a = track.notes.numpy()
+            dax.scatter(a["time"], a["pitch"], s=6, marker="|", color="black")
+        dax.set_ylabel("drums (key)")
+        dax.set_xlim(0, end)
+        dax.set_xlabel("time (s)")
+    else:
+        ax.set_xlabel("time (s)")
+    fig.tight_layout()
+    out = Path(out_png)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=dpi)
+    plt.close(fig)
+    return out
