@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Reproduces the README's results section in one run, with overworld's own commands:
+#   1. fetch + prepare the free game soundtracks (Freedoom + OpenMSX),
+#   2. train the Music Transformer and the LSTM baseline side by side, each on one core for the same
+#      wall-clock budget (skipped when runs/ already holds them: pass --retrain to redo),
+#   3. test-split bits per note of both and of a bigram baseline,
+#   4. 20 pieces from the Music Transformer: statistics against the test pieces, copy detection,
+#   5. the training-curves image and a few chiptune samples.
+# Outputs go to docs/results/. Usage: scripts/results.sh [--retrain] [--minutes 42]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+minutes=42
+retrain=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --retrain) retrain=1 ;;
+    --minutes) minutes="$2"; shift ;;
+  esac
+  shift
+done
+out=docs/results
+mkdir -p "$out" data runs
+
+overworld fetch freedoom --out data/freedoom
+overworld fetch openmsx --out data/openmsx
+overworld prepare data/freedoom data/openmsx --out data/prepared
+
+if [ "$retrain" = 1 ] || [ ! -f runs/music-transformer/model/config.json ] || [ ! -f runs/lstm/model/config.json ]; then
+  rm -rf runs/music-transformer runs/lstm
+  OMP_NUM_THREADS=1 overworld train --data data/prepared --out runs/music-transformer \
+    --config configs/default-music-transformer.json --max-minutes "$minutes" --quiet &
+  OMP_NUM_THREADS=1 overworld train --data data/prepared --out runs/lstm \
+    --config configs/baseline-lstm.json --max-minutes "$minutes" --quiet &
+  wait
+fi
+
+overworld evaluate --model runs/music-transformer --data data/prepared --split test --json "$out/music-transformer.json"
+overworld evaluate --model runs/lstm --data data/prepared --split test --json "$out/lstm.json"
+overworld evaluate --model bigram --data data/prepared --split test --json "$out/bigram.json"
+
+rm -rf "$out/generated" "$out/test-pieces"
+overworld generate --model runs/music-transformer --out "$out/generated" --num 20 --seconds 30 --seed 1 --top-p 0.95
+python3 - "$out/test-pieces" <<'PY'
+import json, shutil, sys
+from pathlib import Path
+target = Path(sys.argv[1]); target.mkdir(parents=True, exist_ok=True)
+for f in json.loads(Path("data/prepared/manifest.json").read_text())["files"]:
+    if f["split"] == "test":
+        shutil.copyfile(f["path"], target / Path(f["path"]).name)
+PY
+overworld evaluate --generated "$out/generated" --reference "$out/test-pieces" --json "$out/statistics.json"
+overworld evaluate --generated "$out/generated" --train data/prepared --json "$out/copying.json"
+
+overworld plot runs/music-transformer runs/lstm --out "$out/curves.png" --height 4
+overworld plot "$out/generated/overworld-1-0.mid" --out "$out/pianoroll-sample.png" --height 4
+mkdir -p "$out/samples"
+for n in 0 1 2; do
+  overworld render "$out/generated/overworld-1-$n.mid" --synth chiptune --sample-rate 22050 \
+    --out "$out/samples/overworld-1-$n.ogg"
+done
