@@ -1,0 +1,48 @@
+"""Copy a trained model into the package as the bundled default, with a model card that records its data,
+training and held-out results (docs/results/*.json from scripts/results.sh).
+
+    python scripts/bundle_default.py runs/music-transformer
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from overworld.models import load_model, save_model
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET = ROOT / "src" / "overworld" / "assets" / "default"
+
+
+def main(run: str) -> None:
+    pretrained = load_model(run)
+    results = {}
+    for name in ("music-transformer", "lstm", "bigram", "statistics", "copying"):
+        path = ROOT / "docs" / "results" / f"{name}.json"
+        if path.exists():
+            results[name] = json.loads(path.read_text())
+    card = dict(pretrained.card)
+    card["name"] = "overworld default: a small Music Transformer of free game soundtracks"
+    card["licence"] = ("trained on Freedoom's music (BSD-3-Clause) and OpenTTD's OpenMSX (GPL-2.0); "
+                       "check both before shipping what it composes in a product")  # fmt: skip
+    card["training_command"] = (f"overworld train --data data/prepared --out {run} "
+                                "--config configs/default-music-transformer.json --max-minutes 42")  # fmt: skip
+    card["reproduce"] = "scripts/results.sh"
+    if "music-transformer" in results:
+        card["test"] = {k: results["music-transformer"].get(k) for k in
+                        ("bits_per_token", "bits_per_note", "bits_per_second", "perplexity", "accuracy", "tokens", "notes")}  # fmt: skip
+    if "lstm" in results and "bigram" in results:
+        card["baselines_test_bits_per_note"] = {"lstm": results["lstm"]["bits_per_note"],
+                                                "bigram": results["bigram"]["bits_per_note"]}  # fmt: skip
+    if TARGET.exists():
+        shutil.rmtree(TARGET)
+    save_model(TARGET, pretrained.model, pretrained.tokenizer, card)
+    size = sum(p.stat().st_size for p in TARGET.iterdir())
+    print(f"bundled {run} into {TARGET} ({size / 1e6:.1f} MB)")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "runs/music-transformer")
