@@ -154,7 +154,14 @@ def test_two_process_torchrun_on_gloo_trains_and_saves_one_model(prepared, tmp_p
            "--sequence-length", "32", "--embedding-size", "32", "--num-blocks", "1", "--num-heads", "2",
            "--feed-forward-dim", "64", "--batch-size", "2", "--quiet", "--device", "cpu"]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
-    assert done.returncode == 0, done.stderr[-2000:]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True)  # fmt: skip
+    try:
+        _out, err = proc.communicate(timeout=240)
+    finally:
+        if proc.poll() is None:  # never leave the workers behind
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 0, err[-2000:]
     assert load_model(run / "model").card["steps"] == 3
     assert len(rows(run)) == 3  # one writer: rank 0
