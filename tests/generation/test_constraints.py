@@ -50,17 +50,36 @@ def test_instruments_restrict_instrument_tokens(tiny_model, tokenizer):
         assert used <= set(allowed)
 
 
-def test_eos_ends_a_sequence_then_only_pad():
-    grammar = Grammar(2)
+def test_eos_only_when_nothing_else_is_valid_then_only_pad():
+    grammar = Grammar(2, max_seconds=0.05)
     grammar.update(torch.tensor([V.INSTRUMENT_OFFSET + 80, V.INSTRUMENT_OFFSET + 80]))
     grammar.update(torch.tensor([V.NOTE_ON_OFFSET + 60, V.NOTE_ON_OFFSET + 60]))
-    assert grammar.allowed()[:, V.EOS].all()
-    assert not grammar.allowed()[:, V.PAD].any() and not grammar.allowed()[:, V.BOS].any()
-    grammar.update(torch.tensor([V.EOS, V.TIME_SHIFT_OFFSET]))
     ok = grammar.allowed()
-    assert ok[0].nonzero().flatten().tolist() == [V.PAD]
-    assert ok[1, V.NOTE_OFF_OFFSET + 60] and not ok[1, V.NOTE_OFF_OFFSET + 61]
+    assert not ok[:, V.EOS].any()  # the piece gets the length asked
+    assert not ok[:, V.PAD].any() and not ok[:, V.BOS].any()
+    grammar.update(torch.tensor([V.TIME_SHIFT_OFFSET + 4, V.TIME_SHIFT_OFFSET]))  # 50 ms: row 0 is done
+    ok = grammar.allowed()
+    assert ok[0].nonzero().flatten().tolist() == [V.EOS]
+    assert ok[1, V.NOTE_OFF_OFFSET + 60] and not ok[1, V.NOTE_OFF_OFFSET + 61] and not ok[1, V.EOS]
     assert grammar.closing_tokens(1) == [V.NOTE_OFF_OFFSET + 60]
+    grammar.update(torch.tensor([V.EOS, V.NOTE_OFF_OFFSET + 60]))
+    assert grammar.allowed()[0].nonzero().flatten().tolist() == [V.PAD]
+
+
+def test_instrument_and_velocity_are_followed_by_a_note_event():
+    grammar = Grammar(1)
+    grammar.update(torch.tensor([V.INSTRUMENT_OFFSET + 33]))
+    ok = grammar.allowed()[0]
+    assert (
+        not ok[V.TIME_SHIFT_OFFSET : V.VOCAB_SIZE].any()
+        and ok[V.NOTE_ON_OFFSET + 40]
+        and ok[V.VELOCITY_OFFSET + 3]
+    )
+    grammar.update(torch.tensor([V.VELOCITY_OFFSET + 3]))
+    ok = grammar.allowed()[0]
+    assert (
+        ok.nonzero().flatten().min() >= V.NOTE_ON_OFFSET and ok.nonzero().flatten().max() < V.NOTE_OFF_OFFSET
+    )
 
 
 def test_parse_instruments_accepts_numbers_names_drums_and_presets():

@@ -11,7 +11,11 @@ gives the tokens that may come next:
   seconds is asked, no further than that length); a note that reached the limit (from a primer) is
   released first: only its ``NOTE_OFF`` (or the ``INSTRUMENT`` that selects it) may come;
 * ``VELOCITY``/``INSTRUMENT`` never repeat the current state; ``INSTRUMENT`` only from the allowed set;
-* ``PAD``/``BOS`` never; ``EOS`` once a note was generated, after which only ``PAD`` follows.
+* the encoder's own order: a ``VELOCITY`` only where a ``NOTE_ON`` may follow, and then only a
+  ``NOTE_ON``; an ``INSTRUMENT`` only to an instrument with a note to start or release, and then only
+  a note event or ``VELOCITY`` (so a weak model cannot loop through instrument and velocity changes);
+* ``PAD``/``BOS`` never; ``EOS`` only when nothing else is valid (the pieces get the length asked),
+  after which only ``PAD`` follows.
 
 :meth:`Grammar.closing_tokens` releases whatever still sounds at the end.
 """
@@ -138,6 +142,7 @@ class Grammar:
         self.start = torch.zeros(b, dtype=torch.long, device=self.device)  # where the length counts from
         self.notes = torch.zeros(b, dtype=torch.long, device=self.device)  # NOTE_ONs since the start
         self.done = torch.zeros(b, dtype=torch.bool, device=self.device)
+        self.last_kind = torch.zeros(b, dtype=torch.long, device=self.device)  # 1 INSTRUMENT, 2 VELOCITY
 
     def mark_start(self) -> None:
         """Count length and notes from here on (call after the primer)."""
@@ -171,6 +176,7 @@ class Grammar:
         self.now += torch.where(is_shift, tok - V.TIME_SHIFT_OFFSET + 1, 0)
         is_inst = (tok >= V.INSTRUMENT_OFFSET) & (tok < V.VOCAB_SIZE)
         self.instrument = torch.where(is_inst, tok - V.INSTRUMENT_OFFSET, self.instrument)
+        self.last_kind = torch.where(is_inst, 1, torch.where(is_vel, 2, 0))
         self.done |= tok == V.EOS
 
     def allowed(self) -> Tensor:
@@ -190,14 +196,24 @@ class Grammar:
         ok[:, V.NOTE_ON_OFFSET : V.NOTE_OFF_OFFSET] = ~sounding_here & can_start[:, None]
         ok[:, V.NOTE_OFF_OFFSET : V.VELOCITY_OFFSET] = sounding_here
         velocities = torch.arange(V.N_VELOCITIES, device=self.device)
-        ok[:, V.VELOCITY_OFFSET : V.TIME_SHIFT_OFFSET] = velocities[None, :] != self.velocity[:, None]
+        ok[:, V.VELOCITY_OFFSET : V.TIME_SHIFT_OFFSET] = (
+            velocities[None, :] != self.velocity[:, None]
+        ) & can_start[:, None]
         shifts = torch.arange(1, V.N_TIME_SHIFTS + 1, device=self.device)
         ok[:, V.TIME_SHIFT_OFFSET : V.INSTRUMENT_OFFSET] = shifts[None, :] <= room[:, None]
         instruments = torch.arange(V.N_INSTRUMENTS, device=self.device)
-        ok[:, V.INSTRUMENT_OFFSET : V.VOCAB_SIZE] = self.allowed_instruments[None, :] & (
+        useful = sounding.any(dim=2) | (
+            self.allowed_instruments[None, :] & (polyphony < self.max_polyphony)[:, None]
+        )
+        ok[:, V.INSTRUMENT_OFFSET : V.VOCAB_SIZE] = useful & (
             instruments[None, :] != self.instrument[:, None]
         )
-        ok[:, V.EOS] = self.notes > 0
+        # the encoder's order: after INSTRUMENT a note event or VELOCITY, after VELOCITY a NOTE_ON
+        notes_only = torch.zeros_like(ok)
+        notes_only[:, V.NOTE_ON_OFFSET : V.TIME_SHIFT_OFFSET] = ok[:, V.NOTE_ON_OFFSET : V.TIME_SHIFT_OFFSET]
+        notes_only[:, V.NOTE_OFF_OFFSET : V.TIME_SHIFT_OFFSET] &= (self.last_kind == 1)[:, None]
+        follow = (self.last_kind > 0) & notes_only.any(dim=1)
+        ok = torch.where(follow[:, None], notes_only, ok)
 
         overdue = sounding & (held >= self.max_note_steps)  # (B, I, P)
         forced = overdue.any(dim=(1, 2))
