@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import struct
 from pathlib import Path
 
 from overworld.errors import DataError
 
 __all__ = ["read_music_lumps"]
+
+log = logging.getLogger(__name__)
 
 
 def read_music_lumps(wad_path: str | Path) -> list[tuple[str, bytes]]:
@@ -37,4 +40,6 @@ def read_music_lumps(wad_path: str | Path) -> list[tuple[str, bytes]]:
         body = data[offset : offset + size]
         if body[:4] == b"MThd":
             lumps.append((name, body))
+        else:
+            log.info("%s: lump %s is not MIDI (%r...), skipped", path.name, name, body[:4])
     return lumps
