@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from overworld.errors import DataError
+
 __all__ = ["FileResult", "process_files"]
 
 _CHUNK = 8
@@ -141,6 +143,7 @@ def process_files(
     todo = deque(files)
     pool = [_Worker(ctx, args) for _ in range(max(1, min(workers, len(files))))]
     start_grace = 60.0  # a worker's first answer includes interpreter start-up
+    startup_failures = 0
     for w in pool:
         w.deadline = time.monotonic() + start_grace
 
@@ -173,6 +176,13 @@ def process_files(
                 elif now > w.deadline:
                     failed_reason = f"took longer than {timeout_s:g} s (parser hung?)"
                 if failed_reason is not None:
+                    if not w.ready:  # it died before taking any work: starting it again would loop
+                        startup_failures += 1
+                        if startup_failures >= 3:
+                            raise DataError(
+                                f"parsing workers could not start ({failed_reason}); a script that calls "
+                                "prepare() needs an `if __name__ == '__main__':` guard (workers are spawned)"
+                            )
                     if w.pending:
                         path, source = w.pending.popleft()
                         yield FileResult(path=path, source=source, reason=failed_reason)
