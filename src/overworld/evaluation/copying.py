@@ -49,7 +49,7 @@ _PRIME = np.uint64(0x100000001B3)  # FNV-style multiplier; arithmetic wraps modu
 
 def note_sequence(score: Any, *, include_drums: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Note codes (int64, one per note, in onset order) and the notes' onsets in seconds."""
-    if str(score.ttype).lower() != "second":
+    if not str(score.ttype).lower().endswith("second"):
         score = score.to("second")
     on, pitch, inst = [], [], []
     for track in score.tracks:

@@ -72,7 +72,7 @@ _MIDI_SUFFIXES = (".mid", ".midi", ".smf", ".rmi", ".kar")
 
 def _notes(score: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """All notes: start (s), end (s), pitch, instrument (0-127, 128 for drums)."""
-    if str(score.ttype).lower() != "second":
+    if not str(score.ttype).lower().endswith("second"):
         score = score.to("second")
     starts, ends, pitches, insts = [], [], [], []
     for track in score.tracks:

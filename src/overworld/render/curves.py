@@ -37,10 +37,9 @@ def read_metrics(source: str | Path) -> dict[str, list[tuple[int, float]]]:
 def plot_curves(runs: str | Path | dict[str, str | Path], out_png: str | Path, *, width: float = 12.0,
                 height: float = 4.5, dpi: int = 100) -> Path:  # fmt: skip
     """Loss (left) and accuracy (right) against steps for one run, or several ``{label: run}`` overlaid."""
-    import matplotlib
+    from overworld.render.figures import pyplot, save_png
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     named = runs if isinstance(runs, dict) else {"": runs}
     fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(width, height), dpi=dpi)
@@ -59,9 +58,4 @@ def plot_curves(runs: str | Path | dict[str, str | Path], out_png: str | Path, *
     for ax in (loss_ax, acc_ax):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    out = Path(out_png)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=dpi)
-    plt.close(fig)
-    return out
+    return save_png(fig, out_png, dpi)

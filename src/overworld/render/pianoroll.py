@@ -11,10 +11,10 @@ __all__ = ["plot_pianoroll"]
 def plot_pianoroll(score: Any, out_png: str | Path, *, title: str | None = None, width: float = 12.0,
                    height: float = 6.0, dpi: int = 100) -> Path:  # fmt: skip
     """Write a PNG of ``score`` (a Score in seconds or a MIDI path) of ``width`` x ``height`` inches."""
-    import matplotlib
+    from overworld.render.figures import pyplot, save_png
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
+    from matplotlib.patches import Rectangle
 
     from overworld.midi.gm import instrument_name
     from overworld.render import as_score
@@ -29,9 +29,7 @@ def plot_pianoroll(score: Any, out_png: str | Path, *, title: str | None = None,
     for i, track in enumerate(pitched):
         a = track.notes.numpy()
         for start, dur, pitch in zip(a["time"].tolist(), a["duration"].tolist(), a["pitch"].tolist()):
-            ax.add_patch(
-                matplotlib.patches.Rectangle((start, pitch - 0.4), dur, 0.8, color=colours(i % 20), lw=0)
-            )
+            ax.add_patch(Rectangle((start, pitch - 0.4), dur, 0.8, color=colours(i % 20), lw=0))
         ax.plot([], [], color=colours(i % 20), lw=6, label=instrument_name(int(track.program)))
     ax.set_ylabel("pitch (MIDI)")
     ax.set_ylim(20, 109)
@@ -50,9 +48,4 @@ def plot_pianoroll(score: Any, out_png: str | Path, *, title: str | None = None,
         dax.set_xlabel("time (s)")
     else:
         ax.set_xlabel("time (s)")
-    fig.tight_layout()
-    out = Path(out_png)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=dpi)
-    plt.close(fig)
-    return out
+    return save_png(fig, out_png, dpi)
