@@ -50,6 +50,12 @@ for f in json.loads(Path("data/prepared/manifest.json").read_text())["files"]:
 PY
 overworld evaluate --generated "$out/generated" --reference "$out/test-pieces" --json "$out/statistics.json"
 overworld evaluate --generated "$out/generated" --train data/prepared --json "$out/copying.json"
+# the same model with the grammar's controls tightened: an instrument budget, polyphony and note length
+rm -rf "$out/generated-controlled"
+overworld generate --model runs/music-transformer --out "$out/generated-controlled" --num 20 --seconds 30 --seed 1 \
+  --top-p 0.95 --max-instruments 6 --max-polyphony 6 --max-note-seconds 2
+overworld evaluate --generated "$out/generated-controlled" --reference "$out/test-pieces" --json "$out/statistics-controlled.json"
+overworld evaluate --generated "$out/generated-controlled" --train data/prepared --json "$out/copying-controlled.json"
 
 overworld plot runs/music-transformer runs/lstm --out "$out/curves.png" --height 4
 overworld plot "$out/generated/overworld-1-0.mid" --out "$out/pianoroll-sample.png" --height 4

@@ -98,6 +98,7 @@ class SampleConfig:
     top_p: float = 1.0  # 1.0: off
     max_polyphony: int = 16  # simultaneous sounding notes
     max_note_seconds: float = 8.0  # a note held longer is released by the grammar
+    max_instruments: int = 0  # distinct instruments in one piece at most; 0: no limit
     instruments: tuple[int, ...] = ()  # allowed instrument ids (GM program 0-127, 128 drums); empty: all
 
 

@@ -27,6 +27,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--max-polyphony", type=int, default=16, help="simultaneous notes at most (default: 16)")
     p.add_argument("--max-note-seconds", type=float, default=8.0, help="longest note (default: 8)")
+    p.add_argument("--max-instruments", type=int, default=0,
+                   help="distinct instruments in one piece at most; 0: no limit (default: 0)")  # fmt: skip
     p.add_argument("--instruments", default="",
                    help="allowed instruments: GM numbers, GM names, 'drums', presets nes/square/triangle/noise "
                    "(nes = 80 Lead 1 square, 81 Lead 2 sawtooth, 38 Synth Bass 1, drums); default: all")  # fmt: skip
@@ -94,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     config = SampleConfig(
         temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, max_polyphony=args.max_polyphony,
-        max_note_seconds=args.max_note_seconds, instruments=parse_instruments(args.instruments),
+        max_note_seconds=args.max_note_seconds, max_instruments=args.max_instruments, instruments=parse_instruments(args.instruments),
     )  # fmt: skip
     pretrained = load_model(args.model, device=device)
     tokenizer = pretrained.tokenizer

@@ -10,7 +10,8 @@ gives the tokens that may come next:
 * ``TIME_SHIFT`` only as far as no sounding note exceeds ``max_note_seconds`` (and, when a length in
   seconds is asked, no further than that length); a note that reached the limit (from a primer) is
   released first: only its ``NOTE_OFF`` (or the ``INSTRUMENT`` that selects it) may come;
-* ``VELOCITY``/``INSTRUMENT`` never repeat the current state; ``INSTRUMENT`` only from the allowed set;
+* ``VELOCITY``/``INSTRUMENT`` never repeat the current state; ``INSTRUMENT`` only from the allowed set,
+  and once ``max_instruments`` distinct instruments have played, only among those;
 * the encoder's own order: a ``VELOCITY`` only where a ``NOTE_ON`` may follow, and then only a
   ``NOTE_ON``; an ``INSTRUMENT`` only to an instrument with a note to start or release, and then only
   a note event or ``VELOCITY`` (so a weak model cannot loop through instrument and velocity changes);
@@ -118,6 +119,7 @@ class Grammar:
         max_note_seconds: float = 8.0,
         instruments: tuple[int, ...] = (),
         max_seconds: float | None = None,
+        max_instruments: int = 0,
         device: torch.device | str = "cpu",
     ) -> None:
         if max_polyphony < 1:
@@ -143,6 +145,8 @@ class Grammar:
         self.notes = torch.zeros(b, dtype=torch.long, device=self.device)  # NOTE_ONs since the start
         self.done = torch.zeros(b, dtype=torch.bool, device=self.device)
         self.last_kind = torch.zeros(b, dtype=torch.long, device=self.device)  # 1 INSTRUMENT, 2 VELOCITY
+        self.max_instruments = int(max_instruments)
+        self.used = torch.zeros(b, V.N_INSTRUMENTS, dtype=torch.bool, device=self.device)  # played a note
 
     def mark_start(self) -> None:
         """Count length and notes from here on (call after the primer)."""
@@ -164,6 +168,7 @@ class Grammar:
             fresh = self.count[r, i, p] == 0
             self.onset[r[fresh], i[fresh], p[fresh]] = self.now[r[fresh]]
             self.count[r, i, p] += 1
+            self.used[r, i] = True
             self.notes += is_on.long()
         is_off = (tok >= V.NOTE_OFF_OFFSET) & (tok < V.VELOCITY_OFFSET) & ~self.done
         if is_off.any():
@@ -192,7 +197,11 @@ class Grammar:
         if self.max_steps is not None:
             room = torch.minimum(room, self.max_steps - (self.now - self.start))
         ok = torch.zeros(b, V.VOCAB_SIZE, dtype=torch.bool, device=self.device)
-        can_start = self.allowed_instruments[cur] & (polyphony < self.max_polyphony)  # (B,)
+        may_start = self.allowed_instruments[None, :] & (polyphony < self.max_polyphony)[:, None]  # (B, I)
+        if self.max_instruments > 0:  # the budget is spent: only instruments already played
+            spent = self.used.sum(dim=1) >= self.max_instruments  # (B,)
+            may_start = may_start & (~spent[:, None] | self.used)
+        can_start = may_start[self.rows, cur]  # (B,)
         ok[:, V.NOTE_ON_OFFSET : V.NOTE_OFF_OFFSET] = ~sounding_here & can_start[:, None]
         ok[:, V.NOTE_OFF_OFFSET : V.VELOCITY_OFFSET] = sounding_here
         velocities = torch.arange(V.N_VELOCITIES, device=self.device)
@@ -202,9 +211,7 @@ class Grammar:
         shifts = torch.arange(1, V.N_TIME_SHIFTS + 1, device=self.device)
         ok[:, V.TIME_SHIFT_OFFSET : V.INSTRUMENT_OFFSET] = shifts[None, :] <= room[:, None]
         instruments = torch.arange(V.N_INSTRUMENTS, device=self.device)
-        useful = sounding.any(dim=2) | (
-            self.allowed_instruments[None, :] & (polyphony < self.max_polyphony)[:, None]
-        )
+        useful = sounding.any(dim=2) | may_start
         ok[:, V.INSTRUMENT_OFFSET : V.VOCAB_SIZE] = useful & (
             instruments[None, :] != self.instrument[:, None]
         )

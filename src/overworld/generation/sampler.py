@@ -99,6 +99,7 @@ def generate(
     if performance:
         primer = clean_primer(primer)  # no specials, no releases of notes it never started
         grammar = Grammar(num, max_polyphony=config.max_polyphony, max_note_seconds=config.max_note_seconds,
+                          max_instruments=config.max_instruments,
                           instruments=config.instruments, max_seconds=seconds, device=device)  # fmt: skip
         for tok in primer:
             grammar.update(torch.full((num,), tok, dtype=torch.long, device=device))
