@@ -20,12 +20,11 @@ from overworld.config import DataConfig, config_to_dict
 from overworld.data.shards import write_shard
 from overworld.data.splits import SPLITS, split_of
 from overworld.errors import DataError
+from overworld.midi.load import MIDI_SUFFIXES
 
 __all__ = ["MIDI_SUFFIXES", "Report", "find_midi_files", "prepare"]
 
 log = logging.getLogger(__name__)
-
-MIDI_SUFFIXES = (".mid", ".midi", ".kar", ".rmi", ".smf")
 
 
 @dataclass

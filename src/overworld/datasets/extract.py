@@ -12,10 +12,9 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from overworld.errors import DownloadError
+from overworld.midi.load import MIDI_SUFFIXES
 
 __all__ = ["MIDI_SUFFIXES", "extract_midi"]
-
-MIDI_SUFFIXES = (".mid", ".midi", ".kar", ".rmi", ".smf")
 
 
 def _safe_name(name: str) -> PurePosixPath:

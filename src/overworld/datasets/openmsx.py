@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import tempfile
 from pathlib import Path
 
 from overworld.datasets.registry import FetchOptions, Source
@@ -15,15 +14,10 @@ DEBIAN_DIR = Path("/usr/share/games/openttd/baseset/openmsx")
 
 
 def fetch(out: Path, options: FetchOptions) -> list[Path]:
-    from overworld.datasets.extract import extract_midi
-
     if options.url:
-        from overworld.datasets.download import download
+        from overworld.datasets.url import fetch_archive_or_midi
 
-        with tempfile.TemporaryDirectory() as tmp:
-            name = options.url.rsplit("/", 1)[-1] or "openmsx.archive"
-            archive = download(options.url, Path(tmp) / name)
-            return extract_midi(archive, out)
+        return fetch_archive_or_midi(options.url, out)
     folder = Path(options.path) if options.path else DEBIAN_DIR
     mids = sorted(folder.glob("*.mid"))
     if not mids:

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from overworld.errors import DataError
+from overworld.midi import in_seconds
 
 __all__ = [
     "CopyIndex",
@@ -49,8 +50,7 @@ _PRIME = np.uint64(0x100000001B3)  # FNV-style multiplier; arithmetic wraps modu
 
 def note_sequence(score: Any, *, include_drums: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Note codes (int64, one per note, in onset order) and the notes' onsets in seconds."""
-    if not str(score.ttype).lower().endswith("second"):
-        score = score.to("second")
+    score = in_seconds(score)
     on, pitch, inst = [], [], []
     for track in score.tracks:
         if track.is_drum and not include_drums:

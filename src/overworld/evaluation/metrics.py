@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from overworld.errors import DataError, MidiError
+from overworld.midi import MIDI_SUFFIXES, in_seconds
 
 __all__ = [
     "METRICS",
@@ -67,13 +68,11 @@ METRICS = (
 STEPS_PER_BEAT = 12  # groove grid: sixteenths and triplets both land on it
 _MAJOR = np.array([0, 2, 4, 5, 7, 9, 11])
 _MINOR = np.array([0, 2, 3, 5, 7, 8, 10])
-_MIDI_SUFFIXES = (".mid", ".midi", ".smf", ".rmi", ".kar")
 
 
 def _notes(score: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """All notes: start (s), end (s), pitch, instrument (0-127, 128 for drums)."""
-    if not str(score.ttype).lower().endswith("second"):
-        score = score.to("second")
+    score = in_seconds(score)
     starts, ends, pitches, insts = [], [], [], []
     for track in score.tracks:
         a = track.notes.numpy()
@@ -192,7 +191,7 @@ def load_folder(folder: str | Path) -> tuple[list[tuple[Path, Any]], list[tuple[
     root = Path(folder)
     if not root.is_dir():
         raise DataError(f"folder {root} does not exist")
-    paths = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in _MIDI_SUFFIXES)
+    paths = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in MIDI_SUFFIXES)
     if not paths:
         raise DataError(f"{root} holds no MIDI files (.mid, .midi)")
     scores, skipped = [], []

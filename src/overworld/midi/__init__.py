@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from overworld.errors import MidiError
-from overworld.midi.load import load_score
+from overworld.midi.load import MIDI_SUFFIXES, in_seconds, load_score
 from overworld.midi.write import write_score
 
-__all__ = ["MidiError", "load_score", "write_score"]
+__all__ = ["MIDI_SUFFIXES", "MidiError", "in_seconds", "load_score", "write_score"]

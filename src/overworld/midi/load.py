@@ -34,7 +34,9 @@ from typing import Any
 
 from overworld.errors import MidiError
 
-__all__ = ["MAX_QPM", "load_score", "repair_smf"]
+__all__ = ["MAX_QPM", "MIDI_SUFFIXES", "in_seconds", "load_score", "repair_smf"]
+
+MIDI_SUFFIXES = (".mid", ".midi", ".kar", ".rmi", ".smf")  # what counts as a MIDI file by name
 
 MAX_QPM = 2000.0
 _TEMPO_1S = b"\x00\xff\x51\x03\x0f\x42\x40"  # delta 0, set tempo 1,000,000 us per beat
@@ -101,6 +103,13 @@ def repair_smf(data: bytes) -> bytes:
             body = body + b"\x00\xff\x2f\x00"  # a truncated track gets its end
         out += b"MTrk" + struct.pack(">I", len(body)) + body
     return bytes(out)
+
+
+def in_seconds(score: Any) -> Any:
+    """``score`` with times in seconds (converted through its tempo map when it is in ticks or quarters)."""
+    if str(score.ttype).lower().endswith("second"):  # symusic names the type symusic.core.Second
+        return score
+    return score.to("second")
 
 
 def load_score(source: str | Path | bytes, *, max_seconds: float = 3600.0) -> Any:

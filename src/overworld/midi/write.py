@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from overworld.midi.load import in_seconds
+
 __all__ = ["score_to_smf", "write_score"]
 
 TPQ = 480
@@ -60,8 +62,7 @@ def score_to_smf(score: Any) -> bytes:
     """The bytes of a format-1 SMF at 120 bpm: a tempo track, then one track per non-empty track of
     ``score``. Drums go to channel 10; pitched tracks take channels 1-9, 11-16 in turn (shared, each
     with its program change, when there are more than 15)."""
-    if not str(score.ttype).lower().endswith("second"):
-        score = score.to("second")
+    score = in_seconds(score)
     tempo = b"\x00\xff\x51\x03\x07\xa1\x20" + b"\x00\xff\x58\x04\x04\x02\x18\x08" + b"\x00\xff\x2f\x00"
     chunks = [b"MTrk" + struct.pack(">I", len(tempo)) + tempo]
     pitched = 0

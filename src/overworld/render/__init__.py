@@ -18,9 +18,9 @@ def as_score(source: Any, max_seconds: float = 3600.0) -> Any:
         from overworld.midi import load_score
 
         return load_score(source, max_seconds=max_seconds)
-    if not str(source.ttype).lower().endswith("second"):
-        return source.to("second")
-    return source
+    from overworld.midi import in_seconds
+
+    return in_seconds(source)
 
 
 def render(source: Any, out_path: str | Path | None = None, *, synth: str = "soundfont",

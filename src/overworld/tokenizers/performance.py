@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from overworld.midi.gm import instrument_name
+from overworld.midi.load import in_seconds
 from overworld.tokenizers import vocab as V
 from overworld.tokenizers.base import Tokenizer
 
@@ -92,8 +93,7 @@ class PerformanceTokenizer(Tokenizer):
 
     # ----------------------------------------------------------------------------------------- encode
     def encode(self, score: Any) -> np.ndarray:
-        if not str(score.ttype).lower().endswith("second"):
-            score = score.to("second")
+        score = in_seconds(score)
         parts = []
         for track in score.tracks:
             notes = track.notes.numpy()
