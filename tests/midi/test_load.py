@@ -109,3 +109,30 @@ def test_write_with_more_than_15_pitched_instruments_never_uses_channel_10(tmp_p
     back = load_score(path)
     assert sorted(t.program for t in back.tracks if not t.is_drum) == list(range(20))
     assert np.isclose(back.end(), 1.9 + 0.5, atol=0.01)
+
+
+def test_write_keeps_the_tempo_map_and_time_signatures_so_bars_line_up(tmp_path):
+    # 3/4 at 150 bpm, then 90 bpm from beat 2: the file must say so, and the notes keep their seconds
+    score = symusic.Score(480)
+    t = symusic.Track(name="p", program=5)
+    for beat in range(4):
+        t.notes.append(symusic.Note(beat * 480, 240, 60 + beat, 90))
+    score.tracks.append(t)
+    score.tempos.append(symusic.Tempo(0, 150.0))
+    score.tempos.append(symusic.Tempo(960, 90.0))
+    score.time_signatures.append(symusic.TimeSignature(0, 3, 4))
+    path = write_score(score.to("second"), tmp_path / "tempo.mid")
+    back = symusic.Score(str(path))
+    assert [round(float(x.qpm), 2) for x in back.tempos] == [150.0, 90.0]
+    assert [x.time * 480 // back.ticks_per_quarter for x in back.tempos] == [0, 960]
+    assert [(x.numerator, x.denominator) for x in back.time_signatures] == [(3, 4)]
+    assert [n.time * 480 // back.ticks_per_quarter for n in back.tracks[0].notes] == [0, 480, 960, 1440]
+    seconds = [round(n.time, 4) for n in load_score(path).tracks[0].notes]
+    assert seconds == [0.0, 0.4, 0.8, round(0.8 + 60 / 90, 4)]
+
+
+def test_write_without_a_tempo_says_120_bpm_and_4_4(tmp_path):
+    mid = mido.MidiFile(write_score(_score_with([0], drums=False), tmp_path / "plain.mid"))
+    metas = [m for m in mid.tracks[0] if m.is_meta]
+    assert [m.tempo for m in metas if m.type == "set_tempo"] == [500_000]
+    assert [(m.numerator, m.denominator) for m in metas if m.type == "time_signature"] == [(4, 4)]

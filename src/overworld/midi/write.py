@@ -1,6 +1,7 @@
 """Writing Standard MIDI Files: one track per instrument with its GM program and name, drums on channel
-10, every note closed. Our own writer (a few dozen lines) so that channel assignment is ours: symusic
-0.6 writes every track on channel 0.
+10, every note closed, and the score's tempo map and time signatures (120 bpm, 4/4 when it has none), so
+that a DAW's bar lines fall where the music's do. Our own writer (a few dozen lines) so that channel
+assignment is ours: symusic 0.6 writes every track on channel 0.
 """
 
 from __future__ import annotations
@@ -13,12 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from overworld.midi.load import in_seconds
-
 __all__ = ["score_to_smf", "write_score"]
 
 TPQ = 480
-_TICKS_PER_SECOND = TPQ * 2  # tempo 120: one beat is half a second
 _PITCHED_CHANNELS = [c for c in range(16) if c != 9]
 
 
@@ -37,8 +35,8 @@ def _track_bytes(name: str, channel: int, program: int | None, notes: dict[str, 
     body += b"\x00\xff\x03" + _vlq(len(encoded)) + encoded
     if program is not None:
         body += bytes([0x00, 0xC0 | channel, program & 0x7F])
-    on = np.rint(notes["time"].astype(np.float64) * _TICKS_PER_SECOND).astype(np.int64)
-    off = np.rint((notes["time"] + notes["duration"]).astype(np.float64) * _TICKS_PER_SECOND).astype(np.int64)
+    on = np.rint(notes["time"].astype(np.float64) * TPQ).astype(np.int64)  # quarters to ticks
+    off = np.rint((notes["time"] + notes["duration"]).astype(np.float64) * TPQ).astype(np.int64)
     off = np.maximum(off, on + 1)
     pitch = notes["pitch"].astype(np.int64) & 0x7F
     vel = np.clip(notes["velocity"].astype(np.int64), 1, 127)
@@ -58,13 +56,40 @@ def _track_bytes(name: str, channel: int, program: int | None, notes: dict[str, 
     return b"MTrk" + struct.pack(">I", len(body)) + bytes(body)
 
 
+def _tempo_track(score: Any) -> bytes:
+    """The first track: the tempo map and time signatures of ``score`` (in quarters), 120 bpm and 4/4
+    at time 0 when it has none."""
+    events = []  # (tick, order, bytes): at equal ticks, time signatures before tempos
+    for ts in score.time_signatures:
+        num, den = int(ts.numerator), int(ts.denominator)
+        if 1 <= num <= 255 and den >= 1 and den & (den - 1) == 0:
+            meta = b"\xff\x58\x04" + bytes([num, den.bit_length() - 1, 24, 8])
+            events.append((max(0, round(float(ts.time) * TPQ)), 0, meta))
+    if not any(tick == 0 for tick, _, _ in events):
+        events.append((0, 0, b"\xff\x58\x04\x04\x02\x18\x08"))
+    for tempo in score.tempos:
+        qpm = float(tempo.qpm)
+        if qpm > 0:
+            mspq = min(0xFFFFFF, max(1, round(60_000_000 / qpm)))
+            events.append((max(0, round(float(tempo.time) * TPQ)), 1, b"\xff\x51\x03" + mspq.to_bytes(3, "big")))
+    if not any(order == 1 and tick == 0 for tick, order, _ in events):
+        events.append((0, 1, b"\xff\x51\x03\x07\xa1\x20"))  # 500,000 us a quarter: 120 bpm
+    body = bytearray()
+    last = 0
+    for tick, _, meta in sorted(events, key=lambda e: (e[0], e[1])):
+        body += _vlq(tick - last) + meta
+        last = tick
+    body += b"\x00\xff\x2f\x00"
+    return b"MTrk" + struct.pack(">I", len(body)) + bytes(body)
+
+
 def score_to_smf(score: Any) -> bytes:
-    """The bytes of a format-1 SMF at 120 bpm: a tempo track, then one track per non-empty track of
-    ``score``. Drums go to channel 10; pitched tracks take channels 1-9, 11-16 in turn (shared, each
-    with its program change, when there are more than 15)."""
-    score = in_seconds(score)
-    tempo = b"\x00\xff\x51\x03\x07\xa1\x20" + b"\x00\xff\x58\x04\x04\x02\x18\x08" + b"\x00\xff\x2f\x00"
-    chunks = [b"MTrk" + struct.pack(">I", len(tempo)) + tempo]
+    """The bytes of a format-1 SMF: a tempo track (the score's tempo map and time signatures), then one
+    track per non-empty track of ``score``. Drums go to channel 10; pitched tracks take channels 1-9,
+    11-16 in turn (shared, each with its program change, when there are more than 15)."""
+    if not str(score.ttype).lower().endswith("quarter"):  # symusic names it symusic.core.Quarter
+        score = score.to("quarter")  # seconds and ticks alike go through the score's own tempo map
+    chunks = [_tempo_track(score)]
     pitched = 0
     for track in score.tracks:
         notes = track.notes.numpy()
