@@ -87,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
     from overworld.generation import primers
     from overworld.generation.constraints import parse_instruments
     from overworld.generation.sampler import generate, write_midi
+    from overworld.midi import load_score
     from overworld.models.storage import load_model
 
     wav, png = _renderers(args)  # fail before the model loads
@@ -129,6 +130,8 @@ def run(args: argparse.Namespace) -> int:
         if png is not None:
             extra.append(str(png(path, path.with_suffix(".png"))))
         notes, secs = tokenizer.count_notes(ids), tokenizer.seconds(ids)
-        print(f"{path}  {notes} notes, {secs:.1f} s" + "".join(f"  {e}" for e in extra))
+        tempos = load_score(path).tempos
+        bpm = f", {float(tempos[0].qpm):.1f} bpm" if len(tempos) else ""
+        print(f"{path}  {notes} notes, {secs:.1f} s{bpm}" + "".join(f"  {e}" for e in extra))
     print(f"seed {seed}: rerun with --seed {seed} for the same music")
     return 0

@@ -177,13 +177,16 @@ def _piece(ids: torch.Tensor, pad: int, eos: int) -> np.ndarray:
 
 
 def write_midi(pieces: list[np.ndarray], tokenizer: Tokenizer, out_dir: str | Path, seed: int) -> list[Path]:
-    """Decode each piece and write ``overworld-<seed>-<n>.mid`` (n from 0) into ``out_dir``."""
+    """Decode each piece and write ``overworld-<seed>-<n>.mid`` (n from 0) into ``out_dir``. A piece with
+    no tempo of its own (performance tokens are in seconds) is written at the tempo its onsets keep
+    (:func:`overworld.midi.tempo.align_to_beat`), so a DAW's bar lines fall on the music's beats."""
     from overworld.midi import write_score
+    from overworld.midi.tempo import align_to_beat
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for n, ids in enumerate(pieces):
-        score = tokenizer.decode(ids)
+        score = align_to_beat(tokenizer.decode(ids))
         paths.append(write_score(score, out / f"overworld-{seed}-{n}.mid"))
     return paths
