@@ -10,9 +10,10 @@ its window. A sequence stops at EOS, after ``length`` tokens or once its music r
 Output of each piece: with ``inclusive`` the primer then the continuation; otherwise the continuation
 alone, preceded by the state the primer left: the instrument and velocity in force and the notes still
 sounding at the primer's end, which start again at time 0 so they carry over until the model releases
-them. Every note still sounding at the end is released. MidiTok tokenizers have no grammar: their
-sampling is unconstrained (only PAD/BOS are masked) and their decoder drops what does not parse; their
-``seconds`` is checked every 16 tokens.
+them. Every note still sounding at the end is released. MidiTok tokenizers without BPE follow MidiTok's
+own token-type graph and the instrument controls (:mod:`overworld.generation.miditok_grammar`); with
+BPE only PAD/BOS are masked and the decoder drops what does not parse. Their ``seconds`` is checked
+every 16 tokens.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from overworld.config import SampleConfig
 from overworld.errors import ConfigError
 from overworld.generation.constraints import Grammar, clean_primer
 from overworld.generation.filters import apply_filters
+from overworld.generation.miditok_grammar import MidiTokGrammar
 from overworld.tokenizers import Tokenizer
 
 __all__ = ["DEFAULT_LENGTH", "TOKENS_PER_SECOND_CAP", "generate", "write_midi"]
@@ -87,8 +89,12 @@ def generate(
     if length < 1:
         raise ConfigError(f"length must be at least 1 token, not {length}")
     performance = getattr(tokenizer, "name", None) == "performance"
-    if config.instruments and not performance:
-        raise ConfigError("instruments can only be restricted with the performance tokenizer")
+    inner = getattr(tokenizer, "inner", None)  # a MidiTok tokenizer without BPE has a token-type grammar
+    typed = hasattr(inner, "tokens_types_graph") and not getattr(inner, "is_trained", False)
+    if (config.instruments or config.max_instruments) and not (performance or typed):
+        raise ConfigError(
+            "instruments can only be restricted with the performance tokenizer or MidiTok's without BPE"
+        )
 
     device = next(lm.parameters()).device
     primer = [int(t) for t in np.asarray(primer_ids if primer_ids is not None else [], dtype=np.int64)]
@@ -107,6 +113,12 @@ def generate(
         grammar.mark_start()
     else:
         carry = []
+        if typed:
+            grammar = MidiTokGrammar(inner, num, instruments=config.instruments,
+                                     max_instruments=config.max_instruments, max_polyphony=config.max_polyphony,
+                                     max_note_seconds=config.max_note_seconds, device=device)  # fmt: skip
+            for tok in primer:
+                grammar.update(torch.full((num,), tok, dtype=torch.long, device=device))
     generator = torch.Generator(device=device).manual_seed(int(seed))
     pad, bos, eos = tokenizer.pad_id, tokenizer.bos_id, tokenizer.eos_id
     out = torch.full((num, length), pad, dtype=torch.long, device=device)
@@ -139,16 +151,13 @@ def generate(
                 steps = t + 1
                 if grammar is not None:
                     grammar.update(token)
-                    done = grammar.done.clone()
+                    done |= grammar.done
                 else:
                     done |= token == eos
-                    if seconds is not None and steps % 16 == 0:
-                        for row in range(num):
-                            if (
-                                not done[row]
-                                and tokenizer.seconds(_piece(out[row, :steps], pad, eos)) >= seconds
-                            ):
-                                done[row] = True
+                if not performance and seconds is not None and steps % 16 == 0:
+                    for row in range(num):
+                        if not done[row] and tokenizer.seconds(_piece(out[row, :steps], pad, eos)) >= seconds:
+                            done[row] = True
                 if progress is not None:
                     progress(steps, length)
                 if bool(done.all()) or t == length - 1:
@@ -160,7 +169,7 @@ def generate(
     pieces = []
     for row in range(num):
         body = _piece(out[row, :steps], pad, eos).tolist()
-        closing = grammar.closing_tokens(row) if grammar is not None else []
+        closing = grammar.closing_tokens(row) if isinstance(grammar, Grammar) else []
         head = primer if inclusive else carry
         pieces.append(np.asarray(head + body + closing, dtype=np.int64))
     log.info("generated %d pieces of up to %d tokens (seed %d)", num, steps, seed)
