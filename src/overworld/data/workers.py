@@ -156,7 +156,9 @@ def process_files(
 
     try:
         while pool:
-            ready = wait([w.conn for w in pool], timeout=0.05)
+            # wake at the first deadline: with a 50 ms poll a file could overrun a shorter limit unseen
+            first_deadline = min(w.deadline for w in pool) - time.monotonic()
+            ready = wait([w.conn for w in pool], timeout=min(0.05, max(0.0, first_deadline)))
             now = time.monotonic()
             for w in list(pool):
                 failed_reason = None
