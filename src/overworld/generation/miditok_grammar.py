@@ -116,10 +116,11 @@ class MidiTokGrammar:
                      "signature_of"):  # fmt: skip
             setattr(self, name, getattr(self, name).to(self.device))
         self.follows = follows[:, kind].to(self.device)  # (T, V): may token v follow type t
-        in_set = lambda group: torch.tensor([names[k] in group for k in kind.tolist()], device=self.device)  # noqa: E731
-        self.drum_note = in_set(_DRUM_NOTES)
-        self.pitched_note = in_set(_PITCHED_NOTES)
-        self.starts_note = in_set(_STARTS)
+        type_names = [names[k] for k in kind.tolist()]
+        self.drum_note, self.pitched_note, self.starts_note = (
+            torch.tensor([name in group for name in type_names], device=self.device)
+            for group in (_DRUM_NOTES, _PITCHED_NOTES, _STARTS)
+        )
         self.is_program = self.program_of >= 0
         self.is_position = self.position_of >= 0
         self.is_bar = self.kind == index.get("Bar", -1)

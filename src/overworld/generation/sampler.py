@@ -11,9 +11,9 @@ Output of each piece: with ``inclusive`` the primer then the continuation; other
 alone, preceded by the state the primer left: the instrument and velocity in force and the notes still
 sounding at the primer's end, which start again at time 0 so they carry over until the model releases
 them. Every note still sounding at the end is released. MidiTok tokenizers without BPE follow MidiTok's
-own token-type graph and the instrument controls (:mod:`overworld.generation.miditok_grammar`); with
-BPE only PAD/BOS are masked and the decoder drops what does not parse. Their ``seconds`` is checked
-every 16 tokens.
+own token-type graph with the same instrument, polyphony and note-length controls
+(:mod:`overworld.generation.miditok_grammar`); with BPE only PAD/BOS are masked and the decoder drops
+what does not parse. Their ``seconds`` is checked every 16 tokens.
 """
 
 from __future__ import annotations
@@ -187,8 +187,8 @@ def _piece(ids: torch.Tensor, pad: int, eos: int) -> np.ndarray:
 
 def write_midi(pieces: list[np.ndarray], tokenizer: Tokenizer, out_dir: str | Path, seed: int) -> list[Path]:
     """Decode each piece and write ``overworld-<seed>-<n>.mid`` (n from 0) into ``out_dir``. A piece with
-    no tempo of its own (performance tokens are in seconds) is written at the tempo its onsets keep
-    (:func:`overworld.midi.tempo.align_to_beat`), so a DAW's bar lines fall on the music's beats."""
+    no tempo of its own (performance tokens are in seconds) whose onsets keep a steady beat is written at
+    that tempo (:func:`overworld.midi.tempo.align_to_beat`), so a DAW's bar lines fall on its beats."""
     from overworld.midi import write_score
     from overworld.midi.tempo import align_to_beat
 

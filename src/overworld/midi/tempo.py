@@ -32,7 +32,9 @@ _PRIOR_WEIGHT = 0.1
 _PRIOR_QPM = 120.0
 _MAX_CANDIDATES = 20_000
 _COARSE_SECONDS = 60.0
-MIN_FIT = 0.35  # random onsets fit some tempo to 0.1-0.3; 82 of the 87 Freedoom/OpenMSX training pieces 0.35-0.98
+MIN_FIT = (
+    0.35  # random onsets fit some tempo to 0.1-0.3; 82 of the 87 Freedoom/OpenMSX training pieces 0.35-0.98
+)
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,7 @@ def estimate_beat(
     t, w = t[keep], w[keep]
     if len(t) < 4 or not 0 < min_qpm < max_qpm:
         return None
+
     def scored(candidates: np.ndarray, first: Any = np.s_[:]) -> tuple[np.ndarray, np.ndarray]:
         fit = _fits(t[first], w[first], candidates)
         prior = -0.5 * np.log2(candidates / _PRIOR_QPM) ** 2

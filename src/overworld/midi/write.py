@@ -71,7 +71,9 @@ def _tempo_track(score: Any) -> bytes:
         qpm = float(tempo.qpm)
         if qpm > 0:
             mspq = min(0xFFFFFF, max(1, round(60_000_000 / qpm)))
-            events.append((max(0, round(float(tempo.time) * TPQ)), 1, b"\xff\x51\x03" + mspq.to_bytes(3, "big")))
+            events.append(
+                (max(0, round(float(tempo.time) * TPQ)), 1, b"\xff\x51\x03" + mspq.to_bytes(3, "big"))
+            )
     if not any(order == 1 and tick == 0 for tick, order, _ in events):
         events.append((0, 1, b"\xff\x51\x03\x07\xa1\x20"))  # 500,000 us a quarter: 120 bpm
     body = bytearray()
