@@ -204,7 +204,7 @@ def test_folder_source_and_cli_listing(tmp_path, capsys):
     assert (tmp_path / "out" / "deep" / "a.mid").read_bytes() == MID
     assert main(["datasets"]) == 0
     listing = capsys.readouterr().out
-    for name in ("freedoom", "openmsx", "lakh", "vgmusic", "url", "folder"):
+    for name in ("freedoom", "openmsx", "lakh", "vgmusic", "music21", "url", "folder"):
         assert name in listing
 
 
@@ -213,3 +213,19 @@ def test_freedoom_lumps_are_named_after_the_lump(tmp_path):
     files = fetch("freedoom", tmp_path)
     names = {p.name for p in files}
     assert "freedoom1_D_E1M1.mid" in names and len(files) == 67
+
+
+def test_music21_corpus_converts_to_midi_resumes_and_names_bad_collections(tmp_path):
+    pytest.importorskip("music21")
+    from overworld.midi import load_score
+
+    files = fetch("music21", tmp_path, FetchOptions(collections=("bach",), limit=3))
+    assert len(files) == 3 and all(p.name.startswith("bach-") for p in files)
+    for path in files:
+        assert load_score(path).note_num() > 20  # a chorale, four voices
+    before = {p: p.stat().st_mtime_ns for p in files}
+    again = fetch("music21", tmp_path, FetchOptions(collections=("bach",), limit=3))
+    assert again == files and all(p.stat().st_mtime_ns == before[p] for p in files)  # kept, not redone
+    assert json.loads((tmp_path / "dataset.json").read_text())["files"]
+    with pytest.raises(DataError, match="no collection 'nosuchcomposer'"):
+        fetch("music21", tmp_path, FetchOptions(collections=("nosuchcomposer",)))

@@ -8,7 +8,7 @@ import argparse
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("fetch", help="fetch a MIDI collection into a folder",
                        description="Fetch a dataset (see `overworld datasets`) into --out, with dataset.json.")  # fmt: skip
-    p.add_argument("name", help="dataset: freedoom, openmsx, lakh, vgmusic, url or folder")
+    p.add_argument("name", help="dataset: freedoom, openmsx, lakh, vgmusic, music21, url or folder")
     p.add_argument("--out", required=True, help="target folder (created)")
     p.add_argument("--url", help="url: the address; freedoom/openmsx/lakh: an upstream archive instead")
     p.add_argument("--path", help="folder: the directory; freedoom/openmsx: where the package put its files")
@@ -20,8 +20,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--delay", type=float, default=2.0, help="vgmusic: seconds between requests (default: 2)")
     p.add_argument(
-        "--limit", type=int, default=0, help="vgmusic: stop after N new files (default: 0, no limit)"
+        "--limit", type=int, default=0, help="vgmusic, music21: stop after N files (default: 0, no limit)"
     )
+    p.add_argument(
+        "--collection", action="append", default=[],
+        help="music21 corpus collection, repeatable (default: bach and oneills1850)",
+    )  # fmt: skip
     p.add_argument("--no-copy", action="store_true", help="folder: record files in place instead of copying")
     p.set_defaults(func=run)
 
@@ -30,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
     from overworld.datasets import FetchOptions, fetch
 
     options = FetchOptions(url=args.url, path=args.path, subset=args.subset, consoles=tuple(args.console),
-                           delay=args.delay, limit=args.limit, copy=not args.no_copy)  # fmt: skip
+                           delay=args.delay, limit=args.limit, copy=not args.no_copy,
+                           collections=tuple(args.collection))  # fmt: skip
     files = fetch(args.name, args.out, options)
     print(f"{args.name}: {len(files)} MIDI files in {args.out} (see {args.out}/dataset.json)")
     return 0

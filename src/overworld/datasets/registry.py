@@ -14,7 +14,7 @@ from overworld.errors import DataError
 
 __all__ = ["SOURCES", "FetchOptions", "Source", "fetch", "get_source", "sources", "write_dataset_json"]
 
-SOURCES = ("freedoom", "openmsx", "lakh", "vgmusic", "url", "folder")
+SOURCES = ("freedoom", "openmsx", "lakh", "vgmusic", "music21", "url", "folder")
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,8 @@ class FetchOptions:
     subset: str = "clean"  # lakh: "clean" or "full"
     consoles: tuple[str, ...] = ()  # vgmusic: console folders to scrape (e.g. "nes"); empty: all
     delay: float = 2.0  # vgmusic: seconds between requests
-    limit: int = 0  # vgmusic: stop after this many new files; 0: no limit
+    limit: int = 0  # vgmusic, music21: stop after this many files; 0: no limit
+    collections: tuple[str, ...] = ()  # music21: corpus collections (e.g. "bach"); empty: the default
     copy: bool = True  # folder: copy the files (True) or only record them in dataset.json (False)
 
 
