@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Reproduces the README's results section in one run, with overworld's own commands:
-#   1. fetch + prepare the free game soundtracks (Freedoom + OpenMSX),
+#   1. fetch + prepare the free game soundtracks (Freedoom + OpenMSX) and the music21 corpus,
 #   2. train the Music Transformer and the LSTM baseline side by side, each on one core for the same
-#      wall-clock budget (skipped when runs/ already holds them: pass --retrain to redo),
-#   3. test-split bits per note of both and of a bigram baseline,
-#   4. 20 pieces from the Music Transformer: statistics against the test pieces, copy detection,
+#      wall-clock budget; then the bundled model: the same Music Transformer pre-trained on the music21
+#      corpus and fine-tuned on the soundtracks (all skipped when runs/ already holds them: pass
+#      --retrain to redo),
+#   3. test-split bits per note of the three and of a bigram baseline,
+#   4. 20 pieces from the bundled model: statistics against the test pieces, copy detection,
 #   5. the training-curves image and a few chiptune samples.
 # Outputs go to docs/results/. Usage: scripts/results.sh [--retrain] [--minutes 42]
 set -euo pipefail
@@ -24,6 +26,8 @@ mkdir -p "$out" data runs
 overworld fetch freedoom --out data/freedoom
 overworld fetch openmsx --out data/openmsx
 overworld prepare data/freedoom data/openmsx --out data/prepared
+overworld fetch music21 --out data/music21
+overworld prepare data/music21 --out data/prepared-music21
 
 if [ "$retrain" = 1 ] || [ ! -f runs/music-transformer/model/config.json ] || [ ! -f runs/lstm/model/config.json ]; then
   rm -rf runs/music-transformer runs/lstm
@@ -33,13 +37,21 @@ if [ "$retrain" = 1 ] || [ ! -f runs/music-transformer/model/config.json ] || [ 
     --config configs/baseline-lstm.json --max-minutes "$minutes" --quiet &
   wait
 fi
+if [ "$retrain" = 1 ] || [ ! -f runs/music-transformer-music21/model/config.json ]; then
+  rm -rf runs/music21 runs/music-transformer-music21
+  OMP_NUM_THREADS=2 overworld train --data data/prepared-music21 --out runs/music21 \
+    --config configs/default-music-transformer.json --max-minutes "$minutes" --quiet
+  OMP_NUM_THREADS=2 overworld train --data data/prepared --out runs/music-transformer-music21 \
+    --config configs/default-music-transformer.json --init-from runs/music21 --max-minutes "$minutes" --quiet
+fi
 
-overworld evaluate --model runs/music-transformer --data data/prepared --split test --json "$out/music-transformer.json"
+overworld evaluate --model runs/music-transformer-music21 --data data/prepared --split test --json "$out/music-transformer.json"
+overworld evaluate --model runs/music-transformer --data data/prepared --split test --json "$out/music-transformer-scratch.json"
 overworld evaluate --model runs/lstm --data data/prepared --split test --json "$out/lstm.json"
 overworld evaluate --model bigram --data data/prepared --split test --json "$out/bigram.json"
 
 rm -rf "$out/generated" "$out/test-pieces"
-overworld generate --model runs/music-transformer --out "$out/generated" --num 20 --seconds 30 --seed 1 --top-p 0.95
+overworld generate --model runs/music-transformer-music21 --out "$out/generated" --num 20 --seconds 30 --seed 1 --top-p 0.95
 python3 - "$out/test-pieces" <<'PY'
 import json, shutil, sys
 from pathlib import Path
@@ -52,12 +64,12 @@ overworld evaluate --generated "$out/generated" --reference "$out/test-pieces" -
 overworld evaluate --generated "$out/generated" --train data/prepared --json "$out/copying.json"
 # the same model with the grammar's controls tightened: an instrument budget, polyphony and note length
 rm -rf "$out/generated-controlled"
-overworld generate --model runs/music-transformer --out "$out/generated-controlled" --num 20 --seconds 30 --seed 1 \
+overworld generate --model runs/music-transformer-music21 --out "$out/generated-controlled" --num 20 --seconds 30 --seed 1 \
   --top-p 0.95 --max-instruments 6 --max-polyphony 6 --max-note-seconds 2
 overworld evaluate --generated "$out/generated-controlled" --reference "$out/test-pieces" --json "$out/statistics-controlled.json"
 overworld evaluate --generated "$out/generated-controlled" --train data/prepared --json "$out/copying-controlled.json"
 
-overworld plot runs/music-transformer runs/lstm --out "$out/curves.png" --height 4
+overworld plot runs/music-transformer-music21 runs/music-transformer runs/lstm --out "$out/curves.png" --height 4
 overworld plot "$out/generated/overworld-1-0.mid" --out "$out/pianoroll-sample.png" --height 4
 mkdir -p "$out/samples"
 for n in 0 1 2; do
