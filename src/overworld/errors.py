@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "DataError", "DownloadError", "MidiError", "OverworldError"]
+__all__ = ["ConfigError", "DataError", "DownloadError", "MidiError", "OverworldError", "one_line"]
 
 
 class OverworldError(Exception):
@@ -23,3 +23,9 @@ class DataError(OverworldError):
 
 class DownloadError(OverworldError):
     """A download or archive failed verification (size, checksum, unsafe member, truncated)."""
+
+
+def one_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type's name when it has none): a reason to report."""
+    text = str(exc)
+    return text.splitlines()[0] if text.strip() else type(exc).__name__

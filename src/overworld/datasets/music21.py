@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 
 from overworld.datasets.registry import FetchOptions, Source
-from overworld.errors import DataError
+from overworld.errors import DataError, one_line
 
 __all__ = ["DEFAULT_COLLECTIONS", "SOURCE"]
 
@@ -55,9 +55,7 @@ def fetch(out: Path, options: FetchOptions) -> list[Path]:
                     parsed = corpus.parse(path)
                     scores = list(parsed.scores) if isinstance(parsed, stream.Opus) else [parsed]
                 except Exception as exc:  # music21 raises many kinds on odd encodings; skip that score
-                    log.warning(
-                        "skipping %s: %s", path, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                    )
+                    log.warning("skipping %s: %s", path, one_line(exc))
                     continue
                 for j, score in enumerate(scores):
                     target = out / (f"{stem}-{j}.mid" if len(scores) > 1 else f"{stem}.mid")
@@ -67,7 +65,7 @@ def fetch(out: Path, options: FetchOptions) -> list[Path]:
                         log.warning(
                             "skipping %s: %s",
                             target.name,
-                            str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+                            one_line(exc),
                         )
                         continue
                     files.append(target)

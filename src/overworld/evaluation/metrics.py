@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from overworld.errors import DataError, MidiError
+from overworld.errors import DataError, MidiError, one_line
 from overworld.midi import MIDI_SUFFIXES, in_seconds
 
 __all__ = [
@@ -181,7 +181,7 @@ def _load(path: Path) -> Any:
         try:
             return symusic.Score(str(path)).to("second")
         except Exception as exc:
-            raise MidiError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
+            raise MidiError(one_line(exc)) from exc
     return load_score(path)
 
 
@@ -199,7 +199,7 @@ def load_folder(folder: str | Path) -> tuple[list[tuple[Path, Any]], list[tuple[
         try:
             scores.append((path, _load(path)))
         except (MidiError, OSError, ValueError, RuntimeError) as exc:  # one bad file never stops the set
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            reason = one_line(exc)
             log.warning("skipping %s: %s", path, reason)
             skipped.append((path, reason))
     return scores, skipped

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from overworld.config import ModelConfig, config_from_dict, config_to_dict
-from overworld.errors import ConfigError, DataError
+from overworld.errors import ConfigError, DataError, one_line
 from overworld.models.base import LanguageModel
 from overworld.models.build import build_model
 
@@ -236,7 +236,7 @@ def _load_weights(path: Path, model: LanguageModel) -> None:
     try:
         tensors = load_file(str(path), device="cpu")
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        reason = one_line(exc)
         raise DataError(f"cannot read weights {path}: {reason}") from exc
     expected, _ = _canonical_state(model)
     missing = sorted(set(expected) - set(tensors))
