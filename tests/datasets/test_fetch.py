@@ -227,5 +227,8 @@ def test_music21_corpus_converts_to_midi_resumes_and_names_bad_collections(tmp_p
     again = fetch("music21", tmp_path, FetchOptions(collections=("bach",), limit=3))
     assert again == files and all(p.stat().st_mtime_ns == before[p] for p in files)  # kept, not redone
     assert json.loads((tmp_path / "dataset.json").read_text())["files"]
+    tunes = tmp_path / "tunes"  # a book of tunes (one file, fifty scores) stops at the limit too
+    assert len(fetch("music21", tunes, FetchOptions(collections=("oneills1850",), limit=4))) == 4
+    assert len(list(tunes.glob("*.mid"))) == 4
     with pytest.raises(DataError, match="no collection 'nosuchcomposer'"):
         fetch("music21", tmp_path, FetchOptions(collections=("nosuchcomposer",)))

@@ -58,15 +58,13 @@ def fetch(out: Path, options: FetchOptions) -> list[Path]:
                     log.warning("skipping %s: %s", path, one_line(exc))
                     continue
                 for j, score in enumerate(scores):
+                    if options.limit and len(files) >= options.limit:
+                        break  # a book of tunes stops at the limit too
                     target = out / (f"{stem}-{j}.mid" if len(scores) > 1 else f"{stem}.mid")
                     try:
                         _write(score, target)
                     except Exception as exc:
-                        log.warning(
-                            "skipping %s: %s",
-                            target.name,
-                            one_line(exc),
-                        )
+                        log.warning("skipping %s: %s", target.name, one_line(exc))
                         continue
                     files.append(target)
             if options.limit and len(files) >= options.limit:
