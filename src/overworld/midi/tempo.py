@@ -32,9 +32,8 @@ _PRIOR_WEIGHT = 0.1
 _PRIOR_QPM = 120.0
 _MAX_CANDIDATES = 20_000
 _COARSE_SECONDS = 60.0
-MIN_FIT = (
-    0.35  # random onsets fit some tempo to 0.1-0.3; 82 of the 87 Freedoom/OpenMSX training pieces 0.35-0.98
-)
+# random onsets fit some tempo to 0.1-0.3; 82 of the 87 Freedoom/OpenMSX training pieces 0.35-0.98
+MIN_FIT = 0.35
 
 
 @dataclass(frozen=True)
