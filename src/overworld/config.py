@@ -98,13 +98,16 @@ class SampleConfig:
     top_p: float = 1.0  # 1.0: off
     max_polyphony: int = 16  # simultaneous sounding notes
     max_note_seconds: float = 8.0  # a note held longer is released by the grammar
-    max_instruments: int = 0  # distinct instruments in one piece at most; 0: no limit
+    # distinct instruments in one piece at most (0: no limit), or a range (low, high) each piece draws from
+    max_instruments: int | tuple[int, int] = 0
     instruments: tuple[int, ...] = ()  # allowed instrument ids (GM program 0-127, 128 drums); empty: all
+    bpm: float = 0.0  # with ``grid``: the tempo of the beat grid onsets keep to
+    grid: int = 0  # onsets only on this many even steps a beat (4: sixteenths); 0: free timing
 
 
 def _coerce(tp: Any, value: Any, name: str) -> Any:
     text = str(tp)
-    if text.startswith("tuple") and isinstance(value, list):
+    if "tuple" in text and isinstance(value, list):
         return tuple(value)
     if tp in (float, "float") and isinstance(value, int) and not isinstance(value, bool):
         return float(value)

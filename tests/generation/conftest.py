@@ -75,7 +75,14 @@ def replay(ids: np.ndarray, max_note_seconds: float = 1e9) -> dict[str, int]:
     instrument, velocity = -1, -1
     sounding: dict[tuple[int, int], int] = {}  # (instrument, pitch) -> onset step
     now = peak = 0
-    problems = {"orphan_off": 0, "double_on": 0, "too_long": 0, "repeat_state": 0, "special": 0}
+    problems = {
+        "orphan_off": 0,
+        "double_on": 0,
+        "too_long": 0,
+        "repeat_state": 0,
+        "special": 0,
+        "zero_length": 0,
+    }
     for tok in np.asarray(ids).tolist():
         if tok < V.NOTE_ON_OFFSET:
             problems["special"] += 1
@@ -88,7 +95,9 @@ def replay(ids: np.ndarray, max_note_seconds: float = 1e9) -> dict[str, int]:
             if key not in sounding:
                 problems["orphan_off"] += 1
             else:
-                del sounding[key]
+                problems["zero_length"] += (
+                    sounding.pop(key) == now
+                )  # the encoder never ends a note at its start
         elif tok < V.TIME_SHIFT_OFFSET:
             problems["repeat_state"] += tok - V.VELOCITY_OFFSET == velocity
             velocity = tok - V.VELOCITY_OFFSET

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import symusic
 
 from overworld.cli import main
 
@@ -18,6 +19,55 @@ def model_dir(tmp_path_factory, tokenizer):
 
     path = tmp_path_factory.mktemp("model")
     return save_model(path, build_model(tiny_config()), tokenizer, {"data": "random weights"})
+
+
+@pytest.fixture(scope="module")
+def gridded_model_dir(tmp_path_factory, tokenizer):
+    """The tiny model with recommended settings: a sixteenth-note grid at 150 bpm (100 ms, 10 steps)."""
+    from overworld.config import SampleConfig
+    from overworld.models import build_model
+    from overworld.models.storage import save_model
+
+    from .conftest import tiny_config
+
+    sampling = SampleConfig(grid=4, bpm=150.0, max_instruments=(1, 2), max_note_seconds=1.0)
+    path = tmp_path_factory.mktemp("gridded")
+    return save_model(
+        path, build_model(tiny_config()), tokenizer, {"data": "random weights"}, sampling=sampling
+    )
+
+
+def _starts_in_sixteenths(path) -> list[float]:
+    score = symusic.Score(str(path))
+    assert [round(t.qpm, 3) for t in score.tempos] == [150.0]
+    return [n.time / (score.ticks_per_quarter / 4) for track in score.tracks for n in track.notes]
+
+
+def test_generate_starts_from_the_models_recommended_settings(gridded_model_dir, tmp_path):
+    out = tmp_path / "out"
+    argv = ["generate", "--model", str(gridded_model_dir), "--out", str(out), "--num", "2", "--seconds", "4",
+            "--seed", "1"]  # fmt: skip
+    assert main(argv) == 0
+    for path in sorted(out.iterdir()):
+        check_midi(path)
+        starts = _starts_in_sixteenths(path)  # written at the grid's tempo, every note on a sixteenth
+        assert len(starts) > 5 and all(abs(s - round(s)) < 1e-6 for s in starts)
+        assert 1 <= len({(t.program, t.is_drum) for t in symusic.Score(str(path)).tracks}) <= 2
+    raw = tmp_path / "raw"
+    assert main([*argv[:3], "--out", str(raw), *argv[5:], "--raw"]) == 0
+    for path in sorted(raw.iterdir()):  # the plain defaults: free timing, no 150 bpm grid
+        assert [t.qpm for t in symusic.Score(str(path)).tempos] != [150.0]
+
+
+def test_a_continuation_is_written_on_the_beats_of_its_primers_grid(gridded_model_dir, tmp_path):
+    out = tmp_path / "out"
+    # the chord lasts one beat at 100 bpm (0.6 s): the continuation starts 1.5 beats of 150 bpm in
+    argv = ["generate", "--model", str(gridded_model_dir), "--out", str(out), "--seconds", "3", "--seed", "2",
+            "--primer-pitches", "[60, 64, 67]", "--primer-bpm", "100"]  # fmt: skip
+    assert main(argv) == 0
+    starts = _starts_in_sixteenths(out / "overworld-2-0.mid")
+    assert len(starts) > 5 and all(abs(s - round(s)) < 1e-6 for s in starts)
+    assert min(starts) % 4 == 2  # the first grid point is half a beat past a beat, as in the primer's time
 
 
 def test_generate_writes_named_valid_files(model_dir, tmp_path, capsys):

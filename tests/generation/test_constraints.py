@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
 from overworld.config import SampleConfig
 from overworld.errors import ConfigError
-from overworld.generation.constraints import Grammar, clean_primer, parse_instruments
+from overworld.generation.constraints import (
+    Grammar,
+    clean_primer,
+    grid_spacing,
+    parse_budget,
+    parse_instruments,
+)
 from overworld.generation.sampler import generate
 from overworld.tokenizers import vocab as V
 
@@ -108,3 +115,76 @@ def test_instrument_budget_limits_distinct_instruments(tiny_model, tokenizer):
             elif V.NOTE_ON_OFFSET <= t < V.NOTE_OFF_OFFSET:
                 played.add(current)
         assert 1 <= len(played) <= 2
+
+
+def _instruments_played(ids) -> set[int]:
+    played, current = set(), 0
+    for t in ids.tolist():
+        if t >= V.INSTRUMENT_OFFSET:
+            current = t - V.INSTRUMENT_OFFSET
+        elif V.NOTE_ON_OFFSET <= t < V.NOTE_OFF_OFFSET:
+            played.add(current)
+    return played
+
+
+def test_a_budget_range_gives_each_piece_its_own_budget_within_it(biased_model, tokenizer):
+    model = biased_model(instrument=4.0, note_on=2.0)  # keeps switching to new instruments
+    pieces = generate(model, tokenizer, SampleConfig(max_instruments=(2, 5)), num=12, length=400, seed=2)
+    counts = [len(_instruments_played(ids)) for ids in pieces]
+    assert all(2 <= n <= 5 for n in counts)
+    assert len(set(counts)) > 1  # the budgets differ between pieces (one fixed budget gives one count)
+    again = generate(model, tokenizer, SampleConfig(max_instruments=(2, 5)), num=12, length=400, seed=2)
+    assert all(np.array_equal(a, b) for a, b in zip(pieces, again))
+
+
+def test_parse_budget_reads_a_number_or_a_range():
+    assert parse_budget("6") == 6 and parse_budget(" 4-9 ") == (4, 9) and parse_budget("0") == 0
+    for bad in ("", "x", "9-4", "0-3", "-2", "4-"):
+        with pytest.raises(ConfigError):
+            parse_budget(bad)
+
+
+def _onset_steps(ids) -> list[int]:
+    """The time (10 ms steps) of every NOTE_ON."""
+    now, out = 0, []
+    for t in ids.tolist():
+        if V.TIME_SHIFT_OFFSET <= t < V.INSTRUMENT_OFFSET:
+            now += t - V.TIME_SHIFT_OFFSET + 1
+        elif V.NOTE_ON_OFFSET <= t < V.NOTE_OFF_OFFSET:
+            out.append(now)
+    return out
+
+
+@pytest.mark.parametrize(("bpm", "grid"), [(150.0, 4), (120.0, 4), (97.0, 3)])
+def test_a_beat_grid_puts_every_onset_on_its_points(tiny_model, tokenizer, bpm, grid):
+    spacing = 60.0 / (bpm * grid) / V.STEP_SECONDS  # steps between grid points, maybe fractional
+    config = SampleConfig(bpm=bpm, grid=grid, max_note_seconds=2.0)
+    pieces = generate(tiny_model, tokenizer, config, num=3, length=300, seed=5)
+    for ids in pieces:
+        onsets = _onset_steps(ids)
+        assert len(onsets) > 10 and max(onsets) > 4 * spacing  # time moved on
+        assert all(round(round(t / spacing) * spacing) == t for t in onsets)
+        problems = replay(ids, max_note_seconds=2.0)
+        assert problems["zero_length"] == 0 and problems["too_long"] == 0
+    free = generate(tiny_model, tokenizer, SampleConfig(max_note_seconds=2.0), num=3, length=300, seed=5)
+    off_grid = [t for ids in free for t in _onset_steps(ids) if round(round(t / spacing) * spacing) != t]
+    assert off_grid  # without the grid a random model does land between its points
+
+
+def test_a_grid_ends_a_timed_piece_at_its_last_point(tiny_model, tokenizer):
+    config = SampleConfig(bpm=100.0, grid=2)  # points 0.3 s apart: 2.0 s holds 6 of them after 0
+    for ids in generate(tiny_model, tokenizer, config, num=2, seconds=2.0, seed=1):
+        assert tokenizer.seconds(ids) <= 2.0 and all(t % 30 == 0 for t in _onset_steps(ids))
+
+
+def test_grid_spacing_refuses_grids_it_cannot_keep():
+    assert grid_spacing(150.0, 4) == pytest.approx(10.0) and grid_spacing(120.0, 0) == 0.0
+    for bpm, grid, longest in (
+        (0.0, 4, 8.0),
+        (120.0, -1, 8.0),
+        (30.0, 1, 8.0),
+        (300.0, 12, 8.0),
+        (60.0, 2, 0.4),
+    ):
+        with pytest.raises(ConfigError):
+            grid_spacing(bpm, grid, longest)

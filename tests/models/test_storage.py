@@ -110,6 +110,23 @@ def test_unknown_config_key_is_a_config_error(saved):
     assert "colour" in _one_line(exc)
 
 
+def test_recommended_sampling_round_trips_and_is_optional(tiny_config, tmp_path, saved):
+    from overworld.config import SampleConfig
+
+    sampling = SampleConfig(top_p=0.9, max_instruments=(4, 9), bpm=140.0, grid=4, instruments=(80, 128))
+    path = save_model(tmp_path / "m", build_model(tiny_config), FakeTokenizer(tiny_config.vocab_size),
+                      CARD, sampling=sampling)  # fmt: skip
+    assert load_model(path).sampling == sampling
+    assert not (saved / "generation_config.json").exists() and load_model(saved).sampling == SampleConfig()
+
+
+def test_unknown_sampling_key_is_a_config_error(saved):
+    (saved / "generation_config.json").write_text(json.dumps({"top_p": 0.9, "beam_width": 4}))
+    with pytest.raises(ConfigError) as exc:
+        load_model(saved)
+    assert "beam_width" in _one_line(exc)
+
+
 def test_vocabulary_mismatch_is_a_config_error(saved):
     (saved / "tokenizer.json").write_text(json.dumps({"type": "fake", "vocab_size": 99}))
     with pytest.raises(ConfigError) as exc:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "generate", help="compose new music with a model",
         description="Sample --num pieces in one batch and write overworld-<seed>-<n>.mid into --out. "
-        "Pieces obey the performance grammar (every note released, bounded polyphony and note length).",
+        "Pieces obey the performance grammar (every note released, bounded polyphony and note length). "
+        "Sampling settings start from the model's generation_config.json where it has one (the bundled "
+        "model's: top-p 0.95, a sixteenth-note grid at 120 bpm, 4-9 instruments, polyphony 6, notes up to "
+        "2 s); each flag given overrides its setting, and --raw starts from the plain defaults instead.",
     )  # fmt: skip
     p.add_argument("--model", default="default", help="model directory (default: the bundled model)")
     p.add_argument("--out", default="out", help="output folder (default: out/)")
@@ -17,21 +21,32 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     length = p.add_mutually_exclusive_group()
     length.add_argument("--length", type=int, help="tokens to generate per piece (default: 1024)")
     length.add_argument("--seconds", type=float, help="stop each piece when its music reaches S seconds")
-    p.add_argument(
-        "--temperature", type=float, default=1.0, help="softmax temperature; 0 is greedy (default: 1)"
-    )
-    p.add_argument("--top-k", type=int, default=0, help="sample among the K best tokens; 0: off (default: 0)")
-    p.add_argument("--top-p", type=float, default=1.0, help="nucleus probability; 1: off (default: 1)")
+    p.add_argument("--temperature", type=float, help="softmax temperature; 0 is greedy (plain default: 1)")
+    p.add_argument("--top-k", type=int, help="sample among the K best tokens; 0: off (plain default: 0)")
+    p.add_argument("--top-p", type=float, help="nucleus probability; 1: off (plain default: 1)")
     p.add_argument(
         "--seed", type=int, help="random seed; the same seed gives the same music (default: random)"
     )
-    p.add_argument("--max-polyphony", type=int, default=16, help="simultaneous notes at most (default: 16)")
-    p.add_argument("--max-note-seconds", type=float, default=8.0, help="longest note (default: 8)")
-    p.add_argument("--max-instruments", type=int, default=0,
-                   help="distinct instruments in one piece at most; 0: no limit (default: 0)")  # fmt: skip
-    p.add_argument("--instruments", default="",
+    p.add_argument("--max-polyphony", type=int, help="simultaneous notes at most (plain default: 16)")
+    p.add_argument("--max-note-seconds", type=float, help="longest note (plain default: 8)")
+    p.add_argument("--max-instruments",
+                   help="distinct instruments in one piece at most, or a range like 4-9 that each piece draws "
+                   "its own budget from; 0: no limit (plain default: 0)")  # fmt: skip
+    p.add_argument("--instruments",
                    help="allowed instruments: GM numbers, GM names, 'drums', presets nes/square/triangle/noise "
-                   "(nes = 80 Lead 1 square, 81 Lead 2 sawtooth, 38 Synth Bass 1, drums); default: all")  # fmt: skip
+                   "(nes = 80 Lead 1 square, 81 Lead 2 sawtooth, 38 Synth Bass 1, drums); plain default: all")  # fmt: skip
+    p.add_argument("--grid", type=int,
+                   help="keep every onset on a grid of N even steps a beat at --bpm from the primer's start (4: "
+                   "sixteenths, 12: sixteenths and triplets), and write the MIDI file at that tempo; 0: free "
+                   "timing, written at the tempo estimated from the onsets (plain default: 0)")  # fmt: skip
+    p.add_argument("--bpm", type=float,
+                   help="the grid's tempo (default: the --primer file's first tempo, else the model's "
+                   "setting, else 120)")  # fmt: skip
+    p.add_argument(
+        "--raw",
+        action="store_true",
+        help="ignore the model's generation_config.json: start from the plain defaults",
+    )
     primer = p.add_argument_group("primer (default: start from BOS)")
     kinds = primer.add_mutually_exclusive_group()
     kinds.add_argument("--primer", metavar="FILE.mid", help="continue a MIDI file")
@@ -77,15 +92,40 @@ def _renderers(args: argparse.Namespace) -> tuple[object | None, object | None]:
     return wav, png
 
 
+def _sampling(args: argparse.Namespace, base: Any) -> Any:
+    """``base`` (a SampleConfig) with every sampling flag the command line gave; a --primer file's
+    tempo sets the grid's when --bpm is not given."""
+    import dataclasses
+
+    from overworld.generation.constraints import parse_budget, parse_instruments
+    from overworld.midi import load_score
+
+    given = {name: getattr(args, name) for name in ("temperature", "top_k", "top_p", "max_polyphony",
+                                                     "max_note_seconds", "grid", "bpm")}  # fmt: skip
+    changes = {name: value for name, value in given.items() if value is not None}
+    if args.max_instruments is not None:
+        changes["max_instruments"] = parse_budget(args.max_instruments)
+    if args.instruments is not None:
+        changes["instruments"] = parse_instruments(args.instruments)
+    if args.primer and args.bpm is None:
+        tempos = load_score(args.primer).tempos
+        if len(tempos):
+            changes["bpm"] = float(tempos[0].qpm)
+    config = dataclasses.replace(base, **changes)
+    if config.grid and not config.bpm:
+        config = dataclasses.replace(config, bpm=120.0)
+    return config
+
+
 def run(args: argparse.Namespace) -> int:
     import secrets
 
+    import numpy as np
     import torch
     from tqdm import tqdm
 
     from overworld.config import SampleConfig
     from overworld.generation import primers
-    from overworld.generation.constraints import parse_instruments
     from overworld.generation.sampler import generate, write_midi
     from overworld.midi import load_score
     from overworld.models.storage import load_model
@@ -95,12 +135,9 @@ def run(args: argparse.Namespace) -> int:
     device = args.device
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    config = SampleConfig(
-        temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, max_polyphony=args.max_polyphony,
-        max_note_seconds=args.max_note_seconds, max_instruments=args.max_instruments, instruments=parse_instruments(args.instruments),
-    )  # fmt: skip
     pretrained = load_model(args.model, device=device)
     tokenizer = pretrained.tokenizer
+    config = _sampling(args, SampleConfig() if args.raw else pretrained.sampling)
     kw = {"bpm": args.primer_bpm, "program": args.primer_program}
     if args.primer:
         primer = primers.from_file(args.primer, tokenizer, seconds=args.primer_seconds)
@@ -122,7 +159,11 @@ def run(args: argparse.Namespace) -> int:
 
         pieces = generate(pretrained, config=config, primer_ids=primer, num=args.num, length=args.length,
                           seconds=args.seconds, seed=seed, inclusive=args.inclusive, progress=progress)  # fmt: skip
-    paths = write_midi(pieces, tokenizer, args.out, seed)
+    bpm = config.bpm if config.grid else 0.0
+    offset = 0.0  # where the first beat falls in the written piece: the grid counts from the primer's start
+    if bpm and primer is not None and not args.inclusive:
+        offset = -tokenizer.seconds(np.asarray(primer)) % (60.0 / bpm)
+    paths = write_midi(pieces, tokenizer, args.out, seed, bpm=bpm, offset=offset)
     for path, ids in zip(paths, pieces):
         extra = []
         if wav is not None:
@@ -131,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
             extra.append(str(png(path, path.with_suffix(".png"))))
         notes, secs = tokenizer.count_notes(ids), tokenizer.seconds(ids)
         tempos = load_score(path).tempos
-        bpm = f", {float(tempos[0].qpm):.1f} bpm" if len(tempos) else ""
-        print(f"{path}  {notes} notes, {secs:.1f} s{bpm}" + "".join(f"  {e}" for e in extra))
+        tempo = f", {float(tempos[0].qpm):.1f} bpm" if len(tempos) else ""
+        print(f"{path}  {notes} notes, {secs:.1f} s{tempo}" + "".join(f"  {e}" for e in extra))
     print(f"seed {seed}: rerun with --seed {seed} for the same music")
     return 0

@@ -4,14 +4,19 @@
 notes sound and since when, the time so far and whether the sequence ended; :meth:`Grammar.allowed`
 gives the tokens that may come next:
 
-* ``NOTE_OFF(p)`` only while pitch ``p`` sounds on the current instrument;
+* ``NOTE_OFF(p)`` only while pitch ``p`` sounds on the current instrument and started before now (the
+  encoder releases a note at least one step after it starts, so a note never ends where it begins);
 * ``NOTE_ON(p)`` only when ``p`` is silent on the current instrument, the instrument is allowed and fewer
   than ``max_polyphony`` notes sound;
 * ``TIME_SHIFT`` only as far as no sounding note exceeds ``max_note_seconds`` (and, when a length in
   seconds is asked, no further than that length); a note that reached the limit (from a primer) is
   released first: only its ``NOTE_OFF`` (or the ``INSTRUMENT`` that selects it) may come;
+* with a beat grid (``grid`` even steps a beat at ``bpm``, from time 0: the primer's start),
+  ``TIME_SHIFT`` only to a point of the grid, each rounded to the nearest 10 ms step, so every
+  generated event lands on it;
 * ``VELOCITY``/``INSTRUMENT`` never repeat the current state; ``INSTRUMENT`` only from the allowed set,
-  and once ``max_instruments`` distinct instruments have played, only among those;
+  and once a sequence's budget of distinct instruments (``max_instruments``, one number or one per
+  sequence) has played, only among those;
 * the encoder's own order: a ``VELOCITY`` only where a ``NOTE_ON`` may follow, and then only a
   ``NOTE_ON``; an ``INSTRUMENT`` only to an instrument with a note to start or release, and then only
   a note event or ``VELOCITY`` (so a weak model cannot loop through instrument and velocity changes);
@@ -30,7 +35,16 @@ from overworld.errors import ConfigError
 from overworld.midi.gm import GM_PROGRAM_NAMES
 from overworld.tokenizers import vocab as V
 
-__all__ = ["INSTRUMENT_PRESETS", "Grammar", "clean_primer", "parse_instruments"]
+__all__ = [
+    "INSTRUMENT_PRESETS",
+    "Grammar",
+    "budget_spent",
+    "clean_primer",
+    "draw_budgets",
+    "grid_spacing",
+    "parse_budget",
+    "parse_instruments",
+]
 
 # B batch, I instruments (129), P pitches (128), V vocabulary
 
@@ -84,6 +98,59 @@ def parse_instruments(text: str | None) -> tuple[int, ...]:
     return tuple(out)
 
 
+def draw_budgets(
+    max_instruments: int | tuple[int, int], num: int, generator: torch.Generator, device: torch.device | str
+) -> Tensor:
+    """Each piece's instrument budget, ``(num,)``: ``max_instruments`` for all (0: no limit), or for a
+    range ``(low, high)`` one drawn uniformly from ``low..high`` per piece with ``generator``. Raises
+    :class:`ConfigError` for a negative budget or an empty range."""
+    if isinstance(max_instruments, int):
+        if max_instruments < 0:
+            raise ConfigError(f"max_instruments must be 0 (no limit) or more, not {max_instruments}")
+        return torch.full((num,), max_instruments, dtype=torch.long, device=device)
+    low, high = (int(n) for n in max_instruments)
+    if not 1 <= low <= high:
+        raise ConfigError(f"an instrument budget range needs 1 <= low <= high, not {low}-{high}")
+    return torch.randint(low, high + 1, (num,), generator=generator, device=generator.device).to(device)
+
+
+def budget_spent(used: Tensor, budget: Tensor) -> Tensor:
+    """``(B,)``: True where a sequence has played as many distinct instruments as its budget (``used``
+    ``(B, I)`` marks the instruments played; a budget of 0 is no limit)."""
+    return (budget > 0) & (used.sum(dim=1) >= budget)
+
+
+def grid_spacing(bpm: float, grid: int, max_note_seconds: float = 8.0) -> float:
+    """10 ms steps between the points of a grid of ``grid`` even steps a beat at ``bpm``; 0.0 when
+    ``grid`` is 0 (free timing). Raises :class:`ConfigError` where the grid cannot be kept: no tempo,
+    points closer than two steps (20 ms), further apart than the longest TIME_SHIFT (1 s), or than the
+    longest note."""
+    if grid == 0:
+        return 0.0
+    if grid < 0 or not bpm > 0:
+        raise ConfigError(f"a beat grid needs a positive tempo and steps a beat, not bpm={bpm} grid={grid}")
+    seconds = 60.0 / (bpm * grid)
+    longest = min(V.N_TIME_SHIFTS * V.STEP_SECONDS, max_note_seconds)
+    if not 2 * V.STEP_SECONDS <= seconds <= longest:
+        raise ConfigError(
+            f"a grid of {grid} steps a beat at {bpm:g} bpm puts its points {seconds * 1000:.0f} ms apart; "
+            f"they must be {2 * V.STEP_SECONDS * 1000:.0f}-{longest * 1000:.0f} ms apart"
+        )
+    return seconds / V.STEP_SECONDS
+
+
+def parse_budget(text: str) -> int | tuple[int, int]:
+    """An instrument budget from ``"6"`` (every piece) or ``"4-9"`` (each piece draws one from 4..9).
+    Raises :class:`ConfigError`."""
+    low, sep, high = text.strip().partition("-")
+    try:
+        budget = (int(low), int(high)) if sep else int(low)
+    except ValueError:
+        raise ConfigError(f"an instrument budget is a number or a range like 4-9, not {text!r}") from None
+    draw_budgets(budget, 1, torch.Generator(), "cpu")  # the same checks as at generation time
+    return budget
+
+
 def clean_primer(ids: list[int]) -> list[int]:
     """The primer without special tokens and without ``NOTE_OFF`` of notes it never started (a slice
     cut from the middle of a piece), so the grammar's state is exact."""
@@ -119,13 +186,16 @@ class Grammar:
         max_note_seconds: float = 8.0,
         instruments: tuple[int, ...] = (),
         max_seconds: float | None = None,
-        max_instruments: int = 0,
+        max_instruments: int | Tensor = 0,
+        bpm: float = 0.0,
+        grid: int = 0,
         device: torch.device | str = "cpu",
     ) -> None:
         if max_polyphony < 1:
             raise ConfigError(f"max_polyphony must be at least 1, not {max_polyphony}")
         if max_note_seconds < V.STEP_SECONDS:
             raise ConfigError(f"max_note_seconds must be at least {V.STEP_SECONDS}, not {max_note_seconds}")
+        self.spacing = grid_spacing(bpm, grid, max_note_seconds)  # steps between grid points; 0: off
         b = batch_size
         self.device = torch.device(device)
         self.max_polyphony = int(max_polyphony)
@@ -145,7 +215,7 @@ class Grammar:
         self.notes = torch.zeros(b, dtype=torch.long, device=self.device)  # NOTE_ONs since the start
         self.done = torch.zeros(b, dtype=torch.bool, device=self.device)
         self.last_kind = torch.zeros(b, dtype=torch.long, device=self.device)  # 1 INSTRUMENT, 2 VELOCITY
-        self.max_instruments = int(max_instruments)
+        self.budget = torch.as_tensor(max_instruments, device=self.device).long().expand(b)  # 0: no limit
         self.used = torch.zeros(b, V.N_INSTRUMENTS, dtype=torch.bool, device=self.device)  # played a note
 
     def mark_start(self) -> None:
@@ -192,26 +262,29 @@ class Grammar:
         sounding_here = sounding[self.rows, cur]  # (B, P)
         polyphony = sounding.sum(dim=(1, 2))  # (B,)
         held = torch.where(sounding, self.now[:, None, None] - self.onset, 0)  # (B, I, P)
+        releasable = held > 0  # (B, I, P): sounding, and started before now
         note_room = self.max_note_steps - held.amax(dim=(1, 2))  # (B,)
         room = note_room
         if self.max_steps is not None:
             room = torch.minimum(room, self.max_steps - (self.now - self.start))
+        shifts = torch.arange(1, V.N_TIME_SHIFTS + 1, device=self.device)
+        may_shift = shifts[None, :] <= room[:, None]  # (B, T)
+        if self.spacing:
+            may_shift &= self._on_grid(shifts)
         ok = torch.zeros(b, V.VOCAB_SIZE, dtype=torch.bool, device=self.device)
         may_start = self.allowed_instruments[None, :] & (polyphony < self.max_polyphony)[:, None]  # (B, I)
-        if self.max_instruments > 0:  # the budget is spent: only instruments already played
-            spent = self.used.sum(dim=1) >= self.max_instruments  # (B,)
-            may_start = may_start & (~spent[:, None] | self.used)
+        spent = budget_spent(self.used, self.budget)  # (B,): only instruments already played
+        may_start = may_start & (~spent[:, None] | self.used)
         can_start = may_start[self.rows, cur]  # (B,)
         ok[:, V.NOTE_ON_OFFSET : V.NOTE_OFF_OFFSET] = ~sounding_here & can_start[:, None]
-        ok[:, V.NOTE_OFF_OFFSET : V.VELOCITY_OFFSET] = sounding_here
+        ok[:, V.NOTE_OFF_OFFSET : V.VELOCITY_OFFSET] = releasable[self.rows, cur]
         velocities = torch.arange(V.N_VELOCITIES, device=self.device)
         ok[:, V.VELOCITY_OFFSET : V.TIME_SHIFT_OFFSET] = (
             velocities[None, :] != self.velocity[:, None]
         ) & can_start[:, None]
-        shifts = torch.arange(1, V.N_TIME_SHIFTS + 1, device=self.device)
-        ok[:, V.TIME_SHIFT_OFFSET : V.INSTRUMENT_OFFSET] = shifts[None, :] <= room[:, None]
+        ok[:, V.TIME_SHIFT_OFFSET : V.INSTRUMENT_OFFSET] = may_shift
         instruments = torch.arange(V.N_INSTRUMENTS, device=self.device)
-        useful = sounding.any(dim=2) | may_start
+        useful = releasable.any(dim=2) | may_start
         ok[:, V.INSTRUMENT_OFFSET : V.VOCAB_SIZE] = useful & (
             instruments[None, :] != self.instrument[:, None]
         )
@@ -231,8 +304,11 @@ class Grammar:
             release[:, V.NOTE_OFF_OFFSET : V.VELOCITY_OFFSET] = overdue_here
             release[:, V.INSTRUMENT_OFFSET : V.VOCAB_SIZE] = overdue.any(dim=2) & ~here[:, None]
             ok = torch.where(forced[:, None], release, ok)
-        if self.max_steps is not None:  # the length in seconds is reached: end
-            reached = (self.now - self.start) >= self.max_steps
+        if self.max_steps is not None:  # the length in seconds is reached (or its last grid point): end
+            left = self.max_steps - (self.now - self.start)
+            reached = left <= 0
+            if self.spacing:
+                reached |= ~(self._on_grid(shifts) & (shifts[None, :] <= left[:, None])).any(dim=1)
             ok[reached] = False
         stuck = ~ok.any(dim=1)
         ok[:, V.EOS] |= stuck  # nothing valid left (e.g. the length in seconds is reached): end
@@ -240,11 +316,19 @@ class Grammar:
         ok[self.done, V.PAD] = True
         return ok
 
+    def _on_grid(self, shifts: Tensor) -> Tensor:
+        """``(B, T)``: True where a shift of ``shifts`` steps from now lands on a grid point."""
+        target = self.now[:, None] + shifts[None, :]  # (B, T)
+        nearest = torch.round(torch.round(target.double() / self.spacing) * self.spacing)
+        return nearest == target
+
     def closing_tokens(self, row: int) -> list[int]:
-        """Tokens that release every note still sounding in sequence ``row`` (current instrument first)."""
+        """Tokens that release every note still sounding in sequence ``row`` (current instrument first),
+        one 10 ms step later where one of them started just now (a note never ends where it begins)."""
         count = self.count[row].cpu()
         current = int(self.instrument[row])
-        out: list[int] = []
+        fresh = (count > 0) & (self.onset[row].cpu() == int(self.now[row]))
+        out: list[int] = [V.TIME_SHIFT_OFFSET] if bool(fresh.any()) else []
         order = sorted(range(V.N_INSTRUMENTS), key=lambda i: (i != max(current, 0), i))
         for inst in order:
             pitches = torch.nonzero(count[inst]).flatten().tolist()

@@ -30,6 +30,7 @@ import torch
 from torch import Tensor
 
 from overworld.errors import ConfigError
+from overworld.generation.constraints import budget_spent
 from overworld.tokenizers import vocab as V
 
 __all__ = ["MidiTokGrammar"]
@@ -59,7 +60,7 @@ class MidiTokGrammar:
         batch_size: int,
         *,
         instruments: tuple[int, ...] = (),
-        max_instruments: int = 0,
+        max_instruments: int | Tensor = 0,
         max_polyphony: int = 16,
         max_note_seconds: float = 8.0,
         device: torch.device | str = "cpu",
@@ -137,8 +138,8 @@ class MidiTokGrammar:
         if instruments:
             self.allowed_instruments[:] = False
             self.allowed_instruments[list(instruments)] = True
-        self.max_instruments = int(max_instruments)
         self.rows = torch.arange(b, device=self.device)
+        self.budget = torch.as_tensor(max_instruments, device=self.device).long().expand(b)  # 0: no limit
         self.last = torch.full((b,), index["BOS"], dtype=torch.long, device=self.device)  # previous type
         self.program = torch.full((b,), -1, dtype=torch.long, device=self.device)
         self.position = torch.full((b,), -1, dtype=torch.long, device=self.device)
@@ -214,9 +215,8 @@ class MidiTokGrammar:
         ok = self.follows[self.last].clone()  # (B, V)
         ok[:, [self.pad, self.bos, self.eos]] = False
         may_play = self.allowed_instruments[None, :].expand(len(self.rows), -1)  # (B, I)
-        if self.max_instruments > 0:  # the budget is spent: only instruments already played
-            spent = self.used.sum(dim=1) >= self.max_instruments  # (B,)
-            may_play = may_play & (~spent[:, None] | self.used)
+        spent = budget_spent(self.used, self.budget)  # (B,): only instruments already played
+        may_play = may_play & (~spent[:, None] | self.used)
         program_ok = may_play[:, self.program_of.clamp(min=0)]  # (B, V)
         ok &= ~self.is_program[None, :] | program_ok
         after_program = (self.last == self.program_type)[:, None]

@@ -29,7 +29,7 @@ import torch
 
 from overworld.config import SampleConfig
 from overworld.errors import ConfigError
-from overworld.generation.constraints import Grammar, clean_primer
+from overworld.generation.constraints import Grammar, clean_primer, draw_budgets
 from overworld.generation.filters import apply_filters
 from overworld.generation.miditok_grammar import MidiTokGrammar
 from overworld.tokenizers import Tokenizer
@@ -68,13 +68,13 @@ def generate(
     """Compose ``num`` pieces in one batch; returns their token ids (no BOS/EOS/PAD).
 
     ``model`` is a ``LanguageModel`` (then pass ``tokenizer``) or what ``load_model`` returns.
-    ``config`` holds the sampling settings; keyword ``settings`` (``temperature=0.9, top_k=32``...)
+    ``config`` holds the sampling settings (default: a loaded model's recommended ones); keyword ``settings`` (``temperature=0.9, top_k=32``...)
     override its fields for this call. ``length`` counts generated tokens (default 1024);
     ``seconds`` stops each piece when its music reaches that many seconds. ``progress(done, total)``
     is called after each step. Raises :class:`ConfigError` for bad settings.
     """
     lm, tokenizer = _unwrap(model, tokenizer)
-    config = config or SampleConfig()
+    config = config or getattr(model, "sampling", None) or SampleConfig()
     if settings:
         try:
             config = dataclasses.replace(config, **settings)
@@ -95,17 +95,23 @@ def generate(
         raise ConfigError(
             "instruments can only be restricted with the performance tokenizer or MidiTok's without BPE"
         )
+    if config.grid and not performance:
+        raise ConfigError(
+            "a beat grid is for the performance tokenizer; MidiTok's timing is in beats already"
+        )
 
     device = next(lm.parameters()).device
     primer = [int(t) for t in np.asarray(primer_ids if primer_ids is not None else [], dtype=np.int64)]
     bad = [t for t in primer if not 0 <= t < tokenizer.vocab_size]
     if bad:
         raise ConfigError(f"primer token {bad[0]} is outside the vocabulary of {tokenizer.vocab_size}")
+    generator = torch.Generator(device=device).manual_seed(int(seed))
+    budgets = draw_budgets(config.max_instruments, num, generator, device)  # (B,)
     grammar = None
     if performance:
         primer = clean_primer(primer)  # no specials, no releases of notes it never started
         grammar = Grammar(num, max_polyphony=config.max_polyphony, max_note_seconds=config.max_note_seconds,
-                          max_instruments=config.max_instruments,
+                          max_instruments=budgets, bpm=config.bpm, grid=config.grid,
                           instruments=config.instruments, max_seconds=seconds, device=device)  # fmt: skip
         for tok in primer:
             grammar.update(torch.full((num,), tok, dtype=torch.long, device=device))
@@ -115,11 +121,10 @@ def generate(
         carry = []
         if typed:
             grammar = MidiTokGrammar(inner, num, instruments=config.instruments,
-                                     max_instruments=config.max_instruments, max_polyphony=config.max_polyphony,
+                                     max_instruments=budgets, max_polyphony=config.max_polyphony,
                                      max_note_seconds=config.max_note_seconds, device=device)  # fmt: skip
             for tok in primer:
                 grammar.update(torch.full((num,), tok, dtype=torch.long, device=device))
-    generator = torch.Generator(device=device).manual_seed(int(seed))
     pad, bos, eos = tokenizer.pad_id, tokenizer.bos_id, tokenizer.eos_id
     out = torch.full((num, length), pad, dtype=torch.long, device=device)
     done = torch.zeros(num, dtype=torch.bool, device=device)
@@ -185,17 +190,30 @@ def _piece(ids: torch.Tensor, pad: int, eos: int) -> np.ndarray:
     return a[a != pad]
 
 
-def write_midi(pieces: list[np.ndarray], tokenizer: Tokenizer, out_dir: str | Path, seed: int) -> list[Path]:
+def write_midi(
+    pieces: list[np.ndarray],
+    tokenizer: Tokenizer,
+    out_dir: str | Path,
+    seed: int,
+    bpm: float = 0.0,
+    offset: float = 0.0,
+) -> list[Path]:
     """Decode each piece and write ``overworld-<seed>-<n>.mid`` (n from 0) into ``out_dir``. A piece with
-    no tempo of its own (performance tokens are in seconds) whose onsets keep a steady beat is written at
-    that tempo (:func:`overworld.midi.tempo.align_to_beat`), so a DAW's bar lines fall on its beats."""
+    no tempo of its own (performance tokens are in seconds) is written at ``bpm`` when given (the tempo
+    of the grid it was sampled on, its first beat ``offset`` seconds into the piece), otherwise at the
+    tempo its onsets keep, where they keep a steady beat (:func:`overworld.midi.tempo.align_to_beat`),
+    so a DAW's bar lines fall on its beats."""
     from overworld.midi import write_score
-    from overworld.midi.tempo import align_to_beat
+    from overworld.midi.tempo import BeatGrid, align_to_beat, with_beat
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for n, ids in enumerate(pieces):
-        score = align_to_beat(tokenizer.decode(ids))
+        score = tokenizer.decode(ids)
+        if bpm > 0 and not len(score.tempos):
+            score = with_beat(score, BeatGrid(qpm=bpm, offset=offset, fit=1.0))
+        else:
+            score = align_to_beat(score)
         paths.append(write_score(score, out / f"overworld-{seed}-{n}.mid"))
     return paths

@@ -1,4 +1,7 @@
-"""A self-describing model directory: ``config.json``, ``model.safetensors``, ``tokenizer.json``, ``README.md``.
+"""A self-describing model directory: ``config.json``, ``model.safetensors``, ``tokenizer.json``, ``README.md``,
+and optionally ``generation_config.json``: the sampling settings the model's maker recommends (a
+:class:`~overworld.config.SampleConfig`, Hugging Face's name for the same idea), which generation starts
+from unless told otherwise.
 
 ``save_model`` writes each file to a temporary name beside it and ``os.replace``s it into place, the
 config last, so a reader never sees a half-written file. ``load_model`` needs nothing but the directory.
@@ -20,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from overworld.config import ModelConfig, config_from_dict, config_to_dict
+from overworld.config import ModelConfig, SampleConfig, config_from_dict, config_to_dict, read_config_file
 from overworld.errors import ConfigError, DataError, one_line
 from overworld.models.base import LanguageModel
 from overworld.models.build import build_model
@@ -35,22 +38,32 @@ log = logging.getLogger(__name__)
 FORMAT = "overworld-model"
 FORMAT_VERSION = 1
 _FILES = ("config.json", "model.safetensors", "tokenizer.json")
+GENERATION_FILE = "generation_config.json"
 
 
 class Pretrained:
-    """A loaded model directory: ``model`` (in eval mode), ``tokenizer``, ``config``, ``card``, ``path``."""
+    """A loaded model directory: ``model`` (in eval mode), ``tokenizer``, ``config``, ``card``, ``path``
+    and ``sampling``, the recommended :class:`SampleConfig` (the defaults where the directory has none)."""
 
     def __init__(
-        self, model: LanguageModel, tokenizer: Tokenizer, config: ModelConfig, card: dict, path: Path
+        self,
+        model: LanguageModel,
+        tokenizer: Tokenizer,
+        config: ModelConfig,
+        card: dict,
+        path: Path,
+        sampling: SampleConfig | None = None,
     ) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.config = config
         self.card = card
         self.path = path
+        self.sampling = sampling or SampleConfig()
 
     def generate(self, **kwargs: Any) -> Any:
-        """Compose with this model: ``overworld.generation.sampler.generate(self, **kwargs)``."""
+        """Compose with this model: ``overworld.generation.sampler.generate(self, **kwargs)``, starting
+        from its recommended sampling settings."""
         from overworld.generation.sampler import generate
 
         return generate(self, **kwargs)
@@ -148,11 +161,16 @@ def _read_card(path: Path) -> dict[str, Any]:
 
 
 def save_model(
-    directory: str | Path, model: LanguageModel, tokenizer: Tokenizer, card: Mapping[str, Any] | None = None
+    directory: str | Path,
+    model: LanguageModel,
+    tokenizer: Tokenizer,
+    card: Mapping[str, Any] | None = None,
+    sampling: SampleConfig | None = None,
 ) -> Path:
     """Write ``model`` with its ``tokenizer`` and model ``card`` to ``directory``; returns the directory.
 
     ``card`` holds what a reader should know: data, steps, best validation loss, licence notes, ...
+    ``sampling``, when given, is written as ``generation_config.json``: the settings generation starts from.
     A model wrapped by ``torch.compile`` or ``DistributedDataParallel`` is unwrapped first.
     """
     from safetensors.torch import save_file
@@ -180,6 +198,9 @@ def save_model(
             os.replace(written, path)
 
     _write_atomic(directory / "tokenizer.json", write_tokenizer)
+    if sampling is not None:
+        sampling_text = json.dumps(config_to_dict(sampling), indent=1) + "\n"
+        _write_atomic(directory / GENERATION_FILE, lambda p: p.write_text(sampling_text, encoding="utf-8"))
     text = _render_card(card or {}, config, model.num_parameters())
     _write_atomic(directory / "README.md", lambda p: p.write_text(text, encoding="utf-8"))
     config_text = json.dumps(
@@ -274,5 +295,10 @@ def load_model(path: str | Path = "default", *, device: torch.device | str = "cp
     _load_weights(directory / "model.safetensors", model)
     model.to(device).eval()
     card = _read_card(directory / "README.md")
+    sampling = None
+    if (directory / GENERATION_FILE).is_file():
+        sampling = config_from_dict(SampleConfig, read_config_file(directory / GENERATION_FILE))
     log.info("loaded %s model (%d parameters) from %s", config.model, model.num_parameters(), directory)
-    return Pretrained(model=model, tokenizer=tokenizer, config=config, card=card, path=directory)
+    return Pretrained(
+        model=model, tokenizer=tokenizer, config=config, card=card, path=directory, sampling=sampling
+    )
