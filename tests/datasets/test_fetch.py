@@ -232,3 +232,19 @@ def test_music21_corpus_converts_to_midi_resumes_and_names_bad_collections(tmp_p
     assert len(list(tunes.glob("*.mid"))) == 4
     with pytest.raises(DataError, match="no collection 'nosuchcomposer'"):
         fetch("music21", tmp_path, FetchOptions(collections=("nosuchcomposer",)))
+
+
+def test_music21_counts_each_file_once(tmp_path, monkeypatch):
+    """The corpus lists some chorales twice (.krn and .mxl) and names one work after another plus a
+    suffix (bwv112.5-sc beside bwv112.5): --limit counts files written, fresh or resumed."""
+    pytest.importorskip("music21")
+    from music21 import corpus
+
+    listed = [p for p in corpus.getComposer("bach") if Path(str(p)).name in
+              ("bwv277.krn", "bwv277.mxl", "bwv112.5-sc.mxl", "bwv112.5.mxl", "bwv281.krn")]  # fmt: skip
+    listed.sort(key=lambda p: ("bwv277", "bwv112.5-sc", "bwv112.5", "bwv281").index(Path(str(p)).stem))
+    monkeypatch.setattr(corpus, "getComposer", lambda name: listed)
+    names = ["bach-bwv277.mid", "bach-bwv112.5-sc.mid", "bach-bwv112.5.mid"]
+    assert [p.name for p in fetch("music21", tmp_path, FetchOptions(collections=("bach",), limit=3))] == names
+    assert [p.name for p in fetch("music21", tmp_path, FetchOptions(collections=("bach",), limit=3))] == names
+    assert sorted(p.name for p in tmp_path.glob("*.mid")) == sorted(names)

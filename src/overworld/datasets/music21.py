@@ -39,7 +39,7 @@ def fetch(out: Path, options: FetchOptions) -> list[Path]:
         from music21 import corpus, stream
     except ImportError as exc:
         raise DataError("the music21 corpus needs the music21 package: pip install music21") from exc
-    files: list[Path] = []
+    files: dict[Path, None] = {}  # in order, each once: the corpus lists some works twice (.krn and .mxl)
     for name in options.collections or DEFAULT_COLLECTIONS:
         paths = corpus.getComposer(name)
         if not paths:
@@ -48,8 +48,11 @@ def fetch(out: Path, options: FetchOptions) -> list[Path]:
             )
         for path in paths:
             stem = f"{name}-{Path(str(path)).stem}"
-            if (out / f"{stem}.mid").exists() or (out / f"{stem}-0.mid").exists():  # fetched before
-                files.extend(sorted(out.glob(f"{stem}.mid")) + sorted(out.glob(f"{stem}-*.mid")))
+            if (out / f"{stem}.mid").exists():  # fetched before
+                files[out / f"{stem}.mid"] = None
+            elif (out / f"{stem}-0.mid").exists():  # a book of tunes fetched before: stem-0, stem-1, ...
+                book = [p for p in out.glob(f"{stem}-*.mid") if p.stem[len(stem) + 1 :].isdigit()]
+                files.update(dict.fromkeys(sorted(book, key=lambda p: int(p.stem[len(stem) + 1 :]))))
             else:
                 try:
                     parsed = corpus.parse(path)
@@ -66,10 +69,10 @@ def fetch(out: Path, options: FetchOptions) -> list[Path]:
                     except Exception as exc:
                         log.warning("skipping %s: %s", target.name, one_line(exc))
                         continue
-                    files.append(target)
+                    files[target] = None
             if options.limit and len(files) >= options.limit:
-                return files[: options.limit]
-    return files
+                return list(files)[: options.limit]
+    return list(files)
 
 
 SOURCE = Source(
