@@ -18,8 +18,9 @@ from overworld.models import load_model, save_model
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = ROOT / "src" / "overworld" / "assets" / "default"
-# a sixteenth-note grid at 120 bpm (the training pieces' median tempo), 4-9 instruments a piece (their 10th
-# to 90th percentile), polyphony 6 and notes up to 2 s: scripts/results.sh's flags for docs/results/generated
+# a sixteenth-note grid at 120 bpm (MIDI's default; the training pieces' median is 115), 4-9 instruments a
+# piece (their 10th to 90th percentile), polyphony 6 and notes up to 2 s: scripts/results.sh's flags for
+# docs/results/generated
 RECOMMENDED = SampleConfig(top_p=0.95, max_polyphony=6, max_note_seconds=2.0, max_instruments=(4, 9),
                            bpm=120.0, grid=4)  # fmt: skip
 
