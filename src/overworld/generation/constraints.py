@@ -268,9 +268,10 @@ class Grammar:
         if self.max_steps is not None:
             room = torch.minimum(room, self.max_steps - (self.now - self.start))
         shifts = torch.arange(1, V.N_TIME_SHIFTS + 1, device=self.device)
-        may_shift = shifts[None, :] <= room[:, None]  # (B, T)
-        if self.spacing:
-            may_shift &= self._on_grid(shifts)
+        on_grid = (
+            self._on_grid(shifts) if self.spacing else torch.ones(1, 1, dtype=torch.bool, device=self.device)
+        )
+        may_shift = (shifts[None, :] <= room[:, None]) & on_grid  # (B, T)
         ok = torch.zeros(b, V.VOCAB_SIZE, dtype=torch.bool, device=self.device)
         may_start = self.allowed_instruments[None, :] & (polyphony < self.max_polyphony)[:, None]  # (B, I)
         spent = budget_spent(self.used, self.budget)  # (B,): only instruments already played
@@ -306,9 +307,7 @@ class Grammar:
             ok = torch.where(forced[:, None], release, ok)
         if self.max_steps is not None:  # the length in seconds is reached (or its last grid point): end
             left = self.max_steps - (self.now - self.start)
-            reached = left <= 0
-            if self.spacing:
-                reached |= ~(self._on_grid(shifts) & (shifts[None, :] <= left[:, None])).any(dim=1)
+            reached = ~((shifts[None, :] <= left[:, None]) & on_grid).any(dim=1)  # no (grid) step fits
             ok[reached] = False
         stuck = ~ok.any(dim=1)
         ok[:, V.EOS] |= stuck  # nothing valid left (e.g. the length in seconds is reached): end
