@@ -51,7 +51,7 @@ def main(run: str) -> None:
         card["training_command"] = ("overworld train --data data/prepared-music21 --out runs/music21 "
                                     "--config configs/default-music-transformer.json --max-minutes 42, then "
                                     f"overworld train --data data/prepared --out {run} --config "
-                                    "configs/default-music-transformer.json --init-from runs/music21 --max-minutes 42")  # fmt: skip
+                                    "configs/default-music-transformer.json --init-from runs/music21 --steps 2200 --max-minutes 42")  # fmt: skip
     card["reproduce"] = "scripts/results.sh"
     if "music-transformer" in results:
         card["test"] = {k: results["music-transformer"].get(k) for k in

@@ -3,7 +3,7 @@
 #   1. fetch + prepare the free game soundtracks (Freedoom + OpenMSX) and a Bach-heavy cut of the music21 corpus,
 #   2. train the Music Transformer and the LSTM baseline side by side, each on one core for the same
 #      wall-clock budget; then the bundled model: the same Music Transformer pre-trained on the music21
-#      corpus and fine-tuned on the soundtracks (all skipped when runs/ already holds them: pass
+#      cut (1,100 steps) and fine-tuned on the soundtracks (2,200 steps; all skipped when runs/ already holds them: pass
 #      --retrain to redo),
 #   3. test-split bits per note of the three and of a bigram baseline,
 #   4. 20 pieces from the bundled model with its recommended sampling settings (those
@@ -50,7 +50,7 @@ if [ "$retrain" = 1 ] || [ ! -f runs/music-transformer-music21/model/config.json
   OMP_NUM_THREADS=2 overworld train --data data/prepared-music21 --out runs/music21 \
     --config configs/default-music-transformer.json --max-minutes "$minutes" --quiet
   OMP_NUM_THREADS=2 overworld train --data data/prepared --out runs/music-transformer-music21 \
-    --config configs/default-music-transformer.json --init-from runs/music21 --max-minutes "$minutes" --quiet
+    --config configs/default-music-transformer.json --init-from runs/music21 --steps 2200 --max-minutes "$minutes" --quiet
 fi
 
 overworld evaluate --model "$model" --data data/prepared --split test --json "$out/music-transformer.json"
