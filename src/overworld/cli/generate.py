@@ -92,13 +92,12 @@ def _renderers(args: argparse.Namespace) -> tuple[object | None, object | None]:
     return wav, png
 
 
-def _sampling(args: argparse.Namespace, base: Any) -> Any:
-    """``base`` (a SampleConfig) with every sampling flag the command line gave; a --primer file's
-    tempo sets the grid's when --bpm is not given."""
+def _sampling(args: argparse.Namespace, base: Any, primer_score: Any) -> Any:
+    """``base`` (a SampleConfig) with every sampling flag the command line gave; the --primer file's
+    tempo (``primer_score``, None without one) sets the grid's when --bpm is not given."""
     import dataclasses
 
     from overworld.generation.constraints import parse_budget, parse_instruments
-    from overworld.midi import load_score
 
     given = {name: getattr(args, name) for name in ("temperature", "top_k", "top_p", "max_polyphony",
                                                      "max_note_seconds", "grid", "bpm")}  # fmt: skip
@@ -107,8 +106,8 @@ def _sampling(args: argparse.Namespace, base: Any) -> Any:
         changes["max_instruments"] = parse_budget(args.max_instruments)
     if args.instruments is not None:
         changes["instruments"] = parse_instruments(args.instruments)
-    if args.primer and args.bpm is None:
-        tempos = load_score(args.primer).tempos
+    if primer_score is not None and args.bpm is None:
+        tempos = primer_score.tempos
         if len(tempos):
             changes["bpm"] = float(tempos[0].qpm)
     config = dataclasses.replace(base, **changes)
@@ -137,10 +136,11 @@ def run(args: argparse.Namespace) -> int:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     pretrained = load_model(args.model, device=device)
     tokenizer = pretrained.tokenizer
-    config = _sampling(args, SampleConfig() if args.raw else pretrained.sampling)
+    primer_score = load_score(args.primer) if args.primer else None  # read once: its tempo and its notes
+    config = _sampling(args, SampleConfig() if args.raw else pretrained.sampling, primer_score)
     kw = {"bpm": args.primer_bpm, "program": args.primer_program}
     if args.primer:
-        primer = primers.from_file(args.primer, tokenizer, seconds=args.primer_seconds)
+        primer = primers.from_score(primer_score, tokenizer, seconds=args.primer_seconds, name=args.primer)
     elif args.primer_melody:
         primer = primers.from_melody(args.primer_melody, tokenizer, **kw)
     elif args.primer_pitches:

@@ -27,6 +27,7 @@ __all__ = [
     "from_file",
     "from_melody",
     "from_pitches",
+    "from_score",
     "parse_int_list",
 ]
 
@@ -126,11 +127,18 @@ def from_pitches(
 
 def from_file(path: str | Path, tokenizer: Tokenizer, *, seconds: float | None = None) -> np.ndarray:
     """A MIDI file, or its first ``seconds`` (notes cut at that time), encoded. Raises ``MidiError``."""
-    import symusic
-
     from overworld.midi import load_score
 
-    score = load_score(path)
+    return from_score(load_score(path), tokenizer, seconds=seconds, name=str(path))
+
+
+def from_score(
+    score: Any, tokenizer: Tokenizer, *, seconds: float | None = None, name: str = "score"
+) -> np.ndarray:
+    """A loaded score (in seconds, as ``load_score`` gives it), or its first ``seconds``, encoded; ``name``
+    says where it came from in errors."""
+    import symusic
+
     if seconds is not None:
         if seconds <= 0:
             raise ConfigError(f"primer seconds must be positive, not {seconds}")
@@ -146,7 +154,7 @@ def from_file(path: str | Path, tokenizer: Tokenizer, *, seconds: float | None =
             if len(new.notes):
                 clipped.tracks.append(new)
         score = clipped
-    return _encode(tokenizer, score, f"primer {path}")
+    return _encode(tokenizer, score, f"primer {name}")
 
 
 def from_dataset(
