@@ -11,8 +11,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        "workers), dedupe and split by content hash, write shards, manifest.json and report.json.")  # fmt: skip
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="MIDI files or folders (searched recursively)")
     p.add_argument("--out", required=True, help="the prepared folder to write")
-    p.add_argument("--tokenizer", default="performance",
-                   help="performance (default), remi, tsd, midilike or mmm")  # fmt: skip
+    from overworld.tokenizers import TOKENIZERS
+
+    p.add_argument("--tokenizer", default="bars", choices=tuple(TOKENIZERS), metavar="NAME",
+                   help="; ".join(f"{name}: {entry.help}" for name, entry in TOKENIZERS.items()))  # fmt: skip
     p.add_argument("--workers", type=int, default=0, help="parallel workers (default: 0, one per core)")
     p.add_argument("--split", default="90,5,5", help="train,validation,test percentages (default: 90,5,5)")
     p.add_argument("--timeout", type=float, default=20.0, help="seconds one file may take (default: 20)")

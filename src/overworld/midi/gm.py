@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-__all__ = ["DRUM_KIT_NAME", "GM_PROGRAM_NAMES", "instrument_name"]
+__all__ = ["DRUMS", "DRUM_KIT_NAME", "GM_PROGRAM_NAMES", "N_INSTRUMENTS", "instrument_name"]
+
+N_INSTRUMENTS = 129  # the instruments a piece can use: GM programs 0-127, then the drum kit
+DRUMS = 128  # the drum kit (channel 10), as an instrument id
 
 GM_PROGRAM_NAMES: tuple[str, ...] = (
     "Acoustic Grand Piano", "Bright Acoustic Piano", "Electric Grand Piano", "Honky-tonk Piano",

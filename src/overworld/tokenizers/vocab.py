@@ -18,6 +18,8 @@ Vocabulary size 520. Velocity and instrument are states: a token is emitted only
 
 from __future__ import annotations
 
+from overworld.midi.gm import DRUMS, N_INSTRUMENTS
+
 __all__ = [
     "BOS",
     "DRUMS",
@@ -47,8 +49,6 @@ N_VELOCITIES = 32
 VELOCITY_BIN = 128 // N_VELOCITIES  # 4 velocities per bin
 N_TIME_SHIFTS = 100
 STEP_SECONDS = 0.010  # one time-shift step is 10 ms of real time
-N_INSTRUMENTS = 129  # GM programs 0-127, then the drum kit
-DRUMS = 128
 
 NOTE_ON_OFFSET = N_SPECIAL
 NOTE_OFF_OFFSET = NOTE_ON_OFFSET + N_PITCHES

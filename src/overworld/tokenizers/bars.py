@@ -1,0 +1,440 @@
+"""The bar tokenizer: music as bars of per-instrument parts on a beat grid, where a part that repeats an
+earlier bar of the same instrument is one token.
+
+Game music is built from repetition (a drum loop under a changing melody, a bass line that comes back
+every two bars). Performance tokens spend ~66 tokens a second however repetitive the music is, so a
+model with a 256-token window cannot see the bar it would repeat. Here a piece is::
+
+    BAR [TIMESIG] [TEMPO] (TRACK i (REPEAT k | (POS p [VEL v] PITCH n DUR d ...)))* BAR ...
+
+* ``BAR`` starts a bar; ``TIMESIG`` and ``TEMPO`` follow it in the first bar and where they change (the
+  tempo in force at the bar's start; changes inside a bar move to the next bar line);
+* one part per instrument with notes starting in the bar, in increasing instrument order (GM program
+  0-127, 128 the drum kit);
+* ``REPEAT k``: this part is the same as this instrument's part ``k`` bars back (1-16), note for note
+  (position, pitch, duration and velocity bins); the encoder takes the nearest such bar;
+* otherwise the notes in (position, pitch) order: ``POS`` when the position changes (always before the
+  part's first note), ``VEL`` when the velocity bin changes (always before the part's first note),
+  then ``PITCH`` and ``DUR``.
+
+Times are on a grid of 12 steps a quarter note (sixteenths and triplets), positions count from the bar
+line, durations are binned (:data:`DURATIONS`, up to four 4/4 bars). The layout is written once below,
+with asserts. Encoding and decoding go through the score's own tempo map and time signatures, so a
+decoded piece has its bar lines where the original's were.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from overworld.midi.gm import DRUMS, N_INSTRUMENTS, instrument_name
+from overworld.tokenizers.base import Tokenizer
+
+__all__ = [
+    "DURATIONS",
+    "STEPS_PER_QUARTER",
+    "TIME_SIGNATURES",
+    "BarTokenizer",
+    "Layout",
+    "bar_steps",
+    "describe_token",
+    "tempo_of_bin",
+]
+
+_I64 = np.int64
+
+STEPS_PER_QUARTER = 12
+TIME_SIGNATURES: tuple[tuple[int, int], ...] = (
+    (4, 4), (3, 4), (2, 4), (5, 4), (6, 4), (7, 4), (8, 4), (2, 2), (3, 2),
+    (3, 8), (5, 8), (6, 8), (7, 8), (9, 8), (12, 8),
+)  # fmt: skip
+DURATIONS: tuple[int, ...] = (
+    1,
+    2,
+    3,
+    4,
+    5,
+    6,
+    8,
+    9,
+    10,
+    12,
+    15,
+    16,
+    18,
+    20,
+    24,
+    30,
+    32,
+    36,
+    42,
+    48,
+    54,
+    60,
+    72,
+    84,
+    96,
+    120,
+    144,
+    168,
+    192,
+)  # fmt: skip  (grid steps: 12 a quarter)
+N_TEMPOS = 32
+TEMPO_MIN, TEMPO_MAX = 40.0, 250.0  # bpm, log-spaced bins
+N_REPEATS = 16  # REPEAT 1..16 bars back
+N_VELOCITIES = 16
+VELOCITY_BIN = 128 // N_VELOCITIES
+N_PITCHES = 128
+
+
+def bar_steps(numerator: int, denominator: int) -> int:
+    """Grid steps in a bar of ``numerator/denominator``."""
+    return numerator * 4 * STEPS_PER_QUARTER // denominator
+
+
+MAX_POSITIONS = max(bar_steps(n, d) for n, d in TIME_SIGNATURES)  # 96: 8/4
+
+
+class Layout:
+    """The id layout, written down once and checked."""
+
+    PAD, BOS, EOS, BAR = 0, 1, 2, 3
+    TIMESIG = 4
+    TEMPO = TIMESIG + len(TIME_SIGNATURES)
+    TRACK = TEMPO + N_TEMPOS
+    REPEAT = TRACK + N_INSTRUMENTS
+    POS = REPEAT + N_REPEATS
+    VEL = POS + MAX_POSITIONS
+    PITCH = VEL + N_VELOCITIES
+    DUR = PITCH + N_PITCHES
+    SIZE = DUR + len(DURATIONS)
+
+
+L = Layout
+assert L.TIMESIG + len(TIME_SIGNATURES) == L.TEMPO
+assert L.TEMPO + N_TEMPOS == L.TRACK
+assert L.TRACK + N_INSTRUMENTS == L.REPEAT
+assert L.REPEAT + N_REPEATS == L.POS
+assert L.POS + MAX_POSITIONS == L.VEL
+assert L.VEL + N_VELOCITIES == L.PITCH
+assert L.PITCH + N_PITCHES == L.DUR
+assert L.DUR + len(DURATIONS) == L.SIZE == 465
+assert L.SIZE < 2**16  # shards are uint16
+
+_TEMPO_RATIO = (TEMPO_MAX / TEMPO_MIN) ** (1 / (N_TEMPOS - 1))
+_DUR = np.asarray(DURATIONS, dtype=_I64)
+_KINDS = (
+    (L.TIMESIG, "TIMESIG"), (L.TEMPO, "TEMPO"), (L.TRACK, "TRACK"), (L.REPEAT, "REPEAT"),
+    (L.POS, "POS"), (L.VEL, "VEL"), (L.PITCH, "PITCH"), (L.DUR, "DUR"), (L.SIZE, None),
+)  # fmt: skip
+
+
+def tempo_of_bin(b: int) -> float:
+    """The bpm a tempo bin decodes to."""
+    return TEMPO_MIN * _TEMPO_RATIO**b
+
+
+def tempo_bin(qpm: float) -> int:
+    """The nearest tempo bin (log scale), clamped to 40-250 bpm."""
+    if not qpm > 0:
+        return tempo_bin(120.0)
+    return int(np.clip(round(math.log(qpm / TEMPO_MIN) / math.log(_TEMPO_RATIO)), 0, N_TEMPOS - 1))
+
+
+def duration_bin(steps: np.ndarray) -> np.ndarray:
+    """The nearest duration bin of each duration in grid steps (longer ones take the longest)."""
+    steps = np.clip(np.asarray(steps, dtype=_I64), 1, DURATIONS[-1])
+    return np.abs(steps[:, None] - _DUR[None, :]).argmin(axis=1)
+
+
+def signature_index(numerator: int, denominator: int) -> int:
+    """The supported time signature for ``numerator/denominator``: itself, else one with a bar of the same
+    length, else 4/4."""
+    if (numerator, denominator) in TIME_SIGNATURES:
+        return TIME_SIGNATURES.index((numerator, denominator))
+    if denominator > 0:
+        steps = numerator * 4 * STEPS_PER_QUARTER / denominator
+        for i, (n, d) in enumerate(TIME_SIGNATURES):
+            if bar_steps(n, d) == steps:
+                return i
+    return 0
+
+
+def describe_token(t: int) -> str:
+    """A readable name, e.g. ``PITCH(60)`` or ``REPEAT(2)``."""
+    names = {L.PAD: "PAD", L.BOS: "BOS", L.EOS: "EOS", L.BAR: "BAR"}
+    if t in names:
+        return names[t]
+    for (first, name), (nxt, _) in zip(_KINDS, _KINDS[1:]):
+        if first <= t < nxt:
+            i = t - first
+            if name == "TIMESIG":
+                return "TIMESIG({}/{})".format(*TIME_SIGNATURES[i])
+            if name == "TEMPO":
+                return f"TEMPO({tempo_of_bin(i):.0f})"
+            if name == "REPEAT":
+                return f"REPEAT({i + 1})"
+            if name == "DUR":
+                return f"DUR({DURATIONS[i]})"
+            if name == "TRACK" and i == DRUMS:
+                return "TRACK(drums)"
+            return f"{name}({i})"
+    raise ValueError(f"token {t} outside the vocabulary of {L.SIZE}")
+
+
+def _grid_notes(score: Any) -> tuple[np.ndarray, Any]:
+    """Every note of ``score`` on the 12-a-quarter grid: an (N, 5) int array of onset step, duration
+    step, pitch, velocity, instrument; and the score at that resolution (for its tempos and metre)."""
+    ttype = str(score.ttype).lower()
+    if not ttype.endswith("tick"):
+        score = score.to("tick")
+    score = score.resample(STEPS_PER_QUARTER, min_dur=1)
+    parts = []
+    for track in score.tracks:
+        notes = track.notes.numpy()
+        if len(notes["time"]) == 0:
+            continue
+        inst = DRUMS if track.is_drum else int(track.program) % 128
+        cols = [notes[k].astype(_I64) for k in ("time", "duration", "pitch", "velocity")]
+        parts.append(np.stack([*cols, np.full(len(cols[0]), inst, dtype=_I64)], axis=1))
+    if not parts:
+        return np.zeros((0, 5), dtype=_I64), score
+    a = np.concatenate(parts)
+    a = a[(a[:, 3] > 0) & (a[:, 0] >= 0)]  # velocity 0 is a note-off: no note
+    a[:, 2] %= 128
+    return a, score
+
+
+def _bar_lines(score: Any, end: int) -> tuple[np.ndarray, np.ndarray]:
+    """Bar starts (grid steps) up to ``end`` and each bar's time signature index; a change of metre
+    takes effect at the next bar line."""
+    changes = sorted((max(0, int(ts.time)), signature_index(int(ts.numerator), int(ts.denominator)))
+                     for ts in score.time_signatures)  # fmt: skip
+    starts, sigs = [], []
+    t, sig, k = 0, 0, 0
+    while t <= end:
+        while k < len(changes) and changes[k][0] <= t:
+            sig = changes[k][1]
+            k += 1
+        starts.append(t)
+        sigs.append(sig)
+        t += bar_steps(*TIME_SIGNATURES[sig])
+    return np.asarray(starts, dtype=_I64), np.asarray(sigs, dtype=_I64)
+
+
+def _bar_tempos(score: Any, starts: np.ndarray) -> np.ndarray:
+    """The tempo bin in force at each bar's start (120 bpm before the first tempo event)."""
+    times = np.asarray([int(t.time) for t in score.tempos], dtype=_I64)
+    bins = np.asarray([tempo_bin(float(t.qpm)) for t in score.tempos], dtype=_I64)
+    if not len(times):
+        return np.full(len(starts), tempo_bin(120.0), dtype=_I64)
+    order = np.argsort(times, kind="stable")
+    times, bins = times[order], bins[order]
+    idx = np.searchsorted(times, starts, side="right") - 1
+    return np.where(idx >= 0, bins[np.maximum(idx, 0)], tempo_bin(120.0))
+
+
+def _part_tokens(part: list[tuple[int, int, int, int]]) -> list[int]:
+    """Tokens of one part's notes ``(pos, pitch, duration bin, velocity bin)`` in order."""
+    out: list[int] = []
+    pos = vel = -1
+    for p, pitch, dur, v in part:
+        if p != pos:
+            out.append(L.POS + p)
+            pos = p
+        if v != vel:
+            out.append(L.VEL + v)
+            vel = v
+        out.extend((L.PITCH + pitch, L.DUR + dur))
+    return out
+
+
+class BarTokenizer(Tokenizer):
+    """Bars of per-instrument parts with one-token repeats (vocabulary 465); see the module docstring."""
+
+    name = "bars"
+
+    vocab_size = property(lambda self: L.SIZE)  # type: ignore[assignment]
+    pad_id = property(lambda self: L.PAD)  # type: ignore[assignment]
+    bos_id = property(lambda self: L.BOS)  # type: ignore[assignment]
+    eos_id = property(lambda self: L.EOS)  # type: ignore[assignment]
+
+    # ----------------------------------------------------------------------------------------- encode
+    def encode(self, score: Any) -> np.ndarray:
+        notes, grid = _grid_notes(score)
+        if not len(notes):
+            return np.zeros(0, dtype=_I64)
+        starts, sigs = _bar_lines(grid, int(notes[:, 0].max()))
+        tempos = _bar_tempos(grid, starts)
+        bar = np.searchsorted(starts, notes[:, 0], side="right") - 1
+        pos = notes[:, 0] - starts[bar]
+        dur = duration_bin(notes[:, 1])
+        vel = np.clip(notes[:, 3], 1, 127) // VELOCITY_BIN
+        order = np.lexsort((notes[:, 2], pos, notes[:, 4], bar))
+        rows = np.stack([bar, notes[:, 4], pos, notes[:, 2], dur, vel], axis=1)[order]
+        return np.asarray(self._emit(rows, sigs, tempos), dtype=_I64)
+
+    def _emit(self, rows: np.ndarray, sigs: np.ndarray, tempos: np.ndarray) -> list[int]:
+        """Tokens of sorted note rows ``(bar, instrument, pos, pitch, duration bin, velocity bin)``."""
+        out: list[int] = []
+        history: dict[int, dict[int, tuple]] = {}  # instrument -> bar -> its part
+        bounds = np.flatnonzero(np.diff(rows[:, 0], prepend=-1, append=rows[-1, 0] + 1)) if len(rows) else []
+        by_bar = {int(rows[s, 0]): rows[s:e] for s, e in zip(bounds[:-1], bounds[1:])}
+        for b in range(int(rows[-1, 0]) + 1):
+            out.append(L.BAR)
+            if b == 0 or sigs[b] != sigs[b - 1]:
+                out.append(L.TIMESIG + int(sigs[b]))
+            if b == 0 or tempos[b] != tempos[b - 1]:
+                out.append(L.TEMPO + int(tempos[b]))
+            block = by_bar.get(b)
+            if block is None:
+                continue
+            cut = np.flatnonzero(np.diff(block[:, 1], prepend=-1, append=N_INSTRUMENTS + 1))
+            for s, e in zip(cut[:-1], cut[1:]):
+                inst = int(block[s, 1])
+                part = tuple(map(tuple, block[s:e, 2:].tolist()))
+                part = tuple({(p, n): (p, n, d, v) for p, n, d, v in part}.values())  # one per pos+pitch
+                mine = history.setdefault(inst, {})
+                out.append(L.TRACK + inst)
+                back = next((k for k in range(1, N_REPEATS + 1) if mine.get(b - k) == part), 0)
+                out.extend([L.REPEAT + back - 1] if back else _part_tokens(list(part)))
+                mine[b] = part
+        return out
+
+    # ----------------------------------------------------------------------------------------- decode
+    def decode_grid(self, ids: Any) -> tuple[dict[int, list[tuple[int, int, int, int]]], list, list]:
+        """Notes per instrument as ``(onset step, duration step, pitch, velocity)``, the time signatures
+        ``(step, numerator, denominator)`` and tempos ``(step, bpm)`` of the ids. Tokens out of order
+        (a NOTE with no POS, a REPEAT of nothing) are skipped."""
+        notes: dict[int, list[tuple[int, int, int, int]]] = {}
+        parts: dict[tuple[int, int], list[tuple[int, int, int, int]]] = {}
+        sigs: list[tuple[int, int, int]] = []
+        tempos: list[tuple[int, float]] = []
+        st = _DecodeState()
+        for tok in np.asarray(ids, dtype=_I64).tolist():
+            st.feed(tok, sigs, tempos, parts)
+        for (b, inst), part in parts.items():
+            start = st.starts[b]
+            for p, pitch, d, v in part:
+                notes.setdefault(inst, []).append((start + p, DURATIONS[d], pitch, v * VELOCITY_BIN + 4))
+        return notes, sigs, tempos
+
+    def decode(self, ids: Any) -> Any:
+        import symusic
+
+        notes, sigs, tempos = self.decode_grid(ids)
+        scale = 480 // STEPS_PER_QUARTER
+        score = symusic.Score(480)
+        for step, num, den in sigs or [(0, 4, 4)]:
+            score.time_signatures.append(symusic.TimeSignature(step * scale, num, den))
+        for step, qpm in tempos or [(0, 120.0)]:
+            score.tempos.append(symusic.Tempo(step * scale, qpm))
+        for inst, rows in sorted(notes.items()):
+            a = np.asarray(sorted(rows), dtype=np.int64)
+            track = symusic.Track(name=instrument_name(inst), program=0 if inst == DRUMS else inst,
+                                  is_drum=inst == DRUMS)  # fmt: skip
+            track.notes = symusic.Note.from_numpy(
+                (a[:, 0] * scale).astype(np.int32), (a[:, 1] * scale).astype(np.int32),
+                a[:, 2].astype(np.int8), np.clip(a[:, 3], 1, 127).astype(np.int8),
+            )  # fmt: skip
+            score.tracks.append(track)
+        return score
+
+    # ------------------------------------------------------------------------------- token arithmetic
+    def augment(self, ids: np.ndarray, transpose: int = 0, stretch: float = 1.0) -> np.ndarray:
+        ids = np.asarray(ids, dtype=_I64).copy()
+        if transpose:
+            track = np.where((ids >= L.TRACK) & (ids < L.REPEAT), ids - L.TRACK, -1)
+            marker = np.where(track >= 0, np.arange(len(ids)), -1)
+            last = np.maximum.accumulate(marker) if len(ids) else marker
+            current = np.where(last >= 0, track[np.maximum(last, 0)], -1)
+            pitched = (ids >= L.PITCH) & (ids < L.DUR) & (current >= 0) & (current != DRUMS)
+            moved = ids + transpose
+            keep = ~pitched | ((moved >= L.PITCH) & (moved < L.DUR))
+            ids = np.where(pitched & keep, moved, ids)
+            ids = _drop_notes(ids, pitched & ~keep)
+        if stretch != 1.0:  # a faster or slower piece: move every tempo bin
+            shift = round(-math.log(stretch) / math.log(_TEMPO_RATIO))
+            is_tempo = (ids >= L.TEMPO) & (ids < L.TRACK)
+            ids = np.where(is_tempo, np.clip(ids + shift, L.TEMPO, L.TRACK - 1), ids)
+        return ids
+
+    def count_notes(self, ids: np.ndarray) -> int:
+        return sum(len(v) for v in self.decode_grid(ids)[0].values())
+
+    def seconds(self, ids: np.ndarray) -> float:
+        st = _DecodeState()
+        sigs: list = []
+        tempos: list = []
+        parts: dict = {}
+        for tok in np.asarray(ids, dtype=_I64).tolist():
+            st.feed(tok, sigs, tempos, parts)
+        return st.seconds + (st.bar_seconds if st.starts else 0.0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.name, "vocab_size": L.SIZE}
+
+
+def _drop_notes(ids: np.ndarray, drop: np.ndarray) -> np.ndarray:
+    """``ids`` without the PITCH tokens marked in ``drop`` and the DUR after each."""
+    gone = drop.copy()
+    gone[1:] |= drop[:-1] & (ids[1:] >= L.DUR)
+    return ids[~gone]
+
+
+class _DecodeState:
+    """The running state of decoding: bar starts, metre, tempo, the current part and elapsed seconds."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.bar_len = bar_steps(4, 4)
+        self.sig = (4, 4)
+        self.qpm = 120.0
+        self.seconds = 0.0
+        self.inst = -1
+        self.pos = -1
+        self.vel = -1
+        self.pitch = -1
+
+    @property
+    def bar_seconds(self) -> float:
+        """The length of the current bar in seconds."""
+        return self.bar_len * 60.0 / (self.qpm * STEPS_PER_QUARTER)
+
+    def feed(self, tok: int, sigs: list, tempos: list, parts: dict) -> None:
+        """Advance by one token, recording time signatures, tempos and parts as they come."""
+        if tok == L.BAR:
+            if self.starts:
+                self.seconds += self.bar_seconds
+            self.starts.append(self.starts[-1] + self.bar_len if self.starts else 0)
+            self.inst = -1
+        elif not self.starts or tok < L.TIMESIG or tok >= L.SIZE:
+            return
+        elif tok < L.TEMPO:
+            self.sig = TIME_SIGNATURES[tok - L.TIMESIG]
+            self.bar_len = bar_steps(*self.sig)
+            sigs.append((self.starts[-1], *self.sig))
+        elif tok < L.TRACK:
+            self.qpm = tempo_of_bin(tok - L.TEMPO)
+            tempos.append((self.starts[-1], self.qpm))
+        elif tok < L.REPEAT:
+            self.inst, self.pos, self.vel, self.pitch = tok - L.TRACK, -1, -1, -1
+        elif self.inst < 0:
+            return
+        elif tok < L.POS:
+            b = len(self.starts) - 1 - (tok - L.REPEAT + 1)
+            if b >= 0 and (b, self.inst) in parts:
+                parts[(len(self.starts) - 1, self.inst)] = list(parts[(b, self.inst)])
+        elif tok < L.VEL:
+            self.pos = min(tok - L.POS, self.bar_len - 1)
+        elif tok < L.PITCH:
+            self.vel = tok - L.VEL
+        elif tok < L.DUR:
+            self.pitch = tok - L.PITCH
+        elif self.pos >= 0 and self.vel >= 0 and self.pitch >= 0:
+            key = (len(self.starts) - 1, self.inst)
+            parts.setdefault(key, []).append((self.pos, self.pitch, tok - L.DUR, self.vel))
+            self.pitch = -1
