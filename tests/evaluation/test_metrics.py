@@ -69,7 +69,7 @@ def test_folders_skip_corrupt_files_with_a_reason(tmp_path, melody):
     scores, skipped = load_folder(gen)
     assert len(scores) == 3 and [p.name for p, _ in skipped] == ["broken.mid"]
     comparison = compare_folders(gen, ref)
-    assert len(comparison.metrics) == 9 and len(comparison.skipped) == 1
+    assert len(comparison.metrics) == 12 and len(comparison.skipped) == 1  # nine, drums and structure
     data = comparison.to_dict()
     assert set(data) >= {"metrics", "mean_overlapping_area", "generated", "reference"}
     empty = tmp_path / "empty"

@@ -10,6 +10,8 @@ __all__ = ["add_parser", "run"]
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    from overworld.data.splits import SPLITS
+
     parser = subparsers.add_parser(
         "evaluate",
         help="score a model on held-out data, compare generated music with a reference, detect copying",
@@ -17,7 +19,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             "Three evaluations, by the flags given: (1) --model M --data PREPARED: bits per token / note / "
             "second, perplexity and next-token accuracy over a whole split (--model bigram: an add-k bigram "
             "fitted on the train split); (2) --generated DIR --reference DIR: musical statistics of both sets "
-            "and their overlapping area (Yang and Lerch 2020); (3) --generated DIR --train PREPARED: the "
+            "and their overlapping area (Yang and Lerch 2020), with drum share, bar self-similarity and exact "
+            "repeat rate as extra rows outside the mean OA; (3) --generated DIR --train PREPARED: the "
             "longest run of notes copied from the training set and the fraction of 4-bar spans found in it."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -25,14 +28,16 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--model", help='model directory, "default" (bundled) or "bigram" (baseline)')
     parser.add_argument("--bigram", action="store_true", help="also score the bigram baseline beside --model")
     parser.add_argument("--data", help="prepared folder to score the model on")
-    parser.add_argument(
-        "--split", default="test", choices=("train", "validation", "test", "all"), help="which split to score"
-    )
+    parser.add_argument("--split", default="test", choices=(*SPLITS, "all"), help="which split to score")
     parser.add_argument("--batch-size", type=int, default=8, help="windows per forward pass")
     parser.add_argument(
         "--stride", type=int, default=0, help="sliding-window stride for long files; 0: sequence_length // 2"
     )
-    parser.add_argument("--device", default="cpu", help="torch device for the model (cpu, cuda, mps)")
+    parser.add_argument(
+        "--device",
+        default="auto",
+        help="torch device for the model: auto (cuda, then mps, then cpu), cpu, cuda, cuda:N, mps",
+    )
     parser.add_argument("--generated", help="folder of generated MIDI files")
     parser.add_argument("--reference", help="folder of reference MIDI files to compare --generated with")
     parser.add_argument("--train", help="prepared folder whose train split --generated is checked against")
@@ -60,23 +65,6 @@ class _ProgressBar:
             self.bar.close()
 
 
-def _fmt(x: float) -> str:
-    import math
-
-    return "-" if not math.isfinite(x) else f"{x:.4f}"
-
-
-def _likelihood_table(results: dict[str, Any]) -> str:
-    keys = ("bits_per_token", "bits_per_note", "bits_per_second", "perplexity", "accuracy")
-    names = list(results)
-    lines = [f"{'':<16}" + "".join(f"{n:>14}" for n in names)]
-    for key in keys:
-        lines.append(f"{key:<16}" + "".join(f"{_fmt(getattr(results[n], key)):>14}" for n in names))
-    for key in ("tokens", "notes", "seconds"):
-        lines.append(f"{key:<16}" + "".join(f"{getattr(results[n], key):>14.0f}" for n in names))
-    return "\n".join(lines)
-
-
 def run(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
@@ -92,10 +80,12 @@ def run(args: argparse.Namespace) -> int:
 
         results = {}
         if args.model and args.model != "bigram":
+            from overworld.devices import pick_device
             from overworld.evaluation.likelihood import evaluate_model
             from overworld.models.storage import load_model
 
-            pretrained = load_model(args.model, device=args.device)
+            device = pick_device(args.device)
+            pretrained = load_model(args.model, device=device)
             bar = _ProgressBar()
             results["model"] = evaluate_model(
                 pretrained.model,
@@ -104,14 +94,16 @@ def run(args: argparse.Namespace) -> int:
                 args.split,
                 batch_size=args.batch_size,
                 stride=args.stride,
-                device=args.device,
+                device=device,
                 progress=bar,
             )
             bar.close()
         if args.bigram or args.model == "bigram":
             results["bigram"] = evaluate_bigram(args.data, args.split)
+        from overworld.evaluation.report import likelihood_table
+
         print(f"likelihood on the {args.split} split of {args.data}")
-        print(_likelihood_table(results))
+        print(likelihood_table(results))
         if len(results) == 1:
             out.update(next(iter(results.values())).to_dict())
         else:
@@ -119,27 +111,19 @@ def run(args: argparse.Namespace) -> int:
             out["bigram"] = results["bigram"].to_dict()
         did = True
     if args.generated and args.reference:
-        from overworld.evaluation.metrics import compare_folders, format_table
+        from overworld.evaluation.metrics import compare_folders
+        from overworld.evaluation.report import statistics_report
 
         comparison = compare_folders(args.generated, args.reference)
-        print(f"\nmusical statistics: {args.generated} vs {args.reference} (OA: Yang and Lerch 2020)")
-        print(format_table(comparison))
-        for path, reason in comparison.skipped:
-            print(f"skipped {path}: {reason}")
+        print("\n" + statistics_report(comparison, args.generated, args.reference))
         out["metrics"] = comparison.to_dict()
         did = True
     if args.generated and args.train:
         from overworld.evaluation.copying import detect_copies_in_folder
+        from overworld.evaluation.report import copying_report
 
         report = detect_copies_in_folder(args.generated, args.train, n=args.ngram)
-        print(f"\ncopy detection: {args.generated} vs the train split of {args.train}")
-        print(f"{'file':<40} {'notes':>7} {'longest run':>12} {'4-bar spans found':>18}")
-        for p in report.pieces:
-            found = f"{p.spans_found}/{p.spans}"
-            print(f"{Path(p.path).name[:40]:<40} {p.notes:>7} {p.longest_run:>12} {found:>18}")
-        print(f"longest copied run: {report.longest_run} notes; spans found: {report.span_fraction:.1%}")
-        for path, reason in report.skipped:
-            print(f"skipped {path}: {reason}")
+        print("\n" + copying_report(report, args.generated, args.train))
         out["copying"] = report.to_dict()
         did = True
     if not did:

@@ -1,4 +1,5 @@
-"""``overworld plot``: a piano roll of a MIDI file, or the training curves of a run folder."""
+"""``overworld plot``: a piano roll or bar self-similarity matrix of a MIDI file, or the training curves of
+a run folder."""
 
 from __future__ import annotations
 
@@ -7,12 +8,17 @@ import argparse
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("plot", help="piano roll of a MIDI file, or training curves of a run",
-                       description="FILE.mid: a piano roll coloured by instrument (drums apart). RUN_DIR (or a "
+                       description="FILE.mid: a piano roll coloured by instrument (drums apart), or with "
+                       "--self-similarity the similarity of each pair of its first bars. RUN_DIR (or a "
                        "metrics.csv): training and validation loss and accuracy against steps.")  # fmt: skip
     p.add_argument("sources", nargs="+", metavar="SOURCE",
                    help="a MIDI file, or one or more run folders / metrics.csv files (overlaid, named by folder)")  # fmt: skip
-    p.add_argument("--out", required=True, help="PNG to write")
-    p.add_argument("--width", type=float, default=12.0, help="inches (12)")
+    p.add_argument("--out", help="PNG to write (default: SOURCE with a .png suffix; FILE.self-similarity.png "
+                   "with --self-similarity)")  # fmt: skip
+    p.add_argument("--self-similarity", action="store_true",
+                   help="plot the bar-by-bar similarity matrix of a MIDI file instead of its piano roll")  # fmt: skip
+    p.add_argument("--bars", type=int, default=16, help="bars of --self-similarity, from the first note (16)")
+    p.add_argument("--width", type=float, help="inches (12; 7 for --self-similarity)")
     p.add_argument("--height", type=float, default=6.0, help="inches (6)")
     p.add_argument("--dpi", type=int, default=100, help="dots per inch (100)")
     p.set_defaults(func=run)
@@ -22,20 +28,31 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from overworld.errors import OverworldError
-    from overworld.render import plot_curves, plot_pianoroll
+    from overworld.render import plot_curves, plot_pianoroll, plot_self_similarity
 
     sources = [Path(s) for s in args.sources]
-    size = {"width": args.width, "height": args.height, "dpi": args.dpi}
+    width = args.width or (7.0 if args.self_similarity else 12.0)
+    size = {"width": width, "height": args.height, "dpi": args.dpi}
     runs = [s for s in sources if s.is_dir() or s.suffix == ".csv"]
+    first = sources[0]
     if runs:
         if len(runs) != len(sources):
             raise OverworldError("plot either one MIDI file or run folders, not both")
+        if args.self_similarity:
+            raise OverworldError("--self-similarity plots a MIDI file, not a run")
+        if len(runs) > 1 and not args.out:
+            raise OverworldError("plotting several runs needs --out PNG")
         named = {(s if s.is_dir() else s.parent).name: s for s in runs} if len(runs) > 1 else runs[0]
-        out = plot_curves(named, args.out, **size)
+        default = first.with_suffix(".png") if first.is_file() else first.with_name(first.name + ".png")
+        out = plot_curves(named, args.out or default, **size)
     elif len(sources) > 1:
         raise OverworldError("plot one MIDI file at a time")
+    elif args.self_similarity:
+        if args.bars < 1:
+            raise OverworldError(f"--bars must be at least 1, not {args.bars}")
+        out_png = args.out or first.with_suffix(".self-similarity.png")
+        out = plot_self_similarity(first, out_png, bars=args.bars, title=first.name, **size)
     else:
-        src = sources[0]
-        out = plot_pianoroll(src, args.out, title=src.name, **size)
+        out = plot_pianoroll(first, args.out or first.with_suffix(".png"), title=first.name, **size)
     print(f"wrote {out}")
     return 0

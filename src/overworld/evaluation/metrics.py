@@ -18,6 +18,13 @@ symusic Score in seconds; pitch metrics skip drum tracks:
 Beats come from the piece's first tempo (120 bpm if it has none) and bars from its first time signature
 (4/4 if none). A metric with no defined value (no pitched notes, a single onset) is NaN and left out.
 
+Three more rows (``EXTRA_METRICS``, from :func:`extra_metrics`) sit beside these nine without entering
+their mean OA (a second mean covers every row):
+
+- ``drum_share``: the fraction of notes that are drums.
+- ``bar_self_similarity`` and ``exact_repeat_rate``: how much the first 16 bars repeat each other (see
+  :mod:`overworld.evaluation.structure`); NaN for a piece whose notes keep no steady beat, and counted.
+
 The overlapping area (OA) is Yang and Lerch's: for each metric, the intra-set distances of the
 reference set (|x_i - x_j| between distinct reference pieces) and the inter-set distances
 (|g_i - r_j| between every generated and every reference piece) are each smoothed with a Gaussian kernel
@@ -30,7 +37,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,15 +45,17 @@ from typing import Any
 import numpy as np
 
 from overworld.errors import DataError, MidiError, one_line
-from overworld.midi import MIDI_SUFFIXES, in_seconds
+from overworld.midi import MIDI_SUFFIXES, in_seconds, load_score
 
 __all__ = [
+    "ALL_METRICS",
+    "EXTRA_METRICS",
     "METRICS",
     "MetricComparison",
     "SetComparison",
     "compare_folders",
     "compare_sets",
-    "format_table",
+    "extra_metrics",
     "load_folder",
     "overlapping_area",
     "piece_metrics",
@@ -65,6 +74,8 @@ METRICS = (
     "empty_beat_rate",
     "instruments_used",
 )
+EXTRA_METRICS = ("drum_share", "bar_self_similarity", "exact_repeat_rate")  # not in the mean OA of METRICS
+ALL_METRICS = METRICS + EXTRA_METRICS
 STEPS_PER_BEAT = 12  # groove grid: sixteenths and triplets both land on it
 _MAJOR = np.array([0, 2, 4, 5, 7, 9, 11])
 _MINOR = np.array([0, 2, 3, 5, 7, 8, 10])
@@ -172,22 +183,28 @@ def piece_metrics(score: Any) -> dict[str, float]:
     return out
 
 
-def _load(path: Path) -> Any:
-    try:
-        from overworld.midi import load_score
-    except ImportError:  # pragma: no cover - the midi package is always there once installed
-        import symusic
+def extra_metrics(score: Any) -> tuple[dict[str, float], str | None]:
+    """The ``EXTRA_METRICS`` of one Score (NaN where undefined), and why the structure rows are NaN (e.g.
+    "no steady tempo"), or None when they have values."""
+    from overworld.evaluation.structure import structure_of
 
-        try:
-            return symusic.Score(str(path)).to("second")
-        except Exception as exc:
-            raise MidiError(one_line(exc)) from exc
-    return load_score(path)
+    drums = sum(len(t.notes) for t in score.tracks if t.is_drum)
+    notes = sum(len(t.notes) for t in score.tracks)
+    structure = structure_of(score)
+    similarity, repeats = structure.self_similarity, structure.exact_repeats
+    return {
+        "drum_share": drums / notes if notes else math.nan,
+        "bar_self_similarity": math.nan if similarity is None else similarity,
+        "exact_repeat_rate": math.nan if repeats is None else repeats,
+    }, structure.reason
 
 
-def load_folder(folder: str | Path) -> tuple[list[tuple[Path, Any]], list[tuple[Path, str]]]:
-    """The MIDI files of ``folder`` (searched recursively) as ``(path, score)`` pairs, and the files that
-    could not be read as ``(path, reason)``. Raises :class:`DataError` if the folder holds no MIDI file."""
+def load_folder(
+    folder: str | Path, ttype: str = "second"
+) -> tuple[list[tuple[Path, Any]], list[tuple[Path, str]]]:
+    """The MIDI files of ``folder`` (searched recursively) as ``(path, score)`` pairs in seconds (or in
+    their own ticks with ``ttype="tick"``), and the files that could not be read as ``(path, reason)``.
+    Raises :class:`DataError` if the folder holds no MIDI file."""
     root = Path(folder)
     if not root.is_dir():
         raise DataError(f"folder {root} does not exist")
@@ -197,7 +214,7 @@ def load_folder(folder: str | Path) -> tuple[list[tuple[Path, Any]], list[tuple[
     scores, skipped = [], []
     for path in paths:
         try:
-            scores.append((path, _load(path)))
+            scores.append((path, load_score(path, ttype=ttype)))
         except (MidiError, OSError, ValueError, RuntimeError) as exc:  # one bad file never stops the set
             reason = one_line(exc)
             log.warning("skipping %s: %s", path, reason)
@@ -245,13 +262,19 @@ class MetricComparison:
 
 @dataclass(frozen=True)
 class SetComparison:
-    """Per-piece values of both sets, per-metric comparisons and their mean OA."""
+    """Per-piece values of both sets, per-metric comparisons and their mean OA: ``mean_overlapping_area``
+    over the rows named in ``mean_of`` (the nine ``METRICS`` for :func:`compare_folders`),
+    ``mean_overlapping_area_all`` over every row. ``unmeasured`` counts, per set ("generated",
+    "reference") and reason, the pieces left out of the structure rows."""
 
     metrics: tuple[MetricComparison, ...]
     mean_overlapping_area: float
     generated: dict[str, dict[str, float]] = field(default_factory=dict)
     reference: dict[str, dict[str, float]] = field(default_factory=dict)
     skipped: tuple[tuple[str, str], ...] = ()
+    mean_overlapping_area_all: float = math.nan
+    mean_of: tuple[str, ...] = ()
+    unmeasured: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: NaN becomes null."""
@@ -277,6 +300,9 @@ class SetComparison:
                 for m in self.metrics
             },
             "mean_overlapping_area": clean(self.mean_overlapping_area),
+            "mean_overlapping_area_of": list(self.mean_of),
+            "mean_overlapping_area_all": clean(self.mean_overlapping_area_all),
+            "unmeasured": self.unmeasured,
             "generated": clean(self.generated),
             "reference": clean(self.reference),
             "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
@@ -299,9 +325,12 @@ def compare_sets(
     *,
     metric_names: Sequence[str] = METRICS,
     skipped: Sequence[tuple[str, str]] = (),
+    mean_of: Sequence[str] | None = None,
+    unmeasured: Mapping[str, Mapping[str, int]] | None = None,
 ) -> SetComparison:
     """Compare per-piece metric values of two sets (lists of ``piece_metrics`` dicts, or dicts of them
-    keyed by file name) with Yang and Lerch's OA of intra-reference vs inter-set distances."""
+    keyed by file name) with Yang and Lerch's OA of intra-reference vs inter-set distances. The mean OA
+    covers the rows named in ``mean_of`` (default: every row); ``unmeasured`` is passed through."""
     gen = dict(generated) if isinstance(generated, dict) else {str(i): m for i, m in enumerate(generated)}
     ref = dict(reference) if isinstance(reference, dict) else {str(i): m for i, m in enumerate(reference)}
     if not gen or not ref:
@@ -316,34 +345,47 @@ def compare_sets(
             inter = np.abs(g_ok[:, None] - r_ok[None, :]).ravel()
             oa = overlapping_area(_intra(r_ok), inter)
         rows.append(MetricComparison(name, *_stats(g), *_stats(r), oa))
-    oas = [m.overlapping_area for m in rows if math.isfinite(m.overlapping_area)]
+    averaged = tuple(metric_names if mean_of is None else mean_of)
+
+    def mean_oa(names: Sequence[str]) -> float:
+        oas = [m.overlapping_area for m in rows if m.name in names and math.isfinite(m.overlapping_area)]
+        return float(np.mean(oas)) if oas else math.nan
+
     return SetComparison(
         metrics=tuple(rows),
-        mean_overlapping_area=float(np.mean(oas)) if oas else math.nan,
+        mean_overlapping_area=mean_oa(averaged),
         generated=gen,
         reference=ref,
         skipped=tuple((str(p), r) for p, r in skipped),
+        mean_overlapping_area_all=mean_oa(tuple(metric_names)),
+        mean_of=averaged,
+        unmeasured={k: dict(v) for k, v in (unmeasured or {}).items()},
     )
 
 
+def _set_metrics(scores: Sequence[tuple[Path, Any]]) -> tuple[dict[str, dict[str, float]], dict[str, int]]:
+    """``ALL_METRICS`` of each piece, keyed by path, and how many pieces lack the structure rows, by reason."""
+    values, unmeasured = {}, {}
+    for path, score in scores:
+        extra, reason = extra_metrics(score)
+        values[str(path)] = {**piece_metrics(score), **extra}
+        if reason is not None:
+            unmeasured[reason] = unmeasured.get(reason, 0) + 1
+    return values, unmeasured
+
+
 def compare_folders(generated_dir: str | Path, reference_dir: str | Path) -> SetComparison:
-    """Load both folders (unreadable files skipped with a reason) and :func:`compare_sets` them."""
+    """Load both folders (unreadable files skipped with a reason) and :func:`compare_sets` them on
+    ``ALL_METRICS``, the mean OA over the nine ``METRICS`` (and a second over all rows)."""
     gen_scores, gen_skipped = load_folder(generated_dir)
     ref_scores, ref_skipped = load_folder(reference_dir)
-    gen = {str(p): piece_metrics(s) for p, s in gen_scores}
-    ref = {str(p): piece_metrics(s) for p, s in ref_scores}
-    return compare_sets(gen, ref, skipped=[(str(p), r) for p, r in (*gen_skipped, *ref_skipped)])
-
-
-def format_table(comparison: SetComparison, describe: Callable[[float], str] | None = None) -> str:
-    """A plain-text table: one row per metric, then the mean OA."""
-    fmt = describe or (lambda x: "-" if not math.isfinite(x) else f"{x:.3f}")
-    header = f"{'metric':<22} {'generated':>19} {'reference':>19} {'OA':>7}"
-    lines = [header, "-" * len(header)]
-    for m in comparison.metrics:
-        g = f"{fmt(m.generated_mean)} ± {fmt(m.generated_std)}"
-        r = f"{fmt(m.reference_mean)} ± {fmt(m.reference_std)}"
-        lines.append(f"{m.name:<22} {g:>19} {r:>19} {fmt(m.overlapping_area):>7}")
-    lines.append("-" * len(header))
-    lines.append(f"{'mean OA':<22} {'':>19} {'':>19} {fmt(comparison.mean_overlapping_area):>7}")
-    return "\n".join(lines)
+    gen, gen_unmeasured = _set_metrics(gen_scores)
+    ref, ref_unmeasured = _set_metrics(ref_scores)
+    return compare_sets(
+        gen,
+        ref,
+        metric_names=ALL_METRICS,
+        skipped=[(str(p), r) for p, r in (*gen_skipped, *ref_skipped)],
+        mean_of=METRICS,
+        unmeasured={"generated": gen_unmeasured, "reference": ref_unmeasured},
+    )

@@ -112,9 +112,15 @@ def in_seconds(score: Any) -> Any:
     return score.to("second")
 
 
-def load_score(source: str | Path | bytes, *, max_seconds: float = 3600.0) -> Any:
-    """Load a MIDI file (path or bytes) as a symusic Score in seconds, or raise MidiError with the reason."""
+def load_score(source: str | Path | bytes, *, max_seconds: float = 3600.0, ttype: str = "second") -> Any:
+    """Load a MIDI file (path or bytes) as a symusic Score in seconds, or raise MidiError with the reason.
+
+    ``ttype="tick"`` returns it in the file's own ticks instead (bars and beats sit on them; checked alike).
+    """
     import symusic
+
+    if ttype not in ("second", "tick"):
+        raise ValueError(f"ttype must be 'second' or 'tick', not {ttype!r}")
 
     if isinstance(source, bytes | bytearray | memoryview):
         data = bytes(source)
@@ -142,4 +148,4 @@ def load_score(source: str | Path | bytes, *, max_seconds: float = 3600.0) -> An
         raise MidiError("times are not finite")
     if end > max_seconds:
         raise MidiError(f"lasts {end / 3600:.1f} hours, more than the {max_seconds / 3600:g} hour limit")
-    return seconds
+    return seconds if ttype == "second" else score

@@ -1,4 +1,5 @@
-"""Hear it and see it: SoundFont and chiptune rendering, piano rolls and training curves."""
+"""Hear it and see it: SoundFont and chiptune rendering, piano rolls, bar self-similarity and training
+curves."""
 
 from __future__ import annotations
 
@@ -7,7 +8,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SYNTHS", "as_score", "plot_curves", "plot_pianoroll", "render", "render_wav"]
+__all__ = [
+    "SYNTHS",
+    "as_score",
+    "plot_curves",
+    "plot_pianoroll",
+    "plot_self_similarity",
+    "render",
+    "render_wav",
+]
 
 SYNTHS = ("soundfont", "chiptune")
 
@@ -59,6 +68,12 @@ def render_wav(source: Any, out_path: str | Path, **options: Any) -> Path:
 
 def plot_pianoroll(source: Any, out_png: str | Path, **options: Any) -> Path:
     from overworld.render.pianoroll import plot_pianoroll as plot
+
+    return plot(source, out_png, **options)
+
+
+def plot_self_similarity(source: Any, out_png: str | Path, **options: Any) -> Path:
+    from overworld.render.self_similarity import plot_self_similarity as plot
 
     return plot(source, out_png, **options)
 
