@@ -8,15 +8,11 @@ import torch
 
 from overworld.config import SampleConfig
 from overworld.errors import ConfigError
-from overworld.generation.constraints import (
-    Grammar,
-    clean_primer,
-    grid_spacing,
-    parse_budget,
-    parse_instruments,
-)
+from overworld.generation.controls import parse_budget, parse_instruments
 from overworld.generation.sampler import generate
 from overworld.tokenizers import vocab as V
+from overworld.tokenizers.performance_grammar import PerformanceGrammar as Grammar
+from overworld.tokenizers.performance_grammar import clean_primer, grid_spacing
 
 from .conftest import replay
 

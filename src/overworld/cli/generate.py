@@ -97,7 +97,7 @@ def _sampling(args: argparse.Namespace, base: Any, primer_score: Any) -> Any:
     tempo (``primer_score``, None without one) sets the grid's when --bpm is not given."""
     import dataclasses
 
-    from overworld.generation.constraints import parse_budget, parse_instruments
+    from overworld.generation.controls import parse_budget, parse_instruments
 
     given = {name: getattr(args, name) for name in ("temperature", "top_k", "top_p", "max_polyphony",
                                                      "max_note_seconds", "grid", "bpm")}  # fmt: skip

@@ -162,10 +162,9 @@ def from_dataset(
 ) -> np.ndarray:
     """A random slice of about ``seconds`` of one file of a prepared split, chosen with ``seed``.
 
-    The slice starts just after a ``TIME_SHIFT`` (a safe boundary: never inside a group of events of one
-    instant) and is preceded by the instrument and velocity in force there; ``NOTE_OFF`` of notes begun
-    before the slice are dropped. Performance tokenizer only (for others the slice starts at a file's
-    beginning). Raises :class:`DataError` if the folder is not a prepared dataset for this tokenizer.
+    The tokenizer cuts the slice (:meth:`~overworld.tokenizers.Tokenizer.primer_slice`: performance
+    tokens from a time shift with the instrument and velocity in force, bar tokens at a bar line with
+    the metre and tempo in force). Raises :class:`DataError` if the folder is not a prepared dataset for this tokenizer.
     """
     folder = Path(prepared)
     manifest_path = folder / "manifest.json"
@@ -196,26 +195,5 @@ def from_dataset(
     file = int(rng.choice(candidates))
     ids = np.asarray(tokens[offsets[file] : offsets[file + 1]], dtype=np.int64)
     ids = ids[(ids != tokenizer.bos_id) & (ids != tokenizer.eos_id) & (ids != tokenizer.pad_id)]
-    if name != "performance":
-        return ids[: max(16, int(seconds * 50))]
-    is_shift = (ids >= V.TIME_SHIFT_OFFSET) & (ids < V.INSTRUMENT_OFFSET)
-    steps = np.cumsum(np.where(is_shift, ids - V.TIME_SHIFT_OFFSET + 1, 0))  # time after each token
-    total = int(steps[-1]) if steps.size else 0
-    want = round(seconds / V.STEP_SECONDS)
-    starts = np.flatnonzero(is_shift[:-1]) + 1  # just after a time shift
-    starts = starts[steps[starts - 1] <= max(total - want, 0)] if total > want else starts[:1]
-    start = int(rng.choice(starts)) if starts.size else 0
-    end_candidates = np.flatnonzero(steps >= steps[start - 1 if start else 0] + want)
-    end = int(end_candidates[0]) + 1 if end_candidates.size else len(ids)
-    before = ids[:start]
-    prefix: list[int] = []
-    inst = before[(before >= V.INSTRUMENT_OFFSET) & (before < V.VOCAB_SIZE)]
-    vel = before[(before >= V.VELOCITY_OFFSET) & (before < V.TIME_SHIFT_OFFSET)]
-    if inst.size:
-        prefix.append(int(inst[-1]))
-    if vel.size:
-        prefix.append(int(vel[-1]))
-    from overworld.generation.constraints import clean_primer
-
-    log.info("dataset primer: file %d of %s, tokens %d-%d", file, split, start, end)
-    return np.asarray(clean_primer(prefix + ids[start:end].tolist()), dtype=np.int64)
+    log.info("dataset primer: file %d of %s", file, split)
+    return tokenizer.primer_slice(ids, seconds, rng)

@@ -1,19 +1,14 @@
 """Cached sampling: every new token costs one incremental ``model.step``; ``num`` pieces are one batch.
 
-``generate`` feeds ``BOS + primer`` through the model's cache, then samples token by token: the grammar
-mask (performance vocabulary, :mod:`overworld.generation.constraints`) removes invalid tokens, the
-filters (:mod:`overworld.generation.filters`) apply temperature, top-k and top-p, and a seeded
-``torch.Generator`` draws, so the same seed gives the same music on the same device. The model's cache
-keeps at most ``sequence_length - 1`` positions, so generation runs past the model's length by sliding
-its window. A sequence stops at EOS, after ``length`` tokens or once its music reaches ``seconds``.
-
-Output of each piece: with ``inclusive`` the primer then the continuation; otherwise the continuation
-alone, preceded by the state the primer left: the instrument and velocity in force and the notes still
-sounding at the primer's end, which start again at time 0 so they carry over until the model releases
-them. Every note still sounding at the end is released. MidiTok tokenizers without BPE follow MidiTok's
-own token-type graph with the same instrument, polyphony and note-length controls
-(:mod:`overworld.generation.miditok_grammar`); with BPE only PAD/BOS are masked and the decoder drops
-what does not parse. Their ``seconds`` is checked every 16 tokens.
+``generate`` feeds ``BOS + primer`` through the model's cache, then samples token by token: the
+tokenizer's grammar (``tokenizer.grammar(...)``, the :class:`~overworld.tokenizers.grammar.Grammar`
+protocol) masks invalid tokens, the filters (:mod:`overworld.generation.filters`) apply temperature,
+top-k and top-p, and a seeded ``torch.Generator`` draws, so the same seed gives the same music on the same
+device. The sampler knows no tokenizer by name: the grammar says what may come next, when a row is done
+and what a finished piece is (the primer or the state it left, the body, closing tokens). The model's
+cache keeps at most ``sequence_length - 1`` positions, so generation runs past the model's length by
+sliding its window. A sequence stops at EOS, after ``length`` tokens, once its music reaches ``seconds``
+or after ``bars`` bars (tokenizers with bars).
 """
 
 from __future__ import annotations
@@ -29,9 +24,8 @@ import torch
 
 from overworld.config import SampleConfig
 from overworld.errors import ConfigError
-from overworld.generation.constraints import Grammar, clean_primer, draw_budgets
+from overworld.generation.controls import draw_budgets
 from overworld.generation.filters import apply_filters
-from overworld.generation.miditok_grammar import MidiTokGrammar
 from overworld.tokenizers import Tokenizer
 
 __all__ = ["DEFAULT_LENGTH", "TOKENS_PER_SECOND_CAP", "generate", "write_midi"]
@@ -40,6 +34,11 @@ log = logging.getLogger(__name__)
 
 DEFAULT_LENGTH = 1024  # tokens, when neither a length nor seconds is asked
 TOKENS_PER_SECOND_CAP = 200  # with ``seconds`` and no ``length``: at most this many tokens per second
+TOKENS_PER_BAR_CAP = 512  # with ``bars`` and no ``length``: at most this many tokens per bar
+MAX_BATCH = 4096  # pieces in one batch
+MAX_SECONDS = 3600.0  # an hour of music per piece
+MAX_BARS = 2048
+MAX_LENGTH = 1_000_000  # tokens per piece
 
 
 def _unwrap(model: Any, tokenizer: Tokenizer | None) -> tuple[Any, Tokenizer]:
@@ -60,6 +59,7 @@ def generate(
     num: int = 1,
     length: int | None = None,
     seconds: float | None = None,
+    bars: int | None = None,
     seed: int = 0,
     inclusive: bool = False,
     progress: Callable[[int, int], None] | None = None,
@@ -68,38 +68,15 @@ def generate(
     """Compose ``num`` pieces in one batch; returns their token ids (no BOS/EOS/PAD).
 
     ``model`` is a ``LanguageModel`` (then pass ``tokenizer``) or what ``load_model`` returns.
-    ``config`` holds the sampling settings (default: a loaded model's recommended ones); keyword ``settings`` (``temperature=0.9, top_k=32``...)
-    override its fields for this call. ``length`` counts generated tokens (default 1024);
-    ``seconds`` stops each piece when its music reaches that many seconds. ``progress(done, total)``
-    is called after each step. Raises :class:`ConfigError` for bad settings.
+    ``config`` holds the sampling settings (default: a loaded model's recommended ones); keyword
+    ``settings`` (``temperature=0.9, top_k=32``...) override its fields for this call. ``length`` counts
+    generated tokens (default 1024); ``seconds`` stops each piece when its music reaches that many
+    seconds, ``bars`` after that many bars. ``progress(done, total)`` is called after each step. Raises
+    :class:`ConfigError` for bad settings.
     """
     lm, tokenizer = _unwrap(model, tokenizer)
-    config = config or getattr(model, "sampling", None) or SampleConfig()
-    if settings:
-        try:
-            config = dataclasses.replace(config, **settings)
-        except TypeError as exc:
-            raise ConfigError(f"unknown sampling setting: {exc}") from exc
-    if num < 1:
-        raise ConfigError(f"num must be at least 1, not {num}")
-    if seconds is not None and seconds <= 0:
-        raise ConfigError(f"seconds must be positive, not {seconds}")
-    if length is None:
-        length = DEFAULT_LENGTH if seconds is None else int(seconds * TOKENS_PER_SECOND_CAP) + 64
-    if length < 1:
-        raise ConfigError(f"length must be at least 1 token, not {length}")
-    performance = getattr(tokenizer, "name", None) == "performance"
-    inner = getattr(tokenizer, "inner", None)  # a MidiTok tokenizer without BPE has a token-type grammar
-    typed = hasattr(inner, "tokens_types_graph") and not getattr(inner, "is_trained", False)
-    if (config.instruments or config.max_instruments) and not (performance or typed):
-        raise ConfigError(
-            "instruments can only be restricted with the performance tokenizer or MidiTok's without BPE"
-        )
-    if config.grid and not performance:
-        raise ConfigError(
-            "a beat grid is for the performance tokenizer; MidiTok's timing is in beats already"
-        )
-
+    config = _settings(config or getattr(model, "sampling", None) or SampleConfig(), settings)
+    length = _length(num, length, seconds, bars)
     device = next(lm.parameters()).device
     primer = [int(t) for t in np.asarray(primer_ids if primer_ids is not None else [], dtype=np.int64)]
     bad = [t for t in primer if not 0 <= t < tokenizer.vocab_size]
@@ -107,62 +84,84 @@ def generate(
         raise ConfigError(f"primer token {bad[0]} is outside the vocabulary of {tokenizer.vocab_size}")
     generator = torch.Generator(device=device).manual_seed(int(seed))
     budgets = draw_budgets(config.max_instruments, num, generator, device)  # (B,)
-    grammar = None
-    if performance:
-        primer = clean_primer(primer)  # no specials, no releases of notes it never started
-        grammar = Grammar(num, max_polyphony=config.max_polyphony, max_note_seconds=config.max_note_seconds,
-                          max_instruments=budgets, bpm=config.bpm, grid=config.grid,
-                          instruments=config.instruments, max_seconds=seconds, device=device)  # fmt: skip
-        for tok in primer:
-            grammar.update(torch.full((num,), tok, dtype=torch.long, device=device))
-        carry = grammar.carry_tokens(0)
-        grammar.mark_start()
-    else:
-        carry = []
-        if typed:
-            grammar = MidiTokGrammar(inner, num, instruments=config.instruments,
-                                     max_instruments=budgets, max_polyphony=config.max_polyphony,
-                                     max_note_seconds=config.max_note_seconds, device=device)  # fmt: skip
-            for tok in primer:
-                grammar.update(torch.full((num,), tok, dtype=torch.long, device=device))
-    pad, bos, eos = tokenizer.pad_id, tokenizer.bos_id, tokenizer.eos_id
-    out = torch.full((num, length), pad, dtype=torch.long, device=device)
-    done = torch.zeros(num, dtype=torch.bool, device=device)
+    grammar = tokenizer.grammar(
+        num, config, budgets=budgets, max_seconds=seconds, max_bars=bars, device=device
+    )
+    primer = grammar.prime(primer)
+    out, steps = _sample(lm, tokenizer, grammar, config, primer, num, length, generator, progress)
+    pieces = []
+    for row in range(num):
+        body = _piece(out[row, :steps], tokenizer.pad_id, tokenizer.eos_id).tolist()
+        pieces.append(np.asarray(grammar.finish(row, body, inclusive), dtype=np.int64))
+    log.info("generated %d pieces of up to %d tokens (seed %d)", num, steps, seed)
+    return pieces
 
+
+def _settings(config: SampleConfig, settings: dict[str, Any]) -> SampleConfig:
+    """``config`` with the keyword ``settings`` of one call (checked again by SampleConfig itself)."""
+    if not settings:
+        return config
+    try:
+        return dataclasses.replace(config, **settings)
+    except TypeError as exc:
+        raise ConfigError(f"unknown sampling setting: {exc}") from exc
+
+
+def _length(num: int, length: int | None, seconds: float | None, bars: int | None) -> int:
+    """The token budget of each piece, after checking the sizes asked for."""
+    if not 1 <= num <= MAX_BATCH:
+        raise ConfigError(f"num must be between 1 and {MAX_BATCH} pieces in one batch, not {num}")
+    if seconds is not None and not 0 < seconds <= MAX_SECONDS:
+        raise ConfigError(f"seconds must be positive and at most {MAX_SECONDS:g}, not {seconds}")
+    if bars is not None and not 1 <= bars <= MAX_BARS:
+        raise ConfigError(f"bars must be between 1 and {MAX_BARS}, not {bars}")
+    if length is None:
+        length = DEFAULT_LENGTH
+        if seconds is not None:
+            length = int(seconds * TOKENS_PER_SECOND_CAP) + 64
+        if bars is not None:
+            length = max(length if seconds is not None else 0, bars * TOKENS_PER_BAR_CAP + 64)
+    if not 1 <= length <= MAX_LENGTH:
+        raise ConfigError(f"length must be between 1 and {MAX_LENGTH:,} tokens, not {length}")
+    return length
+
+
+def _sample(
+    lm: Any,
+    tokenizer: Tokenizer,
+    grammar: Any,
+    config: SampleConfig,
+    primer: list[int],
+    num: int,
+    length: int,
+    generator: torch.Generator,
+    progress: Callable[[int, int], None] | None,
+) -> tuple[torch.Tensor, int]:
+    """The token loop: ``(B, length)`` ids (PAD after a row ends) and how many steps ran."""
+    device = generator.device
+    out = torch.full((num, length), tokenizer.pad_id, dtype=torch.long, device=device)
+    done = torch.zeros(num, dtype=torch.bool, device=device)
     was_training = lm.training
     lm.eval()
+    steps = 0
     try:
         with torch.inference_mode():
-            prefix = torch.tensor([bos, *primer], dtype=torch.long, device=device).expand(num, -1)
+            prefix = torch.tensor([tokenizer.bos_id, *primer], dtype=torch.long, device=device).expand(
+                num, -1
+            )
             cache = lm.new_cache(num, device)
             chunk = max(1, lm.config.sequence_length // 2)
             for begin in range(0, prefix.shape[1], chunk):
                 logits = lm.step(prefix[:, begin : begin + chunk], cache)[:, -1]  # (B, V)
-            steps = 0
             for t in range(length):
-                logits = logits.float()
-                if grammar is not None:
-                    allowed = grammar.allowed()  # (B, V)
-                else:
-                    allowed = torch.ones_like(logits, dtype=torch.bool)
-                    allowed[:, [pad, bos]] = False
-                    allowed[done] = False
-                    allowed[done, pad] = True
-                logits = apply_filters(logits.masked_fill(~allowed, float("-inf")), config)
+                logits = apply_filters(logits.float().masked_fill(~grammar.allowed(), float("-inf")), config)
                 probs = torch.softmax(logits, dim=-1)  # (B, V)
                 token = torch.multinomial(probs, 1, generator=generator).squeeze(1)  # (B,)
-                token = torch.where(done, torch.full_like(token, pad), token)
+                token = torch.where(done, torch.full_like(token, tokenizer.pad_id), token)
                 out[:, t] = token
                 steps = t + 1
-                if grammar is not None:
-                    grammar.update(token)
-                    done |= grammar.done
-                else:
-                    done |= token == eos
-                if not performance and seconds is not None and steps % 16 == 0:
-                    for row in range(num):
-                        if not done[row] and tokenizer.seconds(_piece(out[row, :steps], pad, eos)) >= seconds:
-                            done[row] = True
+                grammar.update(token)
+                done |= grammar.done
                 if progress is not None:
                     progress(steps, length)
                 if bool(done.all()) or t == length - 1:
@@ -170,15 +169,7 @@ def generate(
                 logits = lm.step(token[:, None], cache)[:, -1]  # (B, V): one incremental step
     finally:
         lm.train(was_training)
-
-    pieces = []
-    for row in range(num):
-        body = _piece(out[row, :steps], pad, eos).tolist()
-        closing = grammar.closing_tokens(row) if isinstance(grammar, Grammar) else []
-        head = primer if inclusive else carry
-        pieces.append(np.asarray(head + body + closing, dtype=np.int64))
-    log.info("generated %d pieces of up to %d tokens (seed %d)", num, steps, seed)
-    return pieces
+    return out, steps
 
 
 def _piece(ids: torch.Tensor, pad: int, eos: int) -> np.ndarray:

@@ -10,9 +10,38 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
+    import torch
     from symusic import Score
+    from torch import Tensor
 
-__all__ = ["Tokenizer"]
+    from overworld.config import SampleConfig
+    from overworld.tokenizers.grammar import Grammar
+
+__all__ = ["Tokenizer", "refuse_controls"]
+
+
+def refuse_controls(
+    name: str,
+    config: SampleConfig,
+    *,
+    instruments: bool = True,
+    grid: bool = True,
+    max_bars: int | None = None,
+) -> None:
+    """Raise :class:`ConfigError` for a control that tokenizer ``name`` cannot keep: ``instruments`` (an
+    instrument set or budget), ``grid`` (a beat grid) or a length in bars."""
+    from overworld.errors import ConfigError
+
+    if instruments and (config.instruments or config.max_instruments):
+        raise ConfigError(
+            "instruments can only be restricted with the bar or performance tokenizer or MidiTok's without BPE"
+        )
+    if grid and config.grid:
+        raise ConfigError(
+            f"a beat grid is for the bar and performance tokenizers; {name}'s timing is its own"
+        )
+    if max_bars is not None:
+        raise ConfigError(f"a length in bars needs the bar tokenizer; {name} has no bars, ask for seconds")
 
 
 class Tokenizer(abc.ABC):
@@ -63,6 +92,29 @@ class Tokenizer(abc.ABC):
     @abc.abstractmethod
     def to_dict(self) -> dict[str, Any]:
         """Everything needed to rebuild the tokenizer; has a ``"type"`` key naming it."""
+
+    def grammar(
+        self,
+        batch_size: int,
+        config: SampleConfig,
+        *,
+        budgets: Tensor,
+        max_seconds: float | None = None,
+        max_bars: int | None = None,
+        device: torch.device,
+    ) -> Grammar:
+        """The sampling constraints of ``batch_size`` sequences under ``config`` (``budgets (B,)``: each
+        piece's instrument budget, 0 none). This default masks only PAD and BOS and refuses the
+        controls it cannot keep; a tokenizer with a grammar overrides it."""
+        from overworld.tokenizers.grammar import FreeGrammar
+
+        refuse_controls(self.name, config, max_bars=max_bars)
+        return FreeGrammar(self, batch_size, max_seconds=max_seconds, device=device)
+
+    def primer_slice(self, ids: np.ndarray, seconds: float, rng: np.random.Generator) -> np.ndarray:
+        """A random excerpt of about ``seconds`` of a piece's ids (no specials), to prime with. This
+        default takes the opening ~50 tokens a second."""
+        return ids[: max(16, int(seconds * 50))]
 
     def save(self, path: str | Path) -> Path:
         path = Path(path)

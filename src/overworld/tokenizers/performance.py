@@ -196,6 +196,42 @@ class PerformanceTokenizer(Tokenizer):
     def to_dict(self) -> dict[str, Any]:
         return {"type": self.name, "vocab_size": V.VOCAB_SIZE, "max_note_seconds": self.max_note_seconds}
 
+    # ---------------------------------------------------------------------------------------- sampling
+    def grammar(self, batch_size: int, config: Any, *, budgets: Any, max_seconds: float | None = None,
+                max_bars: int | None = None, device: Any) -> Any:  # fmt: skip
+        """:class:`~overworld.tokenizers.performance_grammar.PerformanceGrammar` with every control."""
+        from overworld.tokenizers.base import refuse_controls
+        from overworld.tokenizers.performance_grammar import PerformanceGrammar
+
+        refuse_controls(self.name, config, instruments=False, grid=False, max_bars=max_bars)
+        return PerformanceGrammar(batch_size, max_polyphony=config.max_polyphony,
+                                  max_note_seconds=config.max_note_seconds, max_instruments=budgets,
+                                  bpm=config.bpm, grid=config.grid, instruments=config.instruments,
+                                  max_seconds=max_seconds, device=device)  # fmt: skip
+
+    def primer_slice(self, ids: np.ndarray, seconds: float, rng: np.random.Generator) -> np.ndarray:
+        """``seconds`` of the piece from a random time shift, with the instrument and velocity in force."""
+        from overworld.tokenizers.performance_grammar import clean_primer
+
+        is_shift = (ids >= V.TIME_SHIFT_OFFSET) & (ids < V.INSTRUMENT_OFFSET)
+        steps = np.cumsum(np.where(is_shift, ids - V.TIME_SHIFT_OFFSET + 1, 0))  # time after each token
+        total = int(steps[-1]) if steps.size else 0
+        want = round(seconds / V.STEP_SECONDS)
+        starts = np.flatnonzero(is_shift[:-1]) + 1  # just after a time shift
+        starts = starts[steps[starts - 1] <= max(total - want, 0)] if total > want else starts[:1]
+        start = int(rng.choice(starts)) if starts.size else 0
+        end_candidates = np.flatnonzero(steps >= steps[start - 1 if start else 0] + want)
+        end = int(end_candidates[0]) + 1 if end_candidates.size else len(ids)
+        before = ids[:start]
+        prefix: list[int] = []
+        inst = before[(before >= V.INSTRUMENT_OFFSET) & (before < V.VOCAB_SIZE)]
+        vel = before[(before >= V.VELOCITY_OFFSET) & (before < V.TIME_SHIFT_OFFSET)]
+        if inst.size:
+            prefix.append(int(inst[-1]))
+        if vel.size:
+            prefix.append(int(vel[-1]))
+        return np.asarray(clean_primer(prefix + ids[start:end].tolist()), dtype=np.int64)
+
 
 def _instrument_state(ids: np.ndarray) -> np.ndarray:
     """The instrument selected at each position: -1 where unknown (before the first INSTRUMENT token

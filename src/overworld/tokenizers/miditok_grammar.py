@@ -1,5 +1,5 @@
 """Grammar masks for MidiTok's vocabularies (REMI, TSD, MIDILike, MMM without BPE), vectorised over the
-batch, the counterpart of :class:`overworld.generation.constraints.Grammar` for the performance tokens.
+batch, the counterpart of :class:`~overworld.tokenizers.performance_grammar.PerformanceGrammar`.
 
 MidiTok describes which token type may follow which (``tokenizer.tokens_types_graph``, the graph its own
 ``tokens_errors`` checks against); on top of it, :class:`MidiTokGrammar` keeps per sequence the current
@@ -30,8 +30,8 @@ import torch
 from torch import Tensor
 
 from overworld.errors import ConfigError
-from overworld.generation.constraints import budget_spent
-from overworld.tokenizers import vocab as V
+from overworld.midi.gm import DRUMS, N_INSTRUMENTS
+from overworld.tokenizers.grammar import BudgetMixin, SecondsLimit, prime_rows
 
 __all__ = ["MidiTokGrammar"]
 
@@ -49,7 +49,7 @@ def _beats(value: str) -> float:
     return whole + part / res
 
 
-class MidiTokGrammar:
+class MidiTokGrammar(BudgetMixin):
     """The decoding state of ``batch_size`` sequences of a MidiTok tokenizer (``tokenizer.inner``), and
     the masks it implies. Raises :class:`ConfigError` for a BPE-trained tokenizer (its ids are merges of
     several tokens, which no type graph describes)."""
@@ -63,6 +63,8 @@ class MidiTokGrammar:
         max_instruments: int | Tensor = 0,
         max_polyphony: int = 16,
         max_note_seconds: float = 8.0,
+        max_seconds: float | None = None,
+        seconds_of: object = None,
         device: torch.device | str = "cpu",
     ) -> None:
         if getattr(inner, "is_trained", False):
@@ -72,6 +74,14 @@ class MidiTokGrammar:
         if max_note_seconds <= 0:
             raise ConfigError(f"max_note_seconds must be positive, not {max_note_seconds}")
         self.device = torch.device(device)
+        index = self._read_vocab(inner)
+        self._start_state(index, batch_size, instruments, max_instruments, max_polyphony, max_note_seconds)
+        self.primer: list[int] = []
+        self.limit = SecondsLimit(seconds_of, batch_size, max_seconds, self.pad, self.eos)
+
+    def _read_vocab(self, inner: object) -> dict[str, int]:
+        """Per token id: its type, program, position, pitch, time shift, duration, tempo and metre; the
+        type graph as a (types, vocabulary) table. Returns the type index."""
         vocab: dict[str, int] = inner.vocab  # type: ignore[attr-defined]
         size = len(vocab)
         graph: dict[str, set[str]] = inner.tokens_types_graph  # type: ignore[attr-defined]
@@ -89,7 +99,7 @@ class MidiTokGrammar:
             name, _, value = token.partition("_")
             kind[i] = index[name]
             if name == "Program":
-                self.program_of[i] = V.DRUMS if int(value) < 0 else int(value) % 128
+                self.program_of[i] = DRUMS if int(value) < 0 else int(value) % 128
             elif name == "Position":
                 self.position_of[i] = int(value)
             elif name in _STARTS:
@@ -132,9 +142,12 @@ class MidiTokGrammar:
         self.timed = bool(self.is_duration.any())  # notes carry their length: polyphony can be counted
         self.pad, self.bos, self.eos = vocab["PAD_None"], vocab["BOS_None"], vocab["EOS_None"]
         self.program_type = index.get("Program", -1)
+        return index
 
-        b = batch_size
-        self.allowed_instruments = torch.ones(V.N_INSTRUMENTS, dtype=torch.bool, device=self.device)
+    def _start_state(self, index: dict[str, int], b: int, instruments: tuple[int, ...],
+                     max_instruments: int | Tensor, max_polyphony: int, max_note_seconds: float) -> None:  # fmt: skip
+        """The per-sequence state before any token."""
+        self.allowed_instruments = torch.ones(N_INSTRUMENTS, dtype=torch.bool, device=self.device)
         if instruments:
             self.allowed_instruments[:] = False
             self.allowed_instruments[list(instruments)] = True
@@ -143,7 +156,7 @@ class MidiTokGrammar:
         self.last = torch.full((b,), index["BOS"], dtype=torch.long, device=self.device)  # previous type
         self.program = torch.full((b,), -1, dtype=torch.long, device=self.device)
         self.position = torch.full((b,), -1, dtype=torch.long, device=self.device)
-        self.used = torch.zeros(b, V.N_INSTRUMENTS, dtype=torch.bool, device=self.device)
+        self.used = torch.zeros(b, N_INSTRUMENTS, dtype=torch.bool, device=self.device)
         self.done = torch.zeros(b, dtype=torch.bool, device=self.device)
         self.max_polyphony = int(max_polyphony)
         self.max_note_seconds = float(max_note_seconds)
@@ -155,9 +168,21 @@ class MidiTokGrammar:
         self.quarters_per_beat = torch.ones(b, **f64)
         self.bars = torch.zeros(b, dtype=torch.long, device=self.device)
         self.ends = torch.full((b, _SLOTS), -1.0, **f64)  # when each tracked note ends (beats)
-        self.here = torch.zeros(b, V.N_INSTRUMENTS, 128, dtype=torch.bool, device=self.device)  # started now
+        self.here = torch.zeros(b, N_INSTRUMENTS, 128, dtype=torch.bool, device=self.device)  # started now
         self.signature_id = torch.full((b,), -1, dtype=torch.long, device=self.device)  # the piece's TimeSig
         self.tempo_id = torch.full((b,), -1, dtype=torch.long, device=self.device)  # and Tempo tokens
+
+    def prime(self, primer: list[int]) -> list[int]:
+        """Take in ``primer`` as it is."""
+        self.primer = list(primer)
+        limit, self.limit.max_seconds = self.limit.max_seconds, None  # the length counts from here
+        prime_rows(self, self.primer, len(self.rows), self.device)
+        self.limit.max_seconds = limit
+        return self.primer
+
+    def finish(self, row: int, body: list[int], inclusive: bool) -> list[int]:
+        """The primer (with ``inclusive``) and ``body``: MidiTok's notes carry their length."""
+        return (self.primer if inclusive else []) + body
 
     def _move_to(self, when: Tensor, moving: Tensor) -> None:
         later = moving & (when > self.now + 1e-9)
@@ -209,18 +234,18 @@ class MidiTokGrammar:
         self.ends[r, open_slot] = self.now[closes] + self.duration_of[tok][closes]
         self.last = torch.where(live, self.kind[tok], self.last)
         self.done |= tok == self.eos
+        if self.limit.max_seconds is not None:
+            self.limit.check(tok, self.done)
 
     def allowed(self) -> Tensor:
         """Boolean ``(B, V)``: True where the token may come next."""
         ok = self.follows[self.last].clone()  # (B, V)
         ok[:, [self.pad, self.bos, self.eos]] = False
-        may_play = self.allowed_instruments[None, :].expand(len(self.rows), -1)  # (B, I)
-        spent = budget_spent(self.used, self.budget)  # (B,): only instruments already played
-        may_play = may_play & (~spent[:, None] | self.used)
+        may_play = self.may_play()  # (B, I)
         program_ok = may_play[:, self.program_of.clamp(min=0)]  # (B, V)
         ok &= ~self.is_program[None, :] | program_ok
         after_program = (self.last == self.program_type)[:, None]
-        drums = (self.program == V.DRUMS)[:, None]
+        drums = (self.program == DRUMS)[:, None]
         ok &= ~(after_program & drums & self.pitched_note[None, :])
         ok &= ~(after_program & ~drums & self.drum_note[None, :])
         no_program = (self.program < 0)[:, None]  # a note before any Program would fall to program 0

@@ -1,6 +1,7 @@
-"""Grammar masks for the performance vocabulary, vectorised over the batch, so sampling stays valid.
+"""The performance vocabulary's grammar (:class:`PerformanceGrammar`), vectorised over the batch, so
+sampling stays valid.
 
-:class:`Grammar` tracks per sequence the current instrument and velocity, which ``(instrument, pitch)``
+It tracks per sequence the current instrument and velocity, which ``(instrument, pitch)``
 notes sound and since when, the time so far and whether the sequence ended; :meth:`Grammar.allowed`
 gives the tokens that may come next:
 
@@ -23,7 +24,7 @@ gives the tokens that may come next:
 * ``PAD``/``BOS`` never; ``EOS`` only when nothing else is valid (the pieces get the length asked),
   after which only ``PAD`` follows.
 
-:meth:`Grammar.closing_tokens` releases whatever still sounds at the end.
+:meth:`PerformanceGrammar.closing_tokens` releases whatever still sounds at the end.
 """
 
 from __future__ import annotations
@@ -32,92 +33,12 @@ import torch
 from torch import Tensor
 
 from overworld.errors import ConfigError
-from overworld.midi.gm import GM_PROGRAM_NAMES
 from overworld.tokenizers import vocab as V
+from overworld.tokenizers.grammar import BudgetMixin, prime_rows
 
-__all__ = [
-    "INSTRUMENT_PRESETS",
-    "Grammar",
-    "budget_spent",
-    "clean_primer",
-    "draw_budgets",
-    "grid_spacing",
-    "parse_budget",
-    "parse_instruments",
-]
+__all__ = ["PerformanceGrammar", "clean_primer", "grid_spacing"]
 
 # B batch, I instruments (129), P pitches (128), V vocabulary
-
-# Chip-style line-ups in GM terms: the NES has two pulse leads, a triangle bass and a noise channel,
-# played here as Lead 1 (square), Lead 2 (sawtooth), Synth Bass 1 and the drum kit.
-INSTRUMENT_PRESETS: dict[str, tuple[int, ...]] = {
-    "nes": (80, 81, 38, V.DRUMS),
-    "gameboy": (80, 81, 38, V.DRUMS),
-    "chiptune": (80, 81, 38, V.DRUMS),
-    "square": (80,),
-    "pulse": (80,),
-    "saw": (81,),
-    "sawtooth": (81,),
-    "triangle": (38,),
-    "noise": (V.DRUMS,),
-    "drums": (V.DRUMS,),
-}
-
-
-def parse_instruments(text: str | None) -> tuple[int, ...]:
-    """Instrument ids from ``"80,81,drums"``: GM program numbers 0-127, GM names (``"Lead 1 (square)"``
-    or a unique part of one, any case), ``drums`` (128) and presets (``nes``, ``square``, ``triangle``,
-    ``noise``...; see :data:`INSTRUMENT_PRESETS`). Empty: all instruments. Raises :class:`ConfigError`."""
-    if not text or not text.strip():
-        return ()
-    lowered = [name.lower() for name in GM_PROGRAM_NAMES]
-    out: list[int] = []
-    for raw in text.split(","):
-        item = raw.strip().lower()
-        if not item:
-            continue
-        if item.lstrip("-").isdigit():
-            number = int(item)
-            if not 0 <= number <= V.DRUMS:
-                raise ConfigError(f"instrument {number} is not a GM program 0-127 or 128 (drums)")
-            found: tuple[int, ...] = (number,)
-        elif item in INSTRUMENT_PRESETS:
-            found = INSTRUMENT_PRESETS[item]
-        elif item in lowered:
-            found = (lowered.index(item),)
-        else:
-            matches = [i for i, name in enumerate(lowered) if item in name]
-            if len(matches) != 1:
-                what = "matches several GM names" if matches else "is not a GM program, name or preset"
-                raise ConfigError(
-                    f"instrument {raw.strip()!r} {what}; use a number 0-127, 'drums' or one of "
-                    f"{', '.join(sorted(INSTRUMENT_PRESETS))}"
-                )
-            found = (matches[0],)
-        out.extend(i for i in found if i not in out)
-    return tuple(out)
-
-
-def draw_budgets(
-    max_instruments: int | tuple[int, int], num: int, generator: torch.Generator, device: torch.device | str
-) -> Tensor:
-    """Each piece's instrument budget, ``(num,)``: ``max_instruments`` for all (0: no limit), or for a
-    range ``(low, high)`` one drawn uniformly from ``low..high`` per piece with ``generator``. Raises
-    :class:`ConfigError` for a negative budget or an empty range."""
-    if isinstance(max_instruments, int):
-        if max_instruments < 0:
-            raise ConfigError(f"max_instruments must be 0 (no limit) or more, not {max_instruments}")
-        return torch.full((num,), max_instruments, dtype=torch.long, device=device)
-    low, high = (int(n) for n in max_instruments)
-    if not 1 <= low <= high:
-        raise ConfigError(f"an instrument budget range needs 1 <= low <= high, not {low}-{high}")
-    return torch.randint(low, high + 1, (num,), generator=generator, device=generator.device).to(device)
-
-
-def budget_spent(used: Tensor, budget: Tensor) -> Tensor:
-    """``(B,)``: True where a sequence has played as many distinct instruments as its budget (``used``
-    ``(B, I)`` marks the instruments played; a budget of 0 is no limit)."""
-    return (budget > 0) & (used.sum(dim=1) >= budget)
 
 
 def grid_spacing(bpm: float, grid: int, max_note_seconds: float = 8.0) -> float:
@@ -137,18 +58,6 @@ def grid_spacing(bpm: float, grid: int, max_note_seconds: float = 8.0) -> float:
             f"they must be {2 * V.STEP_SECONDS * 1000:.0f}-{longest * 1000:.0f} ms apart"
         )
     return seconds / V.STEP_SECONDS
-
-
-def parse_budget(text: str) -> int | tuple[int, int]:
-    """An instrument budget from ``"6"`` (every piece) or ``"4-9"`` (each piece draws one from 4..9).
-    Raises :class:`ConfigError`."""
-    low, sep, high = text.strip().partition("-")
-    try:
-        budget = (int(low), int(high)) if sep else int(low)
-    except ValueError:
-        raise ConfigError(f"an instrument budget is a number or a range like 4-9, not {text!r}") from None
-    draw_budgets(budget, 1, torch.Generator(), "cpu")  # the same checks as at generation time
-    return budget
 
 
 def clean_primer(ids: list[int]) -> list[int]:
@@ -175,7 +84,7 @@ def clean_primer(ids: list[int]) -> list[int]:
     return out
 
 
-class Grammar:
+class PerformanceGrammar(BudgetMixin):
     """The decoding state of ``batch_size`` performance-token sequences, and the masks it implies."""
 
     def __init__(
@@ -217,11 +126,27 @@ class Grammar:
         self.last_kind = torch.zeros(b, dtype=torch.long, device=self.device)  # 1 INSTRUMENT, 2 VELOCITY
         self.budget = torch.as_tensor(max_instruments, device=self.device).long().expand(b)  # 0: no limit
         self.used = torch.zeros(b, V.N_INSTRUMENTS, dtype=torch.bool, device=self.device)  # played a note
+        self.primer: list[int] = []
+        self.carry: list[int] = []
 
     def mark_start(self) -> None:
         """Count length and notes from here on (call after the primer)."""
         self.start = self.now.clone()
         self.notes.zero_()
+
+    def prime(self, primer: list[int]) -> list[int]:
+        """Take in ``primer`` (cleaned first: no specials, no releases of notes it never started, so the
+        state is exact), remember the state it leaves, and count lengths from its end."""
+        self.primer = clean_primer(primer)
+        prime_rows(self, self.primer, len(self.rows), self.device)
+        self.carry = self.carry_tokens(0)  # every row saw the same primer
+        self.mark_start()
+        return self.primer
+
+    def finish(self, row: int, body: list[int], inclusive: bool) -> list[int]:
+        """The primer (or the state it left) then ``body``, with every note still sounding released."""
+        head = self.primer if inclusive else self.carry
+        return head + body + self.closing_tokens(row)
 
     @property
     def seconds(self) -> Tensor:
@@ -273,9 +198,7 @@ class Grammar:
         )
         may_shift = (shifts[None, :] <= room[:, None]) & on_grid  # (B, T)
         ok = torch.zeros(b, V.VOCAB_SIZE, dtype=torch.bool, device=self.device)
-        may_start = self.allowed_instruments[None, :] & (polyphony < self.max_polyphony)[:, None]  # (B, I)
-        spent = budget_spent(self.used, self.budget)  # (B,): only instruments already played
-        may_start = may_start & (~spent[:, None] | self.used)
+        may_start = self.may_play() & (polyphony < self.max_polyphony)[:, None]  # (B, I)
         can_start = may_start[self.rows, cur]  # (B,)
         ok[:, V.NOTE_ON_OFFSET : V.NOTE_OFF_OFFSET] = ~sounding_here & can_start[:, None]
         ok[:, V.NOTE_OFF_OFFSET : V.VELOCITY_OFFSET] = releasable[self.rows, cur]
