@@ -13,7 +13,7 @@ import pytest
 from overworld.cli import main
 from overworld.config import DataConfig
 from overworld.data.prepare import prepare
-from overworld.data.shards import read_shard, shard_files
+from overworld.data.shards import read_shard, read_split
 from overworld.data.splits import split_of
 from overworld.tokenizers import load_tokenizer
 
@@ -52,7 +52,7 @@ def test_shards_hold_each_file_between_bos_and_eos(tmp_path):
     for split in ("train", "validation", "test"):
         tokens, index = read_shard(tmp_path / "out", split)
         assert tokens.dtype == np.uint16 and len(index) == manifest["splits"][split]["files"] + 1
-        for seq in shard_files(tmp_path / "out", split):
+        for seq in read_split(tmp_path / "out", split):
             assert seq[0] == tok.bos_id and seq[-1] == tok.eos_id and tok.count_notes(seq) == 3
         total += len(tokens)
     assert total == report.tokens

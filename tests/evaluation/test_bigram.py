@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
+from overworld.data.shards import read_split
 from overworld.evaluation.bigram import K_GRID, evaluate_bigram, fit_bigram, score_bigram
-from overworld.evaluation.likelihood import read_split
 
 
 def test_add_k_probabilities_on_a_toy_sequence():

@@ -9,8 +9,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from overworld.data.shards import read_split
 from overworld.errors import DataError
-from overworld.evaluation.likelihood import evaluate_model, read_split, sliding_windows
+from overworld.evaluation.likelihood import evaluate_model, sliding_windows
 from overworld.tokenizers import make_tokenizer
 
 

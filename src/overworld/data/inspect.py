@@ -6,7 +6,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from overworld.errors import DataError
+from overworld.data.shards import read_manifest
 
 __all__ = ["summarize"]
 
@@ -16,10 +16,7 @@ def summarize(folder: str | Path) -> dict:
     from overworld.midi.gm import instrument_name
 
     folder = Path(folder)
-    try:
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{folder} is not a prepared folder (manifest.json: {exc})") from exc
+    manifest = read_manifest(folder)
     report = {}
     if (folder / "report.json").exists():
         report = json.loads((folder / "report.json").read_text(encoding="utf-8"))

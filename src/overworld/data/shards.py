@@ -1,15 +1,24 @@
-"""Token shards: ``<split>.bin`` holds uint16 tokens of every file of a split, each as BOS ... EOS;
-``<split>.idx.npy`` holds int64 offsets (``n_files + 1``), so file i is ``bin[idx[i]:idx[i+1]]``."""
+"""A prepared folder on disk, read and written in one place.
+
+Token shards: ``<split>.bin`` holds uint16 tokens of every file of a split, each as BOS ... EOS;
+``<split>.idx.npy`` holds int64 offsets (``n_files + 1``), so file i is ``bin[idx[i]:idx[i+1]]``.
+``manifest.json`` records the tokenizer, the splits and every file. Whatever is missing or damaged is a
+:class:`DataError` with a one-line reason.
+"""
 
 from __future__ import annotations
 
+import itertools
+import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from overworld.errors import DataError
+from overworld.data.splits import SPLITS
+from overworld.errors import DataError, one_line
 
-__all__ = ["read_shard", "shard_files", "write_shard"]
+__all__ = ["read_manifest", "read_shard", "read_split", "write_shard"]
 
 
 def write_shard(folder: Path, split: str, sequences: list[np.ndarray]) -> int:
@@ -24,21 +33,75 @@ def write_shard(folder: Path, split: str, sequences: list[np.ndarray]) -> int:
     return int(index[-1])
 
 
-def read_shard(folder: str | Path, split: str) -> tuple[np.ndarray, np.ndarray]:
-    """(tokens as a read-only uint16 memmap, offsets); a DataError names what is missing or broken."""
-    folder = Path(folder)
+def _folder(prepared_dir: str | Path) -> Path:
+    folder = Path(prepared_dir)
+    if not folder.is_dir():
+        raise DataError(f"prepared folder {folder} does not exist; run `overworld prepare` first")
+    return folder
+
+
+def read_shard(prepared_dir: str | Path, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """(tokens as a read-only uint16 memmap, int64 offsets) of one split."""
+    folder = _folder(prepared_dir)
+    if split not in SPLITS:
+        raise DataError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
     bin_path, idx_path = folder / f"{split}.bin", folder / f"{split}.idx.npy"
-    if not bin_path.exists() or not idx_path.exists():
-        raise DataError(f"{folder} has no {split} split ({bin_path.name}); run `overworld prepare` first")
-    index = np.load(idx_path, allow_pickle=False)
-    size = bin_path.stat().st_size // 2
-    tokens = np.memmap(bin_path, dtype=np.uint16, mode="r") if size else np.zeros(0, np.uint16)
-    if index.ndim != 1 or len(index) < 1 or index[0] != 0 or index[-1] != size or np.any(np.diff(index) < 0):
-        raise DataError(f"{idx_path} does not index {bin_path.name} ({size} tokens)")
-    return tokens, index
+    if not bin_path.is_file() or not idx_path.is_file():
+        raise DataError(
+            f"{folder} has no {split} split ({bin_path.name} / {idx_path.name} missing); "
+            "run `overworld prepare` first"
+        )
+    try:
+        index = np.load(idx_path, allow_pickle=False)
+        nbytes = bin_path.stat().st_size
+        if nbytes % 2:
+            raise ValueError(f"{bin_path.name} has an odd number of bytes, not uint16 tokens")
+        tokens = np.memmap(bin_path, dtype=np.uint16, mode="r") if nbytes else np.zeros(0, np.uint16)
+    except (OSError, ValueError, EOFError) as exc:
+        raise DataError(f"cannot read the {split} split of {folder}: {one_line(exc)}") from exc
+    size = nbytes // 2
+    if (
+        index.ndim != 1
+        or len(index) < 1
+        or not np.issubdtype(index.dtype, np.integer)
+        or index[0] != 0
+        or index[-1] != size
+        or np.any(np.diff(index) < 0)
+    ):
+        raise DataError(f"{idx_path} does not index {bin_path.name} ({size} tokens); prepare again")
+    return tokens, index.astype(np.int64)
 
 
-def shard_files(folder: str | Path, split: str) -> list[np.ndarray]:
-    """Every file of a split as an int64 array (BOS ... EOS)."""
-    tokens, index = read_shard(folder, split)
-    return [np.asarray(tokens[a:b], dtype=np.int64) for a, b in zip(index[:-1], index[1:])]
+def read_split(prepared_dir: str | Path, split: str) -> list[np.ndarray]:
+    """Every non-empty file of ``split`` (or ``"all"``: every split present) as int64 ids ``BOS ... EOS``,
+    in shard order."""
+    if split == "all":
+        folder = _folder(prepared_dir)
+        present = [name for name in SPLITS if (folder / f"{name}.bin").is_file()]
+        if not present:
+            raise DataError(f"{folder} holds no shards ({', '.join(f'{s}.bin' for s in SPLITS)})")
+        return [ids for name in present for ids in read_split(folder, name)]
+    if split not in SPLITS:
+        raise DataError(f"unknown split {split!r}; choose one of {', '.join((*SPLITS, 'all'))}")
+    tokens, index = read_shard(prepared_dir, split)
+    return [np.asarray(tokens[a:b], dtype=np.int64) for a, b in itertools.pairwise(index) if b > a]
+
+
+def read_manifest(prepared_dir: str | Path) -> dict[str, Any]:
+    """``manifest.json`` of a prepared folder: at least ``tokenizer``, ``vocab_size``, ``splits`` and
+    ``files``."""
+    path = _folder(prepared_dir) / "manifest.json"
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise DataError(f"{path.parent} is not a prepared folder: no manifest.json") from exc
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cannot read {path}: {one_line(exc)}; prepare again") from exc
+    if not isinstance(manifest, dict):
+        raise DataError(f"{path} must hold an object, not {type(manifest).__name__}; prepare again")
+    missing = [k for k in ("tokenizer", "vocab_size", "splits", "files") if k not in manifest]
+    if missing:
+        raise DataError(f"{path} is not a prepared folder's manifest: no {', '.join(missing)}; prepare again")
+    if not isinstance(manifest["files"], list) or not isinstance(manifest["splits"], dict):
+        raise DataError(f"{path} is damaged: files must be a list and splits an object; prepare again")
+    return manifest

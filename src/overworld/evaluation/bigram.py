@@ -16,8 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from overworld.data.shards import read_split
 from overworld.errors import DataError
-from overworld.evaluation.likelihood import LikelihoodResult, count_music, read_split, result_from_totals
+from overworld.evaluation.likelihood import LikelihoodResult, count_music, result_from_totals
 
 __all__ = ["K_GRID", "BigramModel", "evaluate_bigram", "fit_bigram", "score_bigram"]
 

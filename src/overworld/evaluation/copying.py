@@ -200,7 +200,7 @@ def detect_copies(
 
 def train_scores(prepared_dir: str | Path) -> Iterable[Any]:
     """The train split's files decoded with the prepared folder's tokenizer, one Score at a time."""
-    from overworld.evaluation.likelihood import read_split
+    from overworld.data.shards import read_split
     from overworld.tokenizers import load_tokenizer
 
     root = Path(prepared_dir)

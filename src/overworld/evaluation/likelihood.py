@@ -7,13 +7,16 @@ later window starts ``stride`` tokens further on and scores only the targets the
 so with the default ``stride = L // 2`` every token after the first window is predicted with at least
 ``L - stride`` tokens of context (stride 1 gives the most context at L times the cost).
 
+The training loop's validation (``evaluate_windows``) scores a split's contiguous windows with the same
+``score_batch``: quicker, and what early stopping and the best checkpoint go by.
+
 Bits per note and bits per second divide the same total by the tokenizer's ``count_notes`` and
 ``seconds`` of the split, so models with different tokenizers compare on the same music.
 """
 
 from __future__ import annotations
 
-import itertools
+import contextlib
 import json
 import logging
 import math
@@ -24,27 +27,28 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from overworld.data.shards import read_split
 from overworld.errors import DataError
 
 if TYPE_CHECKING:
     import torch
 
+    from overworld.data.dataset import TokenWindows
     from overworld.models.base import LanguageModel
     from overworld.tokenizers.base import Tokenizer
 
 __all__ = [
-    "SPLITS",
     "LikelihoodResult",
     "count_music",
     "evaluate_model",
-    "read_split",
+    "evaluate_windows",
     "result_from_totals",
+    "score_batch",
     "sliding_windows",
 ]
 
 log = logging.getLogger(__name__)
 
-SPLITS = ("train", "validation", "test")
 _LN2 = math.log(2.0)
 
 
@@ -65,43 +69,6 @@ class LikelihoodResult:
     def to_dict(self) -> dict[str, Any]:
         """The JSON form written by ``overworld evaluate --json``."""
         return asdict(self)
-
-
-def read_split(prepared_dir: str | Path, split: str) -> list[np.ndarray]:
-    """Every file of ``split`` (or ``"all"``) as int64 ids ``BOS ... EOS``, in shard order.
-
-    Raises :class:`DataError` if the folder, the split or its shards are missing or inconsistent.
-    """
-    root = Path(prepared_dir)
-    if not root.is_dir():
-        raise DataError(f"prepared folder {root} does not exist; run `overworld prepare` first")
-    if split == "all":
-        files: list[np.ndarray] = []
-        for name in SPLITS:
-            if (root / f"{name}.bin").is_file():
-                files.extend(read_split(root, name))
-        if not files:
-            raise DataError(f"{root} holds no shards (train.bin, validation.bin, test.bin)")
-        return files
-    if split not in SPLITS:
-        raise DataError(f"unknown split {split!r}; choose one of {', '.join((*SPLITS, 'all'))}")
-    bin_path, idx_path = root / f"{split}.bin", root / f"{split}.idx.npy"
-    if not bin_path.is_file() or not idx_path.is_file():
-        raise DataError(f"{root} has no {split} split ({bin_path.name} / {idx_path.name} missing)")
-    tokens = np.fromfile(bin_path, dtype=np.uint16)
-    try:
-        index = np.load(idx_path, allow_pickle=False).astype(np.int64)
-    except (OSError, ValueError) as exc:
-        raise DataError(f"cannot read {idx_path}: {exc}") from exc
-    if (
-        index.ndim != 1
-        or len(index) < 1
-        or index[0] != 0
-        or index[-1] != len(tokens)
-        or np.any(np.diff(index) < 0)
-    ):
-        raise DataError(f"{idx_path} does not index {bin_path.name} ({len(tokens)} tokens)")
-    return [tokens[a:b].astype(np.int64) for a, b in itertools.pairwise(index) if b > a]
 
 
 def sliding_windows(n: int, length: int, stride: int) -> Iterator[tuple[int, int, int]]:
@@ -212,14 +179,8 @@ def evaluate_model(
                     ids[row, : len(chunk)] = chunk
                     mask[row, : len(m)] = m
                 x = torch.from_numpy(ids).to(device)
-                m = torch.from_numpy(mask).to(device)
-                logits = model(x[:, :-1]).float()  # (B, T, V)
-                logp = torch.log_softmax(logits, dim=-1)
-                target = x[:, 1:]
-                picked = logp.gather(-1, target.unsqueeze(-1)).squeeze(-1)  # (B, T)
-                nats -= float(picked[m].double().sum())
-                correct += int((logits.argmax(-1) == target)[m].sum())
-                scored += int(m.sum())
+                n, c, k = score_batch(model, x, torch.from_numpy(mask).to(device))
+                nats, correct, scored = nats + n, correct + c, scored + k
                 if progress is not None:
                     progress(min(i + len(batch), len(windows)), len(windows))
     finally:
@@ -228,6 +189,53 @@ def evaluate_model(
     result = result_from_totals(nats, correct, scored, notes, seconds, len(files))
     log.info("%s: %.4f bits/token over %d tokens", split, result.bits_per_token, scored)
     return result
+
+
+def score_batch(
+    model: Any, ids: torch.Tensor, mask: torch.Tensor, amp: bool = False
+) -> tuple[float, int, int]:
+    """Summed negative log-likelihood (nats), correct next-token guesses and count of the targets
+    ``ids[:, 1:]`` where ``mask`` (``(B, T)``) is true; ``amp``: bf16 autocast for the forward pass."""
+    import torch
+
+    autocast = torch.autocast(ids.device.type, dtype=torch.bfloat16) if amp else contextlib.nullcontext()
+    with autocast:
+        logits = model(ids[:, :-1])  # (B, T, V)
+    logits = logits.float()
+    target = ids[:, 1:]  # (B, T)
+    picked = torch.log_softmax(logits, dim=-1).gather(-1, target.unsqueeze(-1)).squeeze(-1)  # (B, T)
+    nats = -float(picked[mask].double().sum())
+    return nats, int((logits.argmax(-1) == target)[mask].sum()), int(mask.sum())
+
+
+def evaluate_windows(
+    model: Any,
+    windows: TokenWindows,
+    batch_size: int,
+    device: torch.device | str,
+    amp: bool = False,
+    max_batches: int = 0,
+) -> dict[str, float]:
+    """The training loop's validation: mean loss (nats), accuracy and bits per token over the contiguous
+    windows of ``windows``' split (all of them, or the first ``max_batches`` batches). PAD targets are not
+    scored."""
+    import torch
+
+    was_training = model.training
+    model.eval()
+    nats, hits, count = 0.0, 0, 0
+    try:
+        with torch.no_grad():
+            for i, batch in enumerate(windows.eval_batches(batch_size)):
+                if max_batches and i >= max_batches:
+                    break
+                x = batch.to(device)
+                n, h, k = score_batch(model, x, x[:, 1:] != windows.tokenizer.pad_id, amp)
+                nats, hits, count = nats + n, hits + h, count + k
+    finally:
+        model.train(was_training)
+    loss = nats / max(count, 1)
+    return {"val_loss": loss, "val_accuracy": hits / max(count, 1), "val_bits_per_token": loss / _LN2}
 
 
 def _check_tokenizer(prepared_dir: str | Path, tokenizer: Tokenizer) -> None:
