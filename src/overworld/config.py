@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -43,12 +44,46 @@ class DataConfig:
     max_seconds: float = 3600.0  # longer pieces (giant delta times) are rejected
 
 
+MAX_PARAMETERS = 2_000_000_000  # a ModelConfig that would build more is refused before allocating
+MAX_SEQUENCE_LENGTH = 65_536  # the attention of one window grows as its square
+
+
+def _check_types(config: Any) -> None:
+    """Every field holds its declared type: an int is an int (not "192", 4.5 or True), a float a number."""
+    for f in dataclasses.fields(config):
+        value, kind = getattr(config, f.name), str(f.type)
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        ok = {
+            "int": isinstance(value, int) and not isinstance(value, bool),
+            "float": number and math.isfinite(value),
+            "bool": isinstance(value, bool),
+            "str": isinstance(value, str),
+            "tuple[float, float]": isinstance(value, tuple)
+            and len(value) == 2
+            and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value),
+        }.get(kind, True)
+        if not ok:
+            raise ConfigError(f"{type(config).__name__}.{f.name} must be {kind}, not {value!r}")
+
+
+def _check_at_least(config: Any, low: int, names: tuple[str, ...]) -> None:
+    for name in names:
+        if getattr(config, name) < low:
+            raise ConfigError(
+                f"{type(config).__name__}.{name} must be at least {low}, not {getattr(config, name)}"
+            )
+
+
 @dataclass(frozen=True)
 class ModelConfig:
-    """The architecture. Names follow the seed project (Midinet's ``parameters.json``)."""
+    """The architecture. Names follow the seed project (Midinet's ``parameters.json``).
 
-    model: str = "music-transformer"  # "music-transformer" | "lstm"
-    attention: str = "relative"  # "relative" (Huang et al. skewing) | "rope" | "alibi" (fused SDPA)
+    A config checks itself when made (types, ranges, the registries' names, the parameters and window it
+    would need): a bad one is a one-line :class:`ConfigError` before anything is allocated.
+    """
+
+    model: str = "music-transformer"  # a name in overworld.models.build.MODELS
+    attention: str = "relative"  # a name in overworld.models.build.ATTENTION (music-transformer only)
     vocab_size: int = 0  # 0: taken from the tokenizer
     embedding_size: int = 256
     sequence_length: int = 512
@@ -60,6 +95,49 @@ class ModelConfig:
     lstm_hidden_size: int = 512  # lstm only
     lstm_layers: int = 3  # lstm only
     tie_embeddings: bool = True  # output head shares the input embedding matrix (lstm: only if sizes match)
+
+    def __post_init__(self) -> None:
+        from overworld.models.build import ATTENTION, MODELS, registry_entry
+
+        _check_types(self)
+        registry_entry(MODELS, self.model, "model")
+        registry_entry(ATTENTION, self.attention, "attention")
+        _check_at_least(self, 0, ("vocab_size", "max_relative_distance"))
+        sizes = ("embedding_size", "sequence_length", "num_blocks", "num_heads", "feed_forward_dim")
+        _check_at_least(self, 1, (*sizes, "lstm_hidden_size", "lstm_layers"))
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"dropout must be in [0, 1), not {self.dropout}")
+        if self.sequence_length > MAX_SEQUENCE_LENGTH:
+            raise ConfigError(
+                f"sequence_length {self.sequence_length} is over the {MAX_SEQUENCE_LENGTH} limit"
+            )
+        if self.model == "music-transformer":
+            if self.embedding_size % self.num_heads:
+                raise ConfigError(
+                    f"embedding_size {self.embedding_size} is not divisible by num_heads {self.num_heads}"
+                )
+            if self.attention == "rope" and (self.embedding_size // self.num_heads) % 2:
+                raise ConfigError("rope needs an even head dimension (embedding_size / num_heads)")
+        if self.num_parameters() > MAX_PARAMETERS:
+            raise ConfigError(
+                f"this {self.model} would have {self.num_parameters():,} parameters, over the "
+                f"{MAX_PARAMETERS:,} limit; make it smaller"
+            )
+
+    def num_parameters(self) -> int:
+        """How many parameters the model built from this config has (tied weights counted once)."""
+        v, c = self.vocab_size, self.embedding_size
+        if self.model == "lstm":
+            n = self.lstm_hidden_size
+            layers = sum(4 * n * ((c if i == 0 else n) + n) + 8 * n for i in range(self.lstm_layers))
+            tied = self.tie_embeddings and n == c
+            return v * c + layers + (0 if tied else n * v)
+        f = self.feed_forward_dim
+        relative = (
+            (self.max_relative_distance or self.sequence_length) * c if self.attention == "relative" else 0
+        )
+        block = 4 * c * c + 4 * c + relative + 2 * c * f + f + c + 4 * c  # attention, MLP, two LayerNorms
+        return v * c + self.num_blocks * block + 2 * c + (0 if self.tie_embeddings else v * c)
 
 
 @dataclass(frozen=True)
@@ -87,6 +165,28 @@ class TrainConfig:
     augment_transpose: int = 3  # semitones up or down, pitched notes only
     augment_stretch: float = 0.05  # tempo stretch of up to +-5%
     num_workers: int = 0
+
+    def __post_init__(self) -> None:
+        _check_types(self)
+        _check_at_least(
+            self, 1, ("steps", "batch_size", "grad_accumulation", "eval_every", "log_every", "save_every")
+        )
+        _check_at_least(
+            self, 0, ("warmup_steps", "eval_batches", "patience", "seed", "augment_transpose", "num_workers")
+        )
+        if self.learning_rate <= 0:
+            raise ConfigError(f"learning_rate must be positive, not {self.learning_rate}")
+        for name in ("weight_decay", "grad_clip"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be at least 0, not {getattr(self, name)}")
+        if not 0.0 <= self.min_learning_rate_ratio <= 1.0:
+            raise ConfigError(
+                f"min_learning_rate_ratio must be in [0, 1], not {self.min_learning_rate_ratio}"
+            )
+        if not all(0.0 <= b < 1.0 for b in self.betas):
+            raise ConfigError(f"betas must both be in [0, 1), not {self.betas}")
+        if not 0.0 <= self.augment_stretch < 1.0:
+            raise ConfigError(f"augment_stretch must be in [0, 1), not {self.augment_stretch}")
 
 
 @dataclass(frozen=True)

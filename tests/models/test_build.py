@@ -66,3 +66,9 @@ def test_rope_training_forward_uses_is_causal_without_a_mask(tiny_config, monkey
     model = build_model(dataclasses.replace(tiny_config, attention="rope"))
     model(torch.zeros(1, tiny_config.sequence_length, dtype=torch.long))
     assert calls and all(c.get("is_causal") and c.get("attn_mask") is None for c in calls)
+
+
+@pytest.mark.parametrize("tied", [True, False])
+def test_the_config_counts_the_parameters_the_model_has(any_config, tied):
+    config = dataclasses.replace(any_config, tie_embeddings=tied)
+    assert config.num_parameters() == build_model(config).num_parameters()

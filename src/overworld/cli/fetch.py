@@ -6,9 +6,11 @@ import argparse
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    from overworld.datasets.registry import SOURCES  # names only: no source module is imported
+
     p = sub.add_parser("fetch", help="fetch a MIDI collection into a folder",
                        description="Fetch a dataset (see `overworld datasets`) into --out, with dataset.json.")  # fmt: skip
-    p.add_argument("name", help="dataset: freedoom, openmsx, lakh, vgmusic, music21, url or folder")
+    p.add_argument("name", choices=SOURCES, metavar="NAME", help=f"dataset: {', '.join(SOURCES)}")
     p.add_argument("--out", required=True, help="target folder (created)")
     p.add_argument("--url", help="url: the address; freedoom/openmsx/lakh: an upstream archive instead")
     p.add_argument("--path", help="folder: the directory; freedoom/openmsx: where the package put its files")

@@ -15,6 +15,9 @@ _TRAIN_FLAGS = {"steps": "steps", "batch_size": "batch_size", "lr": "learning_ra
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    from overworld.config import ModelConfig
+    from overworld.models.build import ATTENTION, MODELS, describe  # the registries; no torch
+
     p = sub.add_parser("train", help="train a model on a prepared dataset",
                        description="Train on the shards written by `overworld prepare`. Defaults come from "
                        "overworld's configs, then --config, then the flags. Multi-GPU/multi-node: run the same "
@@ -30,8 +33,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--max-minutes", type=float, default=0.0, help="stop (and save) after this much wall-clock time"
     )
     m = p.add_argument_group("model (defaults: ModelConfig)")
-    m.add_argument("--model", choices=("music-transformer", "lstm"), help="architecture (music-transformer)")
-    m.add_argument("--attention", choices=("relative", "rope", "alibi"), help="attention variant (relative)")
+    m.add_argument(
+        "--model",
+        choices=tuple(MODELS),
+        help=f"architecture: {describe(MODELS)}; default {ModelConfig.model}",
+    )
+    m.add_argument(
+        "--attention",
+        choices=tuple(ATTENTION),
+        help=f"attention variant: {describe(ATTENTION)}; default {ModelConfig.attention}",
+    )
     m.add_argument("--sequence-length", type=int, help="tokens per training window (512)")
     m.add_argument("--embedding-size", type=int, help="model width (256)")
     m.add_argument("--num-blocks", type=int, help="transformer blocks (4)")

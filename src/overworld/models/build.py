@@ -1,49 +1,96 @@
-"""``build_model(config)``: the one place that turns a :class:`ModelConfig` into a model."""
+"""``build_model(config)``: the one place that turns a :class:`ModelConfig` into a model, and the registries
+of architectures (``MODELS``) and attention kinds (``ATTENTION``) that the config, the CLI and the
+Transformer all read. Each entry is a builder that imports its module on first use, so importing this
+module (as the CLI does for its ``choices=``) does not import torch.
+"""
 
 from __future__ import annotations
 
-import torch
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from overworld.config import ModelConfig
 from overworld.errors import ConfigError
-from overworld.models.base import LanguageModel
 
-__all__ = ["ATTENTIONS", "MODELS", "build_model", "check_model_config"]
+if TYPE_CHECKING:
+    from torch import nn
 
-MODELS = ("music-transformer", "lstm")
-ATTENTIONS = ("relative", "rope", "alibi")
+    from overworld.models.base import LanguageModel
+
+__all__ = ["ATTENTION", "MODELS", "build_model", "check_model_config", "describe", "registry_entry"]
+
+
+def _music_transformer(config: ModelConfig) -> LanguageModel:
+    from overworld.models.music_transformer import MusicTransformer
+
+    return MusicTransformer(config)
+
+
+def _lstm(config: ModelConfig) -> LanguageModel:
+    from overworld.models.lstm import LSTMModel
+
+    return LSTMModel(config)
+
+
+def _relative(config: ModelConfig) -> nn.Module:
+    from overworld.models.relative_attention import RelativeSelfAttention
+
+    num_relative = config.max_relative_distance or config.sequence_length
+    return RelativeSelfAttention(config.embedding_size, config.num_heads, num_relative, config.dropout)
+
+
+def _rope(config: ModelConfig) -> nn.Module:
+    from overworld.models.fused_attention import RotarySelfAttention
+
+    return RotarySelfAttention(config.embedding_size, config.num_heads, config.dropout)
+
+
+def _alibi(config: ModelConfig) -> nn.Module:
+    from overworld.models.fused_attention import ALiBiSelfAttention
+
+    return ALiBiSelfAttention(config.embedding_size, config.num_heads, config.dropout)
+
+
+# name -> builder; the first entry is the default. The help strings are what the CLI shows.
+MODELS: dict[str, Callable[[ModelConfig], LanguageModel]] = {
+    "music-transformer": _music_transformer,
+    "lstm": _lstm,
+}
+ATTENTION: dict[str, Callable[[ModelConfig], nn.Module]] = {
+    "relative": _relative,
+    "rope": _rope,
+    "alibi": _alibi,
+}
+_HELP = {
+    "music-transformer": "decoder-only Transformer, Huang et al. 2018",
+    "lstm": "LSTM baseline",
+    "relative": "learned relative embeddings with skewing",
+    "rope": "rotary embeddings, fused attention",
+    "alibi": "linear distance biases, fused attention",
+}
+
+
+def registry_entry(registry: dict[str, Callable], name: str, what: str) -> Callable:
+    """``registry[name]``, or a :class:`ConfigError` naming the known entries."""
+    try:
+        return registry[name]
+    except (KeyError, TypeError):
+        raise ConfigError(f"unknown {what} {name!r}; choose one of {', '.join(registry)}") from None
+
+
+def describe(registry: dict[str, Callable]) -> str:
+    """``name (what it is), ...``: for a flag's help."""
+    return ", ".join(f"{name} ({_HELP[name]})" if name in _HELP else name for name in registry)
 
 
 def check_model_config(config: ModelConfig) -> None:
-    """Raise :class:`ConfigError` with a one-line reason if ``config`` cannot build a model."""
-    if config.model not in MODELS:
-        raise ConfigError(f"unknown model {config.model!r}; choose one of {', '.join(MODELS)}")
+    """Raise :class:`ConfigError` with a one-line reason if ``config`` cannot build a model. The config
+    checked itself when it was made; what is left is the vocabulary, which may come from a tokenizer."""
     if config.vocab_size <= 0:
         raise ConfigError(
             "vocab_size is 0: take it from the tokenizer, "
             "dataclasses.replace(config, vocab_size=tokenizer.vocab_size)"
         )
-    for name in ("embedding_size", "sequence_length"):
-        if getattr(config, name) < 1:
-            raise ConfigError(f"{name} must be at least 1, not {getattr(config, name)}")
-    if not 0.0 <= config.dropout < 1.0:
-        raise ConfigError(f"dropout must be in [0, 1), not {config.dropout}")
-    if config.model == "lstm":
-        if config.lstm_hidden_size < 1 or config.lstm_layers < 1:
-            raise ConfigError("lstm_hidden_size and lstm_layers must be at least 1")
-        return
-    if config.attention not in ATTENTIONS:
-        raise ConfigError(f"unknown attention {config.attention!r}; choose one of {', '.join(ATTENTIONS)}")
-    if config.num_blocks < 1 or config.num_heads < 1 or config.feed_forward_dim < 1:
-        raise ConfigError("num_blocks, num_heads and feed_forward_dim must be at least 1")
-    if config.embedding_size % config.num_heads:
-        raise ConfigError(
-            f"embedding_size {config.embedding_size} is not divisible by num_heads {config.num_heads}"
-        )
-    if config.attention == "rope" and (config.embedding_size // config.num_heads) % 2:
-        raise ConfigError("rope needs an even head dimension (embedding_size / num_heads)")
-    if config.max_relative_distance < 0:
-        raise ConfigError(f"max_relative_distance must be >= 0, not {config.max_relative_distance}")
 
 
 def build_model(config: ModelConfig, *, seed: int = 0) -> LanguageModel:
@@ -51,13 +98,10 @@ def build_model(config: ModelConfig, *, seed: int = 0) -> LanguageModel:
 
     The global torch RNG is left as it was.
     """
+    import torch
+
     check_model_config(config)
+    builder = registry_entry(MODELS, config.model, "model")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        if config.model == "lstm":
-            from overworld.models.lstm import LSTMModel
-
-            return LSTMModel(config)
-        from overworld.models.music_transformer import MusicTransformer
-
-        return MusicTransformer(config)
+        return builder(config)

@@ -21,20 +21,14 @@ from torch import Tensor, nn
 
 from overworld.config import ModelConfig
 from overworld.models.base import AttentionCache, LanguageModel, window_mask
-from overworld.models.fused_attention import ALiBiSelfAttention, RotarySelfAttention
-from overworld.models.relative_attention import RelativeSelfAttention
+from overworld.models.build import ATTENTION, registry_entry
 
 __all__ = ["Block", "MusicTransformer"]
 
 
 def _attention(config: ModelConfig) -> nn.Module:
-    dim, heads, dropout = config.embedding_size, config.num_heads, config.dropout
-    if config.attention == "relative":
-        num_relative = config.max_relative_distance or config.sequence_length
-        return RelativeSelfAttention(dim, heads, num_relative, dropout)
-    if config.attention == "rope":
-        return RotarySelfAttention(dim, heads, dropout)
-    return ALiBiSelfAttention(dim, heads, dropout)
+    """The attention kind ``config.attention`` names, from the one registry (an unknown name is an error)."""
+    return registry_entry(ATTENTION, config.attention, "attention")(config)
 
 
 class Block(nn.Module):

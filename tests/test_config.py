@@ -1,0 +1,90 @@
+"""Configs check themselves when made: wrong types, ranges, unknown registry names and models too large
+for memory are one-line ConfigErrors, from Python, a config file and the CLI alike."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from overworld.cli import main
+from overworld.config import MAX_PARAMETERS, ModelConfig, TrainConfig, configs_from_file
+from overworld.devices import pick_device
+from overworld.errors import ConfigError
+from overworld.models.build import ATTENTION, MODELS
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"embedding_size": "192"}, "embedding_size must be int"),
+        ({"num_blocks": 4.5}, "num_blocks must be int"),
+        ({"num_heads": True}, "num_heads must be int"),
+        ({"dropout": "0.1"}, "dropout must be float"),
+        ({"sequence_length": 0}, "sequence_length must be at least 1"),
+        ({"sequence_length": 70_000}, "over the 65536 limit"),
+        ({"embedding_size": 100, "num_heads": 3}, "divisible"),
+        ({"model": "gru"}, "choose one of music-transformer, lstm"),
+        ({"attention": "sparse"}, "choose one of relative, rope, alibi"),
+        ({"embedding_size": 16384, "num_blocks": 64, "feed_forward_dim": 65536}, "parameters, over the"),
+    ],
+)
+def test_a_bad_model_config_is_a_one_line_error(change, words):
+    with pytest.raises(ConfigError, match=words) as info:
+        ModelConfig(**change)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"steps": 0}, "steps must be at least 1"),
+        ({"batch_size": 0}, "batch_size must be at least 1"),
+        ({"steps": "100"}, "steps must be int"),
+        ({"learning_rate": 0.0}, "learning_rate must be positive"),
+        ({"betas": (0.9, 1.5)}, "betas"),
+        ({"seed": -1}, "seed must be at least 0"),
+    ],
+)
+def test_a_bad_train_config_is_a_one_line_error(change, words):
+    with pytest.raises(ConfigError, match=words):
+        TrainConfig(**change)
+
+
+def test_the_parameter_count_is_known_before_building():
+    assert ModelConfig(vocab_size=520).num_parameters() < MAX_PARAMETERS  # the default architecture
+    lstm = ModelConfig(model="lstm", embedding_size=30, num_heads=4)  # heads do not concern an LSTM
+    assert lstm.num_parameters() > 0
+
+
+def test_a_config_file_gets_the_same_errors(tmp_path):
+    (tmp_path / "c.json").write_text(json.dumps({"model": {"embedding_size": "192"}}))
+    with pytest.raises(ConfigError, match="embedding_size must be int"):
+        configs_from_file(tmp_path / "c.json")
+    (tmp_path / "d.json").write_text(json.dumps({"model": {"attention": "linear"}, "train": {}}))
+    with pytest.raises(ConfigError, match="unknown attention 'linear'; choose one of relative"):
+        configs_from_file(tmp_path / "d.json")
+
+
+def test_the_cli_offers_the_registries(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = capsys.readouterr().out
+    assert all(name in text for name in (*MODELS, *ATTENTION))
+    with pytest.raises(SystemExit):
+        main(["train", "--data", "d", "--out", "o", "--model", "gru"])
+    assert "invalid choice: 'gru'" in capsys.readouterr().err
+
+
+def test_pick_device_resolves_auto_and_refuses_what_is_not_there(monkeypatch):
+    import torch
+
+    assert pick_device("cpu") == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert pick_device("auto").type in ("mps", "cpu")
+    with pytest.raises(ConfigError, match="no CUDA GPU"):
+        pick_device("cuda:0")
+    with pytest.raises(ConfigError, match="unknown device 'tpu'"):
+        pick_device("tpu")
+    assert dataclasses.replace(TrainConfig(), device="tpu").device == "tpu"  # checked when training starts
