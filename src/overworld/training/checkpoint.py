@@ -1,18 +1,73 @@
 """Training state on disk: written atomically (temporary file, fsync, rename), so a kill at any moment
-leaves the previous state loadable; read with ``weights_only=True`` (tensors and plain containers only)."""
+leaves the previous state loadable; read with ``weights_only=True`` (tensors and plain containers only).
+
+``latest/state.pt`` is a dict: ``model``, ``optimizer``, ``scheduler`` (state dicts), ``step``,
+``bad_evals`` (ints), ``best`` (a 0-d tensor, NaN for none yet), ``rng_cpu`` and on CUDA ``rng_cuda``
+(byte tensors) and ``model_config`` (its JSON). :class:`TrainState` is that dict as a dataclass.
+"""
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from overworld.config import ModelConfig, config_from_dict, config_to_dict
 from overworld.errors import DataError
 
-__all__ = ["load_state", "save_state"]
+__all__ = ["TrainState", "load_state", "load_train_state", "save_state", "save_train_state"]
+
+
+@dataclass
+class TrainState:
+    """Everything an exact resume needs, as tensors and plain values."""
+
+    model: dict[str, torch.Tensor]
+    optimizer: dict[str, Any]
+    scheduler: dict[str, Any]
+    model_config: ModelConfig
+    step: int = 0
+    best: float | None = None  # the best validation loss so far
+    bad_evals: int = 0  # evaluations since it last improved
+    rng_cpu: torch.Tensor | None = None
+    rng_cuda: torch.Tensor | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The on-disk form (only tensors, numbers, strings and containers: loadable with weights_only)."""
+        out: dict[str, Any] = {
+            "model": self.model,
+            "optimizer": self.optimizer,
+            "scheduler": self.scheduler,
+            "step": self.step,
+            "best": torch.tensor(math.nan if self.best is None else self.best),
+            "bad_evals": self.bad_evals,
+            "rng_cpu": self.rng_cpu,
+            "model_config": json.dumps(config_to_dict(self.model_config)),
+        }
+        if self.rng_cuda is not None:
+            out["rng_cuda"] = self.rng_cuda
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainState:
+        best = float(data["best"])
+        return cls(
+            model=data["model"],
+            optimizer=data["optimizer"],
+            scheduler=data["scheduler"],
+            model_config=config_from_dict(ModelConfig, json.loads(data["model_config"])),
+            step=int(data["step"]),
+            best=None if math.isnan(best) else best,
+            bad_evals=int(data["bad_evals"]),
+            rng_cpu=data.get("rng_cpu"),
+            rng_cuda=data.get("rng_cuda"),
+        )
 
 
 def save_state(path: Path, state: dict[str, Any]) -> None:
@@ -41,3 +96,19 @@ def load_state(path: Path, device: torch.device | str = "cpu") -> dict[str, Any]
         return torch.load(path, map_location=device, weights_only=True)
     except Exception as exc:  # a pickle with anything but tensors, or a damaged file
         raise DataError(f"cannot load training state {path}: {str(exc).splitlines()[0]}") from exc
+
+
+def save_train_state(path: Path, state: TrainState) -> None:
+    """Write ``state`` to ``path`` atomically."""
+    save_state(path, state.to_dict())
+
+
+def load_train_state(path: Path) -> TrainState:
+    """Read a :class:`TrainState` (on the CPU); a missing, damaged or foreign file is a one-line DataError."""
+    data = load_state(path, "cpu")
+    try:
+        return TrainState.from_dict(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DataError(
+            f"training state {path} is incomplete ({type(exc).__name__}: {exc}); start afresh"
+        ) from exc
