@@ -85,6 +85,22 @@ def test_round_trip_gives_identical_logits(any_config, tmp_path, tied):
         assert loaded.model.head.weight is loaded.model.embedding.weight
 
 
+def test_the_model_card_is_a_hugging_face_card_with_valid_metadata(tiny_config, tmp_path):
+    from huggingface_hub import ModelCard
+
+    card = {**CARD, "licence": "trained on public-domain chorales | no restrictions"}
+    save_model(tmp_path / "m", build_model(tiny_config), FakeTokenizer(), card)
+    parsed = ModelCard.load(tmp_path / "m" / "README.md")
+    meta = parsed.data.to_dict()
+    assert meta["license"] == "other" and "licence" not in meta  # the Hub's key, an identifier
+    assert meta["library_name"] == "overworld" and meta["pipeline_tag"] == "other"
+    assert {"music", "midi", "symbolic-music", "music-transformer", "relative-attention"} <= set(meta["tags"])
+    assert meta["license_notes"] == card["licence"] and meta["steps"] == 0 and meta["name"] == CARD["name"]
+    assert "# tiny test model" in parsed.text and "## Licence" in parsed.text
+    assert "| best_validation_loss | 2.5 |" in parsed.text
+    assert load_model(tmp_path / "m").card == meta
+
+
 def test_run_directory_resolves_to_its_model_folder(tiny_config, tmp_path):
     save_model(tmp_path / "run" / "model", build_model(tiny_config), FakeTokenizer(), CARD)
     assert load_model(tmp_path / "run").path == tmp_path / "run" / "model"

@@ -5,8 +5,9 @@ from unless told otherwise.
 
 ``save_model`` writes each file to a temporary name beside it and ``os.replace``s it into place, the
 config last, so a reader never sees a half-written file. ``load_model`` needs nothing but the directory.
-The model card ``README.md`` starts with the card as JSON front matter (JSON is valid YAML, so the Hugging
-Face hub reads it too), followed by the card in prose.
+The model card ``README.md`` is a Hugging Face model card: YAML metadata (``license``, ``library_name:
+overworld``, ``tags``, ``pipeline_tag`` and overworld's own fields: data, steps, held-out loss), then the
+same in prose. ``load_model`` returns the metadata as ``Pretrained.card``.
 """
 
 from __future__ import annotations
@@ -31,7 +32,15 @@ from overworld.models.build import build_model
 if TYPE_CHECKING:
     from overworld.tokenizers.base import Tokenizer
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "Pretrained", "load_model", "resolve_model_dir", "save_model"]
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "PIPELINE_TAG",
+    "Pretrained",
+    "load_model",
+    "resolve_model_dir",
+    "save_model",
+]
 
 log = logging.getLogger(__name__)
 
@@ -102,10 +111,38 @@ def _write_atomic(path: Path, write: Any) -> None:
         raise
 
 
+# The Hub lists models by pipeline tag, and none names symbolic music: "text-generation" would make the
+# Hub's widget and ``transformers`` pipelines feed these models text, and "audio-to-audio" / "text-to-audio"
+# promise sound in or out, while these models continue sequences of MIDI event tokens (from nothing or a
+# primer). "other" is the Hub's tag for a task outside its list; the tags say what the model does.
+PIPELINE_TAG = "other"
+TAGS = ("overworld", "music", "midi", "symbolic-music", "music-generation", "video-game-music")
+_DEFAULT_LICENCE_TEXT = (
+    "The weights are derived from the training data listed above; check each source's licence "
+    "before redistributing generated music."
+)
+
+
 def _render_card(card: Mapping[str, Any], config: ModelConfig, parameters: int) -> str:
-    """The model card: JSON front matter, then a readable summary."""
+    """The model card: Hugging Face metadata (``license``, ``library_name``, ``tags``, ``pipeline_tag`` and
+    overworld's own fields) as YAML front matter, then a readable summary."""
+    from huggingface_hub import ModelCard, ModelCardData
+
     data = {"parameters": parameters, "date": datetime.now(UTC).strftime("%Y-%m-%d"), **card}
-    lines = ["---", json.dumps(data, default=str, sort_keys=True), "---", ""]
+    # "licence" (our old spelling) is prose about the data's licences; the Hub's "license" is an identifier
+    given = {k: data.pop(k) for k in ("licence", "license_notes") if k in data}
+    notes = str(given.get("licence", given.get("license_notes", _DEFAULT_LICENCE_TEXT)))
+    kind = [config.model] + ([f"{config.attention}-attention"] if config.model == "music-transformer" else [])
+    tags = list(dict.fromkeys([*TAGS, *kind, *data.pop("tags", [])]))
+    metadata = ModelCardData(
+        license=data.pop("license", "other"),  # the weights inherit the training data's mixed licences
+        library_name=data.pop("library_name", "overworld"),
+        pipeline_tag=data.pop("pipeline_tag", PIPELINE_TAG),
+        tags=tags,
+        license_notes=notes,
+        **data,
+    )
+    lines = ["---", metadata.to_yaml(), "---", ""]
     lines.append(f"# {data.get('name', 'overworld model')}")
     lines.append("")
     lines.append(
@@ -117,8 +154,7 @@ def _render_card(card: Mapping[str, Any], config: ModelConfig, parameters: int) 
     lines.append("")
     lines.append("| field | value |")
     lines.append("| --- | --- |")
-    for key in sorted(data):
-        value = data[key]
+    for key, value in sorted({**data, **({"licence": notes} if given else {})}.items()):
         text = json.dumps(value, default=str) if isinstance(value, dict | list | tuple) else str(value)
         lines.append(f"| {key} | {text.replace('|', '/').replace(chr(10), ' ')} |")
     lines.append("")
@@ -130,34 +166,27 @@ def _render_card(card: Mapping[str, Any], config: ModelConfig, parameters: int) 
     lines.append("")
     lines.append("## Licence")
     lines.append("")
-    lines.append(
-        str(
-            data.get(
-                "licence",
-                "The weights are derived from the training data listed above; check each source's licence "
-                "before redistributing generated music.",
-            )
-        )
-    )
+    lines.append(notes)
     lines.append("")
-    return "\n".join(lines)
+    return str(ModelCard("\n".join(lines)))
 
 
 def _read_card(path: Path) -> dict[str, Any]:
-    """The JSON front matter of a model card, or ``{}`` if there is none."""
+    """The metadata of a model card (its YAML front matter; older cards' JSON is YAML too), or ``{}``."""
     if not path.is_file():
         log.warning("%s has no model card README.md", path.parent)
         return {}
-    lines = path.read_text(encoding="utf-8").splitlines()
-    if len(lines) >= 3 and lines[0] == "---" and lines[2] == "---":
-        try:
-            card = json.loads(lines[1])
-        except ValueError:
-            card = None
-        if isinstance(card, dict):
-            return card
-    log.warning("model card %s has no JSON front matter", path)
-    return {}
+    from huggingface_hub import ModelCard
+
+    try:
+        card = ModelCard.load(path)
+    except Exception as exc:  # yaml's errors and the hub's ValueError alike: a card is never fatal
+        log.warning("model card %s cannot be read: %s", path, one_line(exc))
+        return {}
+    data = card.data.to_dict()
+    if not data:
+        log.warning("model card %s has no metadata front matter", path)
+    return data
 
 
 def save_model(
