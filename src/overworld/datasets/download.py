@@ -1,5 +1,15 @@
 """Verified, resumable downloads: streamed to ``<name>.part``, resumed with HTTP Range, checked for size
-and SHA-256, then renamed into place. A truncated transfer never becomes a final file."""
+and SHA-256, then renamed into place. A truncated transfer never becomes a final file.
+
+Why not pooch (the usual library for this): ``pooch.retrieve`` also streams to a temporary file and
+moves it into place only once its known hash matches, but it cannot resume (a broken transfer's
+temporary file is deleted and a retry starts from byte 0; the Lakh archive is 1.7 GB), has no byte cap for
+a server that sends more than it promised, and moves a file it has no hash for without checking its
+length against Content-Length. What is here and not in pooch: the ``.part`` kept across runs and resumed
+with ``Range`` (a server that ignores Range restarts it), the Content-Length and ``size`` checks, the
+``max_bytes`` cap, and no rename of a file that failed a check. It is ~80 lines of the standard library;
+pooch would add requests and platformdirs for less. Archive extraction (extract.py) is separate.
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,15 @@
 """Writing Standard MIDI Files: one track per instrument with its GM program and name, drums on channel
 10, every note closed, and the score's tempo map and time signatures (120 bpm, 4/4 when it has none), so
-that a DAW's bar lines fall where the music's do. Our own writer (a few dozen lines) so that channel
-assignment is ours: symusic 0.6 writes every track on channel 0.
+that a DAW's bar lines fall where the music's do.
+
+Why our own writer (a few dozen lines) and not symusic's ``Score.dump_midi``: measured on symusic 0.6.0
+(tests/midi/test_write_vs_symusic.py), dump_midi gets channels, programs, names, the tempo map, time
+signatures and drums on channel 10 right, but it numbers channels by track index, so a drum track in the
+middle of 15 pitched ones puts two programs on one channel (one instrument is lost), and it writes a
+zero-length note as NOTE_ON/NOTE_OFF on one tick and a velocity-0 note as a note-off, which players never
+sound. Here the pitched tracks alone take channels 1-9, 11-16 in turn, a note lasts at least one tick and
+has velocity 1 or more, empty tracks are left out, and the tempo track always states its tempo and meter.
+Past 15 pitched instruments both writers must share channels (MIDI has 16).
 """
 
 from __future__ import annotations
