@@ -21,6 +21,7 @@ from overworld.data.shards import write_shard
 from overworld.data.splits import SPLITS, split_of
 from overworld.errors import DataError
 from overworld.midi.load import MIDI_SUFFIXES
+from overworld.midi.modules import MODULE_SUFFIXES
 
 __all__ = ["MIDI_SUFFIXES", "Report", "find_midi_files", "prepare"]
 
@@ -59,7 +60,7 @@ def find_midi_files(inputs: Sequence[str | Path]) -> list[tuple[str, str]]:
             source = _source_of(item)
             for root, _dirs, names in os.walk(item):
                 for name in names:
-                    if name.lower().endswith(MIDI_SUFFIXES):
+                    if name.lower().endswith(MIDI_SUFFIXES + MODULE_SUFFIXES):  # tracker modules too
                         found.setdefault(str(Path(root) / name), source)
         elif item.is_file():
             found.setdefault(str(item), _source_of(item.parent))
@@ -85,7 +86,8 @@ def prepare(
         raise DataError(f"tokenizer vocabulary of {tokenizer.vocab_size} does not fit uint16 shards")
     files = find_midi_files(inputs)
     if not files:
-        raise DataError(f"no MIDI files ({', '.join(MIDI_SUFFIXES)}) in {', '.join(map(str, inputs))}")
+        names = ", ".join(MIDI_SUFFIXES + MODULE_SUFFIXES)
+        raise DataError(f"no MIDI files or modules ({names}) in {', '.join(map(str, inputs))}")
     workers = config.workers or os.cpu_count() or 1
     report = Report()
     kept: dict[str, object] = {}  # sha256 -> FileResult, first path (sorted order) wins

@@ -14,7 +14,7 @@ from overworld.errors import DataError
 
 __all__ = ["SOURCES", "FetchOptions", "Source", "fetch", "get_source", "sources", "write_dataset_json"]
 
-SOURCES = ("freedoom", "openmsx", "lakh", "vgmusic", "music21", "url", "folder")
+SOURCES = ("freedoom", "openmsx", "lakh", "vgmusic", "music21", "tracker", "url", "folder")
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,8 @@ class Source:
     size: str
     how: str
     fetch: Callable[[Path, FetchOptions], list[Path]] = field(repr=False)
+    # (out, file) -> extra fields of that file's entry in dataset.json (a per-file licence...), if any
+    file_info: Callable[[Path, Path], dict[str, Any]] | None = field(default=None, repr=False)
 
 
 def get_source(name: str) -> Source:
@@ -65,6 +67,8 @@ def write_dataset_json(
             )
         except ValueError:  # recorded in place, outside the folder
             entries.append({"path": str(f), "sha256": sha256_file(f), "bytes": f.stat().st_size})
+        if source.file_info is not None:
+            entries[-1].update(source.file_info(out, f))
     record = {
         "name": source.name,
         "source": source.name,

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from overworld.errors import MidiError
+from overworld.midi.modules import MODULE_SUFFIXES, is_module, load_module
 
 __all__ = ["MAX_QPM", "MIDI_SUFFIXES", "in_seconds", "load_score", "repair_smf"]
 
@@ -114,6 +115,8 @@ def in_seconds(score: Any) -> Any:
 
 def load_score(source: str | Path | bytes, *, max_seconds: float = 3600.0, ttype: str = "second") -> Any:
     """Load a MIDI file (path or bytes) as a symusic Score in seconds, or raise MidiError with the reason.
+    A tracker module (MOD, XM, S3M, IT: known by its content, or by a path's suffix) is played by
+    :func:`overworld.midi.modules.load_module`.
 
     ``ttype="tick"`` returns it in the file's own ticks instead (bars and beats sit on them; checked alike).
     """
@@ -123,12 +126,15 @@ def load_score(source: str | Path | bytes, *, max_seconds: float = 3600.0, ttype
         raise ValueError(f"ttype must be 'second' or 'tick', not {ttype!r}")
 
     if isinstance(source, bytes | bytearray | memoryview):
-        data = bytes(source)
+        data, suffix = bytes(source), ""
     else:
         try:
-            data = Path(source).read_bytes()
+            data, suffix = Path(source).read_bytes(), Path(source).suffix.lower()
         except OSError as exc:
             raise MidiError(f"cannot read: {exc.strerror or exc}") from exc
+    if data[:4] != b"MThd" and (is_module(data) or suffix in MODULE_SUFFIXES):  # a tracker module
+        module = load_module(data, max_seconds=max_seconds)  # in ticks, a row a sixteenth
+        return in_seconds(module) if ttype == "second" else module
     fixed = repair_smf(data)
     try:
         score = symusic.Score.from_midi(fixed)
