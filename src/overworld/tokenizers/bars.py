@@ -310,12 +310,7 @@ class BarTokenizer(Tokenizer):
         ``(step, numerator, denominator)`` and tempos ``(step, bpm)`` of the ids. Tokens out of order
         (a NOTE with no POS, a REPEAT of nothing) are skipped."""
         notes: dict[int, list[tuple[int, int, int, int]]] = {}
-        parts: dict[tuple[int, int], list[tuple[int, int, int, int]]] = {}
-        sigs: list[tuple[int, int, int]] = []
-        tempos: list[tuple[int, float]] = []
-        st = _DecodeState()
-        for tok in np.asarray(ids, dtype=_I64).tolist():
-            st.feed(tok, sigs, tempos, parts)
+        st, parts, sigs, tempos = _run(ids)
         for (b, inst), part in parts.items():
             start = st.starts[b]
             for p, pitch, d, v in part:
@@ -363,16 +358,51 @@ class BarTokenizer(Tokenizer):
         return ids
 
     def count_notes(self, ids: np.ndarray) -> int:
-        return sum(len(v) for v in self.decode_grid(ids)[0].values())
+        return sum(len(part) for part in _run(ids)[1].values())
 
     def seconds(self, ids: np.ndarray) -> float:
-        st = _DecodeState()
-        sigs: list = []
-        tempos: list = []
-        parts: dict = {}
-        for tok in np.asarray(ids, dtype=_I64).tolist():
-            st.feed(tok, sigs, tempos, parts)
+        st = _run(ids)[0]
         return st.seconds + (st.bar_seconds if st.starts else 0.0)
+
+    def tail(self, ids: Any, bars: int) -> list[int]:
+        """The ids of the piece from bar ``bars`` (0-based) on, standing alone: the metre and tempo in
+        force are named again and repeats of earlier bars are written out. Notes that began before it are
+        left out (the piece starts at a bar line)."""
+        st, parts, _, _ = _run(ids)
+        if bars >= len(st.starts):
+            return []
+        rows = [(b - bars, inst, p, pitch, d, v) for (b, inst), part in parts.items() if b >= bars
+                for p, pitch, d, v in part]  # fmt: skip
+        if not rows:
+            return [L.BAR, L.TIMESIG + st.bar_sigs[bars], L.TEMPO + st.bar_tempos[bars]]
+        a = np.asarray(sorted(rows), dtype=_I64)
+        return self._emit(
+            a, np.asarray(st.bar_sigs[bars:], dtype=_I64), np.asarray(st.bar_tempos[bars:], dtype=_I64)
+        )
+
+    # ---------------------------------------------------------------------------------------- sampling
+    def grammar(self, batch_size: int, config: Any, *, budgets: Any, max_seconds: float | None = None,
+                max_bars: int | None = None, device: Any) -> Any:  # fmt: skip
+        """:class:`~overworld.tokenizers.bars_grammar.BarGrammar` with every control."""
+        from overworld.tokenizers.bars_grammar import BarGrammar
+
+        return BarGrammar(self, batch_size, max_polyphony=config.max_polyphony,
+                          max_note_seconds=config.max_note_seconds, instruments=config.instruments,
+                          max_instruments=budgets, bpm=config.bpm, grid=config.grid,
+                          max_seconds=max_seconds, max_bars=max_bars, device=device)  # fmt: skip
+
+    def primer_slice(self, ids: np.ndarray, seconds: float, rng: np.random.Generator) -> np.ndarray:
+        """About ``seconds`` of whole bars from a random bar line, standing alone (see :meth:`tail`)."""
+        st = _run(ids)[0]
+        n = len(st.starts)
+        if n == 0:
+            return np.zeros(0, dtype=_I64)
+        bar_seconds = max(st.seconds / max(n - 1, 1), 1e-3)
+        want = max(1, round(seconds / bar_seconds))
+        first = int(rng.integers(0, max(1, n - want) + 1))
+        piece = self.tail(ids, first)
+        cut = [i for i, t in enumerate(piece) if t == L.BAR]
+        return np.asarray(piece[: cut[want]] if len(cut) > want else piece, dtype=_I64)
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": self.name, "vocab_size": L.SIZE}
@@ -385,11 +415,27 @@ def _drop_notes(ids: np.ndarray, drop: np.ndarray) -> np.ndarray:
     return ids[~gone]
 
 
+def _run(ids: Any) -> tuple[_DecodeState, dict, list, list]:
+    """Decode ``ids``: the final state, the parts ``{(bar, instrument): [(pos, pitch, duration bin,
+    velocity bin)]}``, the time signatures and the tempos."""
+    st = _DecodeState()
+    parts: dict[tuple[int, int], list[tuple[int, int, int, int]]] = {}
+    sigs: list[tuple[int, int, int]] = []
+    tempos: list[tuple[int, float]] = []
+    for tok in np.asarray(ids, dtype=_I64).tolist():
+        st.feed(tok, sigs, tempos, parts)
+    return st, parts, sigs, tempos
+
+
 class _DecodeState:
     """The running state of decoding: bar starts, metre, tempo, the current part and elapsed seconds."""
 
     def __init__(self) -> None:
         self.starts: list[int] = []
+        self.bar_sigs: list[int] = []  # each bar's time signature index
+        self.bar_tempos: list[int] = []  # and tempo bin
+        self.sig_index = 0
+        self.tempo_index = tempo_bin(120.0)
         self.bar_len = bar_steps(4, 4)
         self.sig = (4, 4)
         self.qpm = 120.0
@@ -410,15 +456,19 @@ class _DecodeState:
             if self.starts:
                 self.seconds += self.bar_seconds
             self.starts.append(self.starts[-1] + self.bar_len if self.starts else 0)
+            self.bar_sigs.append(self.sig_index)
+            self.bar_tempos.append(self.tempo_index)
             self.inst = -1
         elif not self.starts or tok < L.TIMESIG or tok >= L.SIZE:
             return
         elif tok < L.TEMPO:
-            self.sig = TIME_SIGNATURES[tok - L.TIMESIG]
+            self.sig_index = self.bar_sigs[-1] = tok - L.TIMESIG
+            self.sig = TIME_SIGNATURES[self.sig_index]
             self.bar_len = bar_steps(*self.sig)
             sigs.append((self.starts[-1], *self.sig))
         elif tok < L.TRACK:
-            self.qpm = tempo_of_bin(tok - L.TEMPO)
+            self.tempo_index = self.bar_tempos[-1] = tok - L.TEMPO
+            self.qpm = tempo_of_bin(self.tempo_index)
             tempos.append((self.starts[-1], self.qpm))
         elif tok < L.REPEAT:
             self.inst, self.pos, self.vel, self.pitch = tok - L.TRACK, -1, -1, -1

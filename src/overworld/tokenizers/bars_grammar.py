@@ -1,0 +1,284 @@
+"""The bar tokenizer's grammar (:class:`BarGrammar`), vectorised over the batch: what may follow what in
+``BAR [TIMESIG] [TEMPO] (TRACK (REPEAT | (POS [VEL] PITCH DUR)+))*`` and the generation controls.
+
+Per sequence it keeps the kind of the last token, the bar's metre and tempo, the current part (its
+instrument, position, velocity and last pitch), which instruments had a part in each of the last 16 bars,
+the instruments played, the notes sounding over the next bars (for polyphony) and the time and bars
+since the primer. It allows:
+
+* the order of :mod:`overworld.tokenizers.bars`: the first bar names its metre and tempo; parts in
+  increasing instrument order, at most one each per bar; in a part, positions forward only (inside the
+  bar, on ``grid`` when asked: 12 steps a beat divided by ``grid``), pitches upward at one position, a
+  ``VEL`` before the part's first note and only where it changes, a ``DUR`` after each ``PITCH``;
+* ``REPEAT k`` only where the instrument had a part ``k`` bars back;
+* ``TRACK`` only for allowed instruments, and once a piece's budget of distinct instruments has played,
+  only those; a ``PITCH`` only where fewer than ``max_polyphony`` notes sound at its position (written
+  notes; a repeated part is not counted); a ``DUR`` only up to ``max_note_seconds`` at the bar's tempo and only as long as
+  fewer than ``max_polyphony`` notes sound over the whole note;
+* ``TEMPO`` only the bin of ``bpm`` when one is asked;
+* with ``max_bars`` or ``max_seconds``: no EOS before, and EOS instead of the ``BAR`` that would start
+  bar ``max_bars + 1`` or start past ``max_seconds``; without either, EOS wherever a ``BAR`` may come;
+* ``PAD``/``BOS`` never; EOS when nothing else is valid; after EOS only ``PAD``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from overworld.errors import ConfigError
+from overworld.midi.gm import N_INSTRUMENTS
+from overworld.tokenizers.bars import (
+    DURATIONS,
+    MAX_POSITIONS,
+    N_REPEATS,
+    STEPS_PER_QUARTER,
+    TIME_SIGNATURES,
+    Layout,
+    bar_steps,
+    tempo_bin,
+    tempo_of_bin,
+)
+from overworld.tokenizers.grammar import BudgetMixin, prime_rows
+
+__all__ = ["BarGrammar"]
+
+# B batch, V vocabulary, I instruments, K bars back, P positions, H steps ahead, D durations
+
+L = Layout
+START, BAR, TIMESIG, TEMPO, TRACK, REPEAT, POS, VEL, PITCH, DUR, END = range(11)  # token kinds
+_HORIZON = MAX_POSITIONS + DURATIONS[-1]  # steps from the bar line that sounding notes are tracked over
+
+
+def _kind_table() -> Tensor:
+    """``(V,)``: the kind of every token id."""
+    kind = torch.full((L.SIZE,), END, dtype=torch.long)
+    kind[L.BAR] = BAR
+    bounds = ((L.TIMESIG, L.TEMPO, TIMESIG), (L.TEMPO, L.TRACK, TEMPO), (L.TRACK, L.REPEAT, TRACK),
+              (L.REPEAT, L.POS, REPEAT), (L.POS, L.VEL, POS), (L.VEL, L.PITCH, VEL),
+              (L.PITCH, L.DUR, PITCH), (L.DUR, L.SIZE, DUR))  # fmt: skip
+    for first, end, k in bounds:
+        kind[first:end] = k
+    return kind
+
+
+class BarGrammar(BudgetMixin):
+    """The decoding state of ``batch_size`` bar-token sequences, and the masks it implies."""
+
+    def __init__(
+        self,
+        tokenizer: object,
+        batch_size: int,
+        *,
+        max_polyphony: int = 16,
+        max_note_seconds: float = 8.0,
+        instruments: tuple[int, ...] = (),
+        max_instruments: int | Tensor = 0,
+        bpm: float = 0.0,
+        grid: int = 0,
+        max_seconds: float | None = None,
+        max_bars: int | None = None,
+        device: torch.device | str = "cpu",
+    ) -> None:
+        if grid and STEPS_PER_QUARTER % grid:
+            raise ConfigError(
+                f"the bar tokenizer's grid is 12 steps a beat: --grid must divide 12, not {grid}"
+            )
+        self.tokenizer = tokenizer
+        self.device = dev = torch.device(device)
+        b = batch_size
+        self.kind_of = _kind_table().to(dev)
+        self.max_polyphony = int(max_polyphony)
+        self.max_note_seconds = float(max_note_seconds)
+        self.grid_step = STEPS_PER_QUARTER // grid if grid else 1
+        self.tempo_only = tempo_bin(bpm) if bpm > 0 else -1
+        self.max_seconds, self.max_bars = max_seconds, max_bars
+        self.allowed_instruments = torch.ones(N_INSTRUMENTS, dtype=torch.bool, device=dev)
+        if instruments:
+            self.allowed_instruments[:] = False
+            self.allowed_instruments[list(instruments)] = True
+        self.budget = torch.as_tensor(max_instruments, device=dev).long().expand(b)
+        self.used = torch.zeros(b, N_INSTRUMENTS, dtype=torch.bool, device=dev)
+        self.rows = torch.arange(b, device=dev)
+        self.bar_lengths = torch.tensor([bar_steps(*s) for s in TIME_SIGNATURES], device=dev)
+        self.tempos = torch.tensor([tempo_of_bin(i) for i in range(L.TRACK - L.TEMPO)], device=dev)
+        self.durations = torch.tensor(DURATIONS, device=dev)
+        self._start_state(b)
+        self.primer: list[int] = []
+
+    def _start_state(self, b: int) -> None:
+        """Every sequence before its first token."""
+        dev = self.device
+
+        def full(value: float, dtype: torch.dtype = torch.long) -> Tensor:
+            return torch.full((b,), value, dtype=dtype, device=dev)
+
+        self.last = full(START)
+        self.bars = full(0)  # bars begun
+        self.bar_len = full(bar_steps(4, 4))
+        self.has_sig, self.has_tempo = full(False, torch.bool), full(False, torch.bool)
+        self.qpm = full(120.0, torch.float64)
+        self.elapsed = full(0.0, torch.float64)  # seconds from the first bar line to this bar's
+        self.inst, self.pos, self.vel, self.pitch = full(-1), full(-1), full(-1), full(-1)
+        self.parts = torch.zeros(b, N_INSTRUMENTS, dtype=torch.bool, device=dev)  # in this bar
+        self.history = torch.zeros(b, N_REPEATS, N_INSTRUMENTS, dtype=torch.bool, device=dev)  # k+1 back
+        self.sounding = torch.zeros(b, _HORIZON, dtype=torch.int16, device=dev)  # from this bar line
+        self.start_bars, self.start_seconds = full(0), full(0.0, torch.float64)
+        self.done = full(False, torch.bool)
+
+    # ----------------------------------------------------------------------------------- protocol
+    def prime(self, primer: list[int]) -> list[int]:
+        """Take in the primer from its first bar line; lengths count from its end."""
+        ids = [int(t) for t in primer if L.BAR <= int(t) < L.SIZE]
+        self.primer = ids[ids.index(L.BAR) :] if L.BAR in ids else []
+        prime_rows(self, self.primer, len(self.rows), self.device)
+        self.start_bars = self.bars.clone()
+        self.start_seconds = self.elapsed + self._bar_seconds()
+        return self.primer
+
+    def finish(self, row: int, body: list[int], inclusive: bool) -> list[int]:
+        """The primer and ``body``, or ``body`` alone with the primer's repeats written out."""
+        if inclusive or not self.primer:
+            return self.primer + body
+        return self.tokenizer.tail(self.primer + body, self.primer.count(L.BAR))  # type: ignore[attr-defined]
+
+    def _bar_seconds(self) -> Tensor:
+        return self.bar_len.double() * 60.0 / (self.qpm * STEPS_PER_QUARTER) * (self.bars > 0)
+
+    def update(self, tokens: Tensor) -> None:
+        """Advance every sequence by one token, ``tokens (B,)``."""
+        tok = tokens.to(self.device).long().clamp(0, L.SIZE - 1)
+        kind = torch.where(self.done, END, self.kind_of[tok])
+        self._new_bar(kind == BAR)
+        sig = kind == TIMESIG
+        self.bar_len = torch.where(sig, self.bar_lengths[(tok - L.TIMESIG).clamp(0, len(TIME_SIGNATURES) - 1)],
+                                   self.bar_len)  # fmt: skip
+        self.has_sig |= sig
+        tempo = kind == TEMPO
+        self.qpm = torch.where(tempo, self.tempos[(tok - L.TEMPO).clamp(0, len(self.tempos) - 1)], self.qpm)
+        self.has_tempo |= tempo
+        track = kind == TRACK
+        self.inst = torch.where(track, tok - L.TRACK, self.inst)
+        r = self.rows[track]
+        self.parts[r, self.inst[track]] = True
+        self.vel = torch.where(track, -1, self.vel)
+        self.pos = torch.where(track, -1, self.pos)
+        pos = kind == POS
+        self.pos = torch.where(pos, tok - L.POS, self.pos)
+        self.pitch = torch.where(pos | track, -1, self.pitch)
+        self.vel = torch.where(kind == VEL, tok - L.VEL, self.vel)
+        pitch = kind == PITCH
+        self.pitch = torch.where(pitch, tok - L.PITCH, self.pitch)
+        r = self.rows[pitch]
+        self.used[r, self.inst[pitch].clamp(min=0)] = True
+        self._sound(kind == DUR, tok)
+        self.last = torch.where(self.done, self.last, kind)
+        self.done |= tok == L.EOS
+
+    def _new_bar(self, bar: Tensor) -> None:
+        """Rows in ``bar`` start a bar: shift the history and the sounding notes by the old bar."""
+        if not bar.any():
+            return
+        self.elapsed = torch.where(bar, self.elapsed + self._bar_seconds(), self.elapsed)
+        shifted = torch.roll(self.history, 1, dims=1)
+        shifted[:, 0] = self.parts
+        self.history = torch.where(bar[:, None, None], shifted, self.history)
+        self.parts = torch.where(bar[:, None], False, self.parts)
+        steps = torch.arange(_HORIZON, device=self.device)
+        src = steps[None, :] + self.bar_len[:, None] * (self.bars > 0)[:, None]  # (B, H)
+        moved = torch.where(src < _HORIZON, self.sounding.gather(1, src.clamp(max=_HORIZON - 1)), 0)
+        self.sounding = torch.where(bar[:, None], moved.to(self.sounding.dtype), self.sounding)
+        self.bars += bar.long()
+        self.inst = torch.where(bar, -1, self.inst)
+
+    def _sound(self, dur: Tensor, tok: Tensor) -> None:
+        """Rows in ``dur`` wrote a note at ``pos`` lasting ``tok``'s duration: count it as sounding."""
+        if not dur.any():
+            return
+        length = self.durations[(tok - L.DUR).clamp(0, len(DURATIONS) - 1)]
+        steps = torch.arange(_HORIZON, device=self.device)[None, :]
+        span = (steps >= self.pos[:, None]) & (steps < (self.pos + length)[:, None]) & dur[:, None]
+        self.sounding += span.to(self.sounding.dtype)
+
+    # --------------------------------------------------------------------------------------- masks
+    def allowed(self) -> Tensor:
+        """Boolean ``(B, V)``: True where the token may come next."""
+        b = len(self.rows)
+        ok = torch.zeros(b, L.SIZE, dtype=torch.bool, device=self.device)
+        k = self.last
+        free_pos = self._positions()  # (B, P) positions a note may start at
+        tracks = self._tracks(free_pos)  # (B, I)
+        bar_ok, eos_ok = self._bar_or_end(k)
+        first = self.bars == 1
+        opening = (k == BAR) | (k == TIMESIG) | (k == TEMPO)
+        ok[:, L.TIMESIG : L.TEMPO] = ((k == BAR) & ~(first & self.has_sig))[:, None]
+        tempo = ((k == BAR) & ~first) | (k == TIMESIG)
+        ok[:, L.TEMPO : L.TRACK] = self._tempo_mask(tempo)
+        between = (opening & ~(first & ~(self.has_sig & self.has_tempo))) | (k == REPEAT) | (k == DUR)
+        ok[:, L.TRACK : L.REPEAT] = tracks & between[:, None]
+        ok[:, L.BAR] = bar_ok & (between | (k == START))
+        ok[:, L.EOS] = eos_ok & between
+        self._part_masks(ok, k, free_pos)
+        stuck = ~ok.any(dim=1)
+        ok[:, L.EOS] |= stuck
+        ok[self.done] = False
+        ok[self.done, L.PAD] = True
+        return ok
+
+    def _part_masks(self, ok: Tensor, k: Tensor, free_pos: Tensor) -> None:
+        """The tokens inside a part: REPEAT, POS, VEL, PITCH, DUR."""
+        inst = self.inst.clamp(min=0)
+        ok[:, L.REPEAT : L.POS] = self.history[self.rows, :, inst] & (k == TRACK)[:, None]
+        after = torch.arange(MAX_POSITIONS, device=self.device)[None, :] > self.pos[:, None]
+        ok[:, L.POS : L.VEL] = free_pos & after & ((k == TRACK) | (k == DUR))[:, None]
+        pitches = torch.arange(128, device=self.device)[None, :] > self.pitch[:, None]  # (B, 128)
+        here = self.sounding.gather(1, self.pos.clamp(min=0)[:, None]).squeeze(1)  # (B,)
+        pitches &= (here < self.max_polyphony)[:, None]
+        any_pitch = pitches.any(dim=1)
+        vels = torch.arange(L.PITCH - L.VEL, device=self.device)[None, :] != self.vel[:, None]
+        may_vel = ((k == POS) | (k == DUR)) & any_pitch
+        ok[:, L.VEL : L.PITCH] = vels & may_vel[:, None]
+        may_pitch = ((k == POS) & (self.vel >= 0)) | (k == VEL) | (k == DUR)
+        ok[:, L.PITCH : L.DUR] = pitches & may_pitch[:, None]
+        longest = self.max_note_seconds * self.qpm * STEPS_PER_QUARTER / 60.0  # (B,) steps
+        fits = self.durations[None, :] <= longest[:, None]  # (B, D)
+        ahead = self.pos.clamp(min=0)[:, None] + torch.arange(DURATIONS[-1], device=self.device)[None, :]
+        crowd = self.sounding.gather(1, ahead.clamp(max=_HORIZON - 1)).cummax(dim=1).values  # (B, 192)
+        fits &= crowd[:, self.durations - 1] < self.max_polyphony  # room over the whole note
+        fits[:, 0] = True  # the shortest note always fits where its PITCH was allowed
+        ok[:, L.DUR : L.SIZE] = fits & (k == PITCH)[:, None]
+
+    def _positions(self) -> Tensor:
+        """``(B, P)``: positions inside the bar, on the grid, where fewer than max_polyphony notes sound."""
+        p = torch.arange(MAX_POSITIONS, device=self.device)
+        inside = (p[None, :] < self.bar_len[:, None]) & (p % self.grid_step == 0)[None, :]
+        return inside & (self.sounding[:, :MAX_POSITIONS] < self.max_polyphony)
+
+    def _tracks(self, free_pos: Tensor) -> Tensor:
+        """``(B, I)``: instruments whose part may start now (after the current one, allowed, in budget,
+        with a repeat or a free position to go to)."""
+        later = torch.arange(N_INSTRUMENTS, device=self.device)[None, :] > self.inst[:, None]
+        can_fill = free_pos.any(dim=1)[:, None] | self.history.any(dim=1)
+        return later & self.may_play() & can_fill & ~self.parts
+
+    def _tempo_mask(self, may: Tensor) -> Tensor:
+        """``(B, tempo bins)``: any tempo where ``may``, only the asked one when ``bpm`` was given."""
+        bins = torch.ones(len(self.tempos), dtype=torch.bool, device=self.device)
+        if self.tempo_only >= 0:
+            bins[:] = False
+            bins[self.tempo_only] = True
+        return may[:, None] & bins[None, :]
+
+    def _bar_or_end(self, k: Tensor) -> tuple[Tensor, Tensor]:
+        """``(B,)`` each: may a new BAR come (length permitting), may the piece end."""
+        limited = self.max_bars is not None or self.max_seconds is not None
+        reached = torch.zeros_like(self.done)
+        if self.max_bars is not None:
+            reached |= self.bars - self.start_bars >= self.max_bars
+        if self.max_seconds is not None:
+            next_start = self.elapsed + self._bar_seconds() - self.start_seconds
+            reached |= next_start >= self.max_seconds - 1e-6
+        reached &= self.bars > 0
+        if not limited:
+            return torch.ones_like(self.done), self.bars > 0
+        return ~reached, reached
