@@ -35,7 +35,7 @@ C = TypeVar("C")
 class DataConfig:
     """How ``prepare`` turns MIDI files into token shards."""
 
-    tokenizer: str = "performance"
+    tokenizer: str = "bars"
     splits: tuple[float, float, float] = (0.90, 0.05, 0.05)  # train, validation, test
     workers: int = 0  # 0: one per core
     file_timeout_s: float = 20.0  # a file taking longer is recorded as failed
@@ -201,8 +201,45 @@ class SampleConfig:
     # distinct instruments in one piece at most (0: no limit), or a range (low, high) each piece draws from
     max_instruments: int | tuple[int, int] = 0
     instruments: tuple[int, ...] = ()  # allowed instrument ids (GM program 0-127, 128 drums); empty: all
-    bpm: float = 0.0  # with ``grid``: the tempo of the beat grid onsets keep to
+    bpm: float = 0.0  # the tempo (performance tokens: of the grid onsets keep to); 0: not set
     grid: int = 0  # onsets only on this many even steps a beat (4: sixteenths); 0: free timing
+
+    def __post_init__(self) -> None:
+        """Check every setting once, for every caller (CLI, Python, a generation_config.json)."""
+        _check_types(self)
+        name = type(self).__name__
+        checks = (
+            ("temperature", 0 <= self.temperature <= 100, "between 0 (greedy) and 100"),
+            ("top_k", 0 <= self.top_k <= 1_000_000, "between 0 (off) and 1,000,000"),
+            ("top_p", 0 < self.top_p <= 1, "above 0 and at most 1 (off)"),
+            ("max_polyphony", 1 <= self.max_polyphony <= 256, "between 1 and 256"),
+            ("max_note_seconds", 0.01 <= self.max_note_seconds <= 600, "between 0.01 and 600 seconds"),
+            ("bpm", self.bpm == 0 or 10 <= self.bpm <= 1000, "0 (not set) or between 10 and 1000"),
+            ("grid", 0 <= self.grid <= 96, "between 0 (free timing) and 96 steps a beat"),
+        )
+        for field, ok, what in checks:
+            if not ok:
+                raise ConfigError(f"{name}.{field} must be {what}, not {getattr(self, field)!r}")
+        budget = self.max_instruments
+        if isinstance(budget, tuple):
+            if not (
+                len(budget) == 2
+                and all(type(n) is int for n in budget)
+                and 1 <= budget[0] <= budget[1] <= 129
+            ):
+                raise ConfigError(
+                    f"{name}.max_instruments range must be (low, high) with 1 <= low <= high <= 129, not {budget!r}"
+                )
+        elif type(budget) is not int or not 0 <= budget <= 129:
+            raise ConfigError(
+                f"{name}.max_instruments must be 0 (no limit) to 129 or a range, not {budget!r}"
+            )
+        if not isinstance(self.instruments, tuple) or any(
+            type(i) is not int or not 0 <= i <= 128 for i in self.instruments
+        ):
+            raise ConfigError(
+                f"{name}.instruments must be GM programs 0-127 or 128 (drums), not {self.instruments!r}"
+            )
 
 
 def _coerce(tp: Any, value: Any, name: str) -> Any:

@@ -21,6 +21,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     length = p.add_mutually_exclusive_group()
     length.add_argument("--length", type=int, help="tokens to generate per piece (default: 1024)")
     length.add_argument("--seconds", type=float, help="stop each piece when its music reaches S seconds")
+    length.add_argument("--bars", type=int, help="compose N bars per piece (bar-token models)")
     p.add_argument("--temperature", type=float, help="softmax temperature; 0 is greedy (plain default: 1)")
     p.add_argument("--top-k", type=int, help="sample among the K best tokens; 0: off (plain default: 0)")
     p.add_argument("--top-p", type=float, help="nucleus probability; 1: off (plain default: 1)")
@@ -92,87 +93,57 @@ def _renderers(args: argparse.Namespace) -> tuple[object | None, object | None]:
     return wav, png
 
 
-def _sampling(args: argparse.Namespace, base: Any, primer_score: Any) -> Any:
-    """``base`` (a SampleConfig) with every sampling flag the command line gave; the --primer file's
-    tempo (``primer_score``, None without one) sets the grid's when --bpm is not given."""
-    import dataclasses
-
+def _changes(args: argparse.Namespace) -> dict[str, Any]:
+    """The sampling settings the command line gave (the others keep the model's or the defaults)."""
+    from overworld.errors import ConfigError
     from overworld.generation.controls import parse_budget, parse_instruments
 
     given = {name: getattr(args, name) for name in ("temperature", "top_k", "top_p", "max_polyphony",
                                                      "max_note_seconds", "grid", "bpm")}  # fmt: skip
     changes = {name: value for name, value in given.items() if value is not None}
+    if args.bpm is not None and not args.bpm > 0:
+        raise ConfigError(f"--bpm must be a positive tempo, not {args.bpm}")
     if args.max_instruments is not None:
         changes["max_instruments"] = parse_budget(args.max_instruments)
     if args.instruments is not None:
         changes["instruments"] = parse_instruments(args.instruments)
-    if primer_score is not None and args.bpm is None:
-        tempos = primer_score.tempos
-        if len(tempos):
-            changes["bpm"] = float(tempos[0].qpm)
-    config = dataclasses.replace(base, **changes)
-    if config.grid and not config.bpm:
-        config = dataclasses.replace(config, bpm=120.0)
-    return config
+    return changes
 
 
 def run(args: argparse.Namespace) -> int:
     import secrets
 
-    import numpy as np
-    import torch
     from tqdm import tqdm
 
     from overworld.config import SampleConfig
-    from overworld.generation import primers
-    from overworld.generation.sampler import generate, write_midi
-    from overworld.midi import load_score
+    from overworld.devices import pick_device
+    from overworld.generation.pieces import Primer, compose_pieces, read_primer, settings_for, write_pieces
     from overworld.models.storage import load_model
 
     wav, png = _renderers(args)  # fail before the model loads
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
-    device = args.device
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    pretrained = load_model(args.model, device=device)
-    tokenizer = pretrained.tokenizer
-    primer_score = load_score(args.primer) if args.primer else None  # read once: its tempo and its notes
-    config = _sampling(args, SampleConfig() if args.raw else pretrained.sampling, primer_score)
-    kw = {"bpm": args.primer_bpm, "program": args.primer_program}
-    if args.primer:
-        primer = primers.from_score(primer_score, tokenizer, seconds=args.primer_seconds, name=args.primer)
-    elif args.primer_melody:
-        primer = primers.from_melody(args.primer_melody, tokenizer, **kw)
-    elif args.primer_pitches:
-        primer = primers.from_pitches(args.primer_pitches, tokenizer, **kw)
-    elif args.primer_dataset:
-        primer = primers.from_dataset(args.primer_dataset, tokenizer, split=args.primer_split,
-                                      seconds=args.primer_seconds or 4.0, seed=seed)  # fmt: skip
-    else:
-        primer = None
-
+    pretrained = load_model(args.model, device=pick_device(args.device))
+    primer = Primer(file=args.primer, melody=args.primer_melody, pitches=args.primer_pitches,
+                    dataset=args.primer_dataset, seconds=args.primer_seconds, split=args.primer_split,
+                    bpm=args.primer_bpm, program=args.primer_program)  # fmt: skip
+    ids, primer_score = read_primer(primer, pretrained.tokenizer, seed)
+    config = settings_for(SampleConfig() if args.raw else pretrained.sampling, _changes(args), primer_score)
     with tqdm(desc=f"generating {args.num}", unit="tok", leave=False) as bar:
 
         def progress(done: int, total: int) -> None:
             bar.total = total
             bar.update(done - bar.n)
 
-        pieces = generate(pretrained, config=config, primer_ids=primer, num=args.num, length=args.length,
-                          seconds=args.seconds, seed=seed, inclusive=args.inclusive, progress=progress)  # fmt: skip
-    bpm = config.bpm if config.grid else 0.0
-    offset = 0.0  # where the first beat falls in the written piece: the grid counts from the primer's start
-    if bpm and primer is not None and not args.inclusive:
-        offset = -tokenizer.seconds(np.asarray(primer)) % (60.0 / bpm)
-    paths = write_midi(pieces, tokenizer, args.out, seed, bpm=bpm, offset=offset)
-    for path, ids in zip(paths, pieces):
+        pieces = compose_pieces(pretrained, config, primer_ids=ids, num=args.num, length=args.length,
+                                seconds=args.seconds, bars=args.bars, seed=seed, inclusive=args.inclusive,
+                                progress=progress)  # fmt: skip
+    for path, piece in zip(write_pieces(pieces, args.out, seed), pieces):
         extra = []
         if wav is not None:
             extra.append(str(wav(path, path.with_suffix(".wav"))))
         if png is not None:
             extra.append(str(png(path, path.with_suffix(".png"))))
-        notes, secs = tokenizer.count_notes(ids), tokenizer.seconds(ids)
-        tempos = load_score(path).tempos
-        tempo = f", {float(tempos[0].qpm):.1f} bpm" if len(tempos) else ""
-        print(f"{path}  {notes} notes, {secs:.1f} s{tempo}" + "".join(f"  {e}" for e in extra))
+        tempo = f", {piece.bpm:.1f} bpm" if piece.bpm else ""
+        print(f"{path}  {piece.notes} notes, {piece.seconds:.1f} s{tempo}" + "".join(f"  {e}" for e in extra))
     print(f"seed {seed}: rerun with --seed {seed} for the same music")
     return 0

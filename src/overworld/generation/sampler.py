@@ -28,7 +28,7 @@ from overworld.generation.controls import draw_budgets
 from overworld.generation.filters import apply_filters
 from overworld.tokenizers import Tokenizer
 
-__all__ = ["DEFAULT_LENGTH", "TOKENS_PER_SECOND_CAP", "generate", "write_midi"]
+__all__ = ["DEFAULT_LENGTH", "TOKENS_PER_SECOND_CAP", "generate", "score_of", "write_midi"]
 
 log = logging.getLogger(__name__)
 
@@ -195,16 +195,22 @@ def write_midi(
     tempo its onsets keep, where they keep a steady beat (:func:`overworld.midi.tempo.align_to_beat`),
     so a DAW's bar lines fall on its beats."""
     from overworld.midi import write_score
-    from overworld.midi.tempo import BeatGrid, align_to_beat, with_beat
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for n, ids in enumerate(pieces):
-        score = tokenizer.decode(ids)
-        if bpm > 0 and not len(score.tempos):
-            score = with_beat(score, BeatGrid(qpm=bpm, offset=offset, fit=1.0))
-        else:
-            score = align_to_beat(score)
-        paths.append(write_score(score, out / f"overworld-{seed}-{n}.mid"))
-    return paths
+    return [
+        write_score(score_of(ids, tokenizer, bpm=bpm, offset=offset), out / f"overworld-{seed}-{n}.mid")
+        for n, ids in enumerate(pieces)
+    ]
+
+
+def score_of(ids: np.ndarray, tokenizer: Tokenizer, *, bpm: float = 0.0, offset: float = 0.0) -> Any:
+    """The score of ``ids`` as it is written: a score with no tempo of its own (performance tokens are in
+    seconds) at ``bpm`` when given (its first beat ``offset`` seconds in), otherwise at the tempo its
+    onsets keep where they keep a steady beat; a score with a tempo map as it is."""
+    from overworld.midi.tempo import BeatGrid, align_to_beat, with_beat
+
+    score = tokenizer.decode(ids)
+    if bpm > 0 and not len(score.tempos):
+        return with_beat(score, BeatGrid(qpm=bpm, offset=offset, fit=1.0))
+    return align_to_beat(score)
