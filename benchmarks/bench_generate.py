@@ -14,6 +14,9 @@ same table is printed for it.
 
     python benchmarks/bench_generate.py                     # CPU: a few minutes on 2 cores
     python benchmarks/bench_generate.py --contexts 1024 2048 --full-tokens 3 --cached-tokens 32
+
+Then, for a trained model (``--model``, default the bundled one) with its recommended settings: seconds of
+music composed per second of compute at batch 1 and 8 (``--batches``), ``--bars`` bars a piece.
 """
 
 from __future__ import annotations
@@ -80,10 +83,10 @@ def measure(args: argparse.Namespace, context: int, device: torch.device) -> tup
 def grammar_overhead(steps: int, device: torch.device) -> float:
     """Milliseconds per token of the sampler's own work at batch 1: grammar mask, filters, update."""
     from overworld.config import SampleConfig
-    from overworld.generation.constraints import Grammar
     from overworld.generation.filters import apply_filters
+    from overworld.tokenizers.performance_grammar import PerformanceGrammar
 
-    grammar = Grammar(1, device=device)
+    grammar = PerformanceGrammar(1, device=device)
     config = SampleConfig(temperature=0.9, top_k=32, top_p=0.95)
     generator = torch.Generator(device=device).manual_seed(0)
     logits = torch.randn(1, V.VOCAB_SIZE, generator=generator, device=device)
@@ -97,6 +100,27 @@ def grammar_overhead(steps: int, device: torch.device) -> float:
     return (time.perf_counter() - start) / steps * 1000
 
 
+def real_time(model_dir: str, bars: int, batches: list[int], device: torch.device) -> None:
+    """Seconds of music per second of compute of a trained model (default: the bundled one) with its
+    recommended settings, ``bars`` bars a piece, at each batch size."""
+    from overworld.generation.pieces import compose_pieces
+    from overworld.models.storage import load_model
+
+    model = load_model(model_dir, device=device)
+    print(f"\n{model_dir}: {sum(p.numel() for p in model.model.parameters()) / 1e6:.2f} M parameters, "
+          f"{model.tokenizer.name} tokens, recommended settings, {bars} bars a piece")  # fmt: skip
+    print(f"{'device':<8}{'batch':>6}{'music s':>10}{'compute s':>11}{'x real time':>13}")
+    for batch in batches:
+        compose_pieces(model, model.sampling, num=batch, bars=1, seed=0)  # warm-up
+        _sync(device)
+        start = time.perf_counter()
+        pieces = compose_pieces(model, model.sampling, num=batch, bars=bars, seed=1)
+        _sync(device)
+        took = time.perf_counter() - start
+        music = sum(p.seconds for p in pieces)
+        print(f"{device.type:<8}{batch:>6}{music:>10.1f}{took:>11.2f}{music / took:>12.1f}x", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contexts", type=int, nargs="+", default=[1024, 2048])
@@ -106,6 +130,13 @@ def main() -> None:
     parser.add_argument("--cached-tokens", type=int, default=32, help="timed tokens, cached (default: 32)")
     parser.add_argument("--full-tokens", type=int, default=3, help="timed tokens, full window (default: 3)")
     parser.add_argument("--device", default="auto", help="cpu, cuda or auto (default: auto: both)")
+    parser.add_argument(
+        "--model", default="default", help="trained model for the real-time table (default: bundled)"
+    )
+    parser.add_argument(
+        "--bars", type=int, default=16, help="bars a piece in the real-time table (default: 16)"
+    )
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 8], help="batch sizes (default: 1 8)")
     args = parser.parse_args()
     devices = [torch.device("cpu")]
     if args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available()):
@@ -125,6 +156,8 @@ def main() -> None:
         print(
             f"{device.type:<8}grammar mask + filters + update: {ms:.2f} ms per token (batch 1, random logits)"
         )
+    for device in devices:
+        real_time(args.model, args.bars, args.batches, device)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from overworld.datasets.folder import copy_tree
 from overworld.datasets.registry import FetchOptions, Source
 from overworld.errors import DataError
 from overworld.midi.modules import MODULE_SUFFIXES
@@ -80,15 +81,7 @@ def _from_folder(root: Path, out: Path, copy: bool) -> list[Path]:
     found = sorted(p for p in root.rglob("*") if _is_module_name(p.name) and p.is_file())
     if not found:
         raise DataError(f"no modules ({', '.join(MODULE_SUFFIXES)}) under {root}")
-    if not copy:
-        return found
-    files = []
-    for p in found:
-        target = out / p.relative_to(root)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(p, target)
-        files.append(target)
-    return files
+    return copy_tree(found, root, out) if copy else found
 
 
 def fetch(out: Path, options: FetchOptions) -> list[Path]:
