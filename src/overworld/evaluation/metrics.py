@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 
 from overworld.errors import DataError, MidiError, one_line
-from overworld.midi import MIDI_SUFFIXES, in_seconds, load_score
+from overworld.midi import MIDI_SUFFIXES, MODULE_SUFFIXES, in_seconds, load_score
 
 __all__ = [
     "ALL_METRICS",
@@ -202,15 +202,16 @@ def extra_metrics(score: Any) -> tuple[dict[str, float], str | None]:
 def load_folder(
     folder: str | Path, ttype: str = "second"
 ) -> tuple[list[tuple[Path, Any]], list[tuple[Path, str]]]:
-    """The MIDI files of ``folder`` (searched recursively) as ``(path, score)`` pairs in seconds (or in
+    """The MIDI files and tracker modules of ``folder`` (searched recursively) as ``(path, score)`` pairs in seconds (or in
     their own ticks with ``ttype="tick"``), and the files that could not be read as ``(path, reason)``.
     Raises :class:`DataError` if the folder holds no MIDI file."""
     root = Path(folder)
     if not root.is_dir():
         raise DataError(f"folder {root} does not exist")
-    paths = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in MIDI_SUFFIXES)
+    suffixes = (*MIDI_SUFFIXES, *MODULE_SUFFIXES)
+    paths = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in suffixes)
     if not paths:
-        raise DataError(f"{root} holds no MIDI files (.mid, .midi)")
+        raise DataError(f"{root} holds no MIDI files or tracker modules")
     scores, skipped = [], []
     for path in paths:
         try:
