@@ -265,12 +265,7 @@ def resolve_model_dir(path: str | Path = "default") -> Path:
 
 
 def _read_config(path: Path) -> ModelConfig:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path} must hold an object, not {type(data).__name__}")
+    data = read_config_file(path)
     if data.pop("format", None) != FORMAT:
         raise ConfigError(f'{path} is not an overworld model config (no "format": "{FORMAT}")')
     version = data.pop("version", None)

@@ -8,7 +8,6 @@ its sampling constraints) plus one line in :data:`TOKENIZERS`.
 from __future__ import annotations
 
 import importlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,18 +61,13 @@ def make_tokenizer(name: str = "bars", **options: Any) -> Tokenizer:
 
 def load_tokenizer(source: str | Path | dict[str, Any]) -> Tokenizer:
     """Rebuild a tokenizer from ``tokenizer.json`` (a file, the folder holding it, or its dict)."""
+    from overworld.config import read_config_file
+
     if isinstance(source, dict):
         data = source
     else:
         path = Path(source)
-        if path.is_dir():
-            path = path / "tokenizer.json"
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"cannot read tokenizer {path}: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"tokenizer.json must hold an object, not {type(data).__name__}")
+        data = read_config_file(path / "tokenizer.json" if path.is_dir() else path)
     kind = data.get("type")
     entry = _entry(kind if isinstance(kind, str) else repr(kind), "tokenizer type in tokenizer.json")
     options = {arg: data[key] for key, arg in entry.from_dict if key in data}
