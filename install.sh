@@ -2,6 +2,7 @@
 # Installs overworld on a fresh machine: the Debian packages that bring free game soundtracks, SoundFonts
 # and FluidSynth (when apt-get is there and we are root), the pinned CPU build of PyTorch when no torch is
 # installed (a bare `torch` requirement would pull several GB of CUDA packages), then the project itself.
+# The game packages bring the tracker modules `overworld fetch tracker` reads.
 #   ./install.sh          the package
 #   ./install.sh --test   the package and what the tests need
 set -euo pipefail
@@ -12,7 +13,8 @@ extras=""
 
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   need=()
-  for pkg in freedoom openttd-openmsx fluidsynth fluid-soundfont-gm timgm6mb-soundfont; do
+  for pkg in freedoom openttd-openmsx fluidsynth fluid-soundfont-gm timgm6mb-soundfont \
+      pingus-data tecnoballz-data bomberclone-data tomatoes-data gltron fb-music-high solarwolf gweled; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
   done
   if [ ${#need[@]} -gt 0 ]; then
