@@ -21,7 +21,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             "fitted on the train split); (2) --generated DIR --reference DIR: musical statistics of both sets "
             "and their overlapping area (Yang and Lerch 2020), with drum share, bar self-similarity and exact "
             "repeat rate as extra rows outside the mean OA; (3) --generated DIR --train PREPARED: the "
-            "longest run of notes copied from the training set and the fraction of 4-bar spans found in it."
+            "longest run of notes copied from the training set and the fraction of 4-bar spans found in it; "
+            "(4) --model M --copy-test (--data PREPARED | --reference DIR): primed with the first 12 bars of "
+            "each piece, how much the model's next 12 bars repeat the primer's bars against how much the "
+            "piece's own bars 13-24 do (mean best Jaccard match of each bar to a primer bar, and the ratio)."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -39,25 +42,40 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="torch device for the model: auto (cuda, then mps, then cpu), cpu, cuda, cuda:N, mps",
     )
     parser.add_argument("--generated", help="folder of generated MIDI files")
-    parser.add_argument("--reference", help="folder of reference MIDI files to compare --generated with")
+    parser.add_argument(
+        "--reference",
+        help="folder of reference MIDI files to compare --generated with (or to --copy-test on)",
+    )
     parser.add_argument("--train", help="prepared folder whose train split --generated is checked against")
     parser.add_argument("--ngram", type=int, default=8, help="notes per window in the copy-detection index")
+    parser.add_argument(
+        "--copy-test",
+        action="store_true",
+        help="the in-context copying test of --model on the --split of --data, or on --reference",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="copy test: the sampling seed of every piece")
+    parser.add_argument(
+        "--raw",
+        action="store_true",
+        help="copy test: plain sampling settings, ignoring the model's generation_config.json",
+    )
     parser.add_argument("--json", help="write the results to this JSON file")
     parser.set_defaults(func=run)
     return parser
 
 
 class _ProgressBar:
-    """A tqdm bar over scored windows, with rate and ETA, made on the first call."""
+    """A tqdm bar over scored windows (or tested pieces), with rate and ETA, made on the first call."""
 
-    def __init__(self) -> None:
+    def __init__(self, unit: str = "window", desc: str = "scoring") -> None:
         self.bar: Any = None
+        self.unit, self.desc = unit, desc
 
     def __call__(self, done: int, total: int) -> None:
         if self.bar is None:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, unit="window", desc="scoring", leave=False)
+            self.bar = tqdm(total=total, unit=self.unit, desc=self.desc, leave=False)
         self.bar.update(done - self.bar.n)
 
     def close(self) -> None:
@@ -71,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
 
     from overworld.errors import ConfigError
 
+    if args.copy_test:
+        return _copy_test(args)
     out: dict[str, Any] = {}
     did = False
     if args.model or args.bigram:
@@ -133,6 +153,34 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.json:
         Path(args.json).write_text(json.dumps(_finite(out), indent=1), encoding="utf-8")
+    return 0
+
+
+def _copy_test(args: argparse.Namespace) -> int:
+    """``--copy-test``: the copying test of ``--model`` on a prepared split or a reference folder."""
+    import json
+    from pathlib import Path
+
+    from overworld.config import SampleConfig
+    from overworld.devices import pick_device
+    from overworld.errors import ConfigError
+    from overworld.evaluation.copy_test import copy_test, files_in_folder, files_of_split
+    from overworld.evaluation.report import copy_test_table
+    from overworld.models.storage import load_model
+
+    if not args.model or args.model == "bigram" or bool(args.data) == bool(args.reference):
+        raise ConfigError(
+            "--copy-test needs --model M and one of --data PREPARED [--split test] or --reference DIR"
+        )
+    files = files_of_split(args.data, args.split) if args.data else files_in_folder(args.reference)
+    pretrained = load_model(args.model, device=pick_device(args.device))
+    bar = _ProgressBar(unit="piece", desc="copy test")
+    report = copy_test(pretrained, files, SampleConfig() if args.raw else pretrained.sampling, seed=args.seed,
+                       progress=bar)  # fmt: skip
+    bar.close()
+    print(copy_test_table(report))
+    if args.json:
+        Path(args.json).write_text(json.dumps(_finite(report.to_dict()), indent=1), encoding="utf-8")
     return 0
 
 

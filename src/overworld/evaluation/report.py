@@ -10,7 +10,7 @@ from typing import Any
 
 from overworld.evaluation.metrics import SetComparison
 
-__all__ = ["copying_report", "likelihood_table", "statistics_report", "statistics_table"]
+__all__ = ["copy_test_table", "copying_report", "likelihood_table", "statistics_report", "statistics_table"]
 
 
 def _fmt4(x: float) -> str:
@@ -81,4 +81,24 @@ def copying_report(report: Any, generated: str | Path, train: str | Path) -> str
         lines.append(f"{Path(p.path).name[:40]:<40} {p.notes:>7} {p.longest_run:>12} {found:>18}")
     lines.append(f"longest copied run: {report.longest_run} notes; spans found: {report.span_fraction:.1%}")
     lines += [f"skipped {path}: {reason}" for path, reason in report.skipped]
+    return "\n".join(lines)
+
+
+def copy_test_table(report: Any) -> str:
+    """One row per tested piece (the primer similarity of its real and generated continuations and their
+    ratio), the means, and the skipped pieces by reason; ``report`` is a ``copy_test.CopyTestReport``."""
+    p, c = report.primer_bars, report.continuation_bars
+    lines = [f"copy test: primed with {p} bars, {c} bars continued (seed {report.seed})",
+             "primer similarity: each continuation bar's best Jaccard match to a primer bar, averaged"]  # fmt: skip
+    header = f"{'piece':<40} {'seconds':>8} {'real':>7} {'generated':>10} {'ratio':>7}"
+    lines += [header, "-" * len(header)]
+    for piece in report.pieces:
+        lines.append(f"{Path(piece.path).name[:40]:<40} {piece.seconds:>8.1f} {_fmt4(piece.real):>7} "
+                     f"{_fmt4(piece.generated):>10} {_fmt4(piece.ratio):>7}")  # fmt: skip
+    lines.append("-" * len(header))
+    mean = f"mean over {len(report.pieces)} {'piece' if len(report.pieces) == 1 else 'pieces'}"
+    lines.append(f"{mean:<40} {'':>8} {_fmt4(report.mean_real):>7} {_fmt4(report.mean_generated):>10} "
+                 f"{_fmt4(report.ratio):>7}")  # fmt: skip
+    for reason, count in report.skipped_by_reason.items():
+        lines.append(f"skipped {count} {'piece' if count == 1 else 'pieces'}: {reason}")
     return "\n".join(lines)
