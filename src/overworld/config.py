@@ -203,10 +203,18 @@ class SampleConfig:
     instruments: tuple[int, ...] = ()  # allowed instrument ids (GM program 0-127, 128 drums); empty: all
     bpm: float = 0.0  # the tempo (performance tokens: of the grid onsets keep to); 0: not set
     grid: int = 0  # onsets only on this many even steps a beat (4: sixteenths); 0: free timing
+    key: str = ""  # pitched notes only in this key ("D minor", "F# dorian"); empty: any pitch
+    time_signature: str = ""  # bar tokens: every bar in this metre ("3/4"); empty: the model's choice
 
     def __post_init__(self) -> None:
         """Check every setting once, for every caller (CLI, Python, a generation_config.json)."""
+        from overworld.theory import parse_key, parse_time_signature
+
         _check_types(self)
+        if self.key:
+            parse_key(self.key)
+        if self.time_signature:
+            parse_time_signature(self.time_signature)
         name = type(self).__name__
         checks = (
             ("temperature", 0 <= self.temperature <= 100, "between 0 (greedy) and 100"),

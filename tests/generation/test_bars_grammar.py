@@ -107,3 +107,28 @@ def test_continuation_stands_alone_and_inclusive_keeps_the_primer(bars, random_m
     assert whole[: len(primer)].tolist() == primer.tolist()
     assert alone.tolist() == bars.tail(whole, 4)
     assert alone[0] == L.BAR and L.TIMESIG <= alone[1] < L.TEMPO  # names its metre again
+
+
+def test_key_and_time_signature_bind_pitched_notes_and_every_bar(bars, random_model):
+    from overworld.theory import parse_key
+
+    config = SampleConfig(key="D minor", time_signature="6/8")
+    scale = parse_key("D minor")
+    for ids in generate(_biased(pitch=2.0), bars, config, num=3, bars=6, seed=7):
+        score = bars.decode(ids)
+        assert [(ts.numerator, ts.denominator) for ts in score.time_signatures] == [(6, 8)]
+        pitched = [n.pitch for t in score.tracks if not t.is_drum for n in t.notes]
+        assert pitched and all(p % 12 in scale for p in pitched)
+
+
+def test_performance_tokens_keep_a_key_too_and_refuse_a_metre(random_model):
+    from overworld.errors import ConfigError
+    from overworld.theory import parse_key
+
+    perf = make_tokenizer("performance")
+    model = BiasedModel(np.zeros(perf.vocab_size))
+    ids = generate(model, perf, SampleConfig(key="E dorian"), length=300, seed=8)[0]
+    pitched = [n.pitch for t in perf.decode(ids).tracks if not t.is_drum for n in t.notes]
+    assert pitched and all(p % 12 in parse_key("E dorian") for p in pitched)
+    with pytest.raises(ConfigError, match="time signature"):
+        generate(model, perf, SampleConfig(time_signature="3/4"), length=10)

@@ -43,6 +43,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--bpm", type=float,
                    help="the grid's tempo (default: the --primer file's first tempo, else the model's "
                    "setting, else 120)")  # fmt: skip
+    p.add_argument("--key", help="pitched notes only in this key: 'D minor', 'F# dorian', 'Bb' (major), "
+                   "'A minor pentatonic'...; drums untouched (plain default: any pitch)")  # fmt: skip
+    p.add_argument("--time-signature", help="bar tokens: every bar in this metre, e.g. 3/4 or 6/8 (plain default: "
+                   "the model's choice)")  # fmt: skip
     p.add_argument(
         "--raw",
         action="store_true",
@@ -99,7 +103,7 @@ def _changes(args: argparse.Namespace) -> dict[str, Any]:
     from overworld.generation.controls import parse_budget, parse_instruments
 
     given = {name: getattr(args, name) for name in ("temperature", "top_k", "top_p", "max_polyphony",
-                                                     "max_note_seconds", "grid", "bpm")}  # fmt: skip
+                                                     "max_note_seconds", "grid", "bpm", "key", "time_signature")}  # fmt: skip
     changes = {name: value for name, value in given.items() if value is not None}
     if args.bpm is not None and not args.bpm > 0:
         raise ConfigError(f"--bpm must be a positive tempo, not {args.bpm}")

@@ -384,12 +384,16 @@ class BarTokenizer(Tokenizer):
     def grammar(self, batch_size: int, config: Any, *, budgets: Any, max_seconds: float | None = None,
                 max_bars: int | None = None, device: Any) -> Any:  # fmt: skip
         """:class:`~overworld.tokenizers.bars_grammar.BarGrammar` with every control."""
+        from overworld.theory import parse_key, parse_time_signature
         from overworld.tokenizers.bars_grammar import BarGrammar
 
+        key = parse_key(config.key) if config.key else None
+        metre = parse_time_signature(config.time_signature) if config.time_signature else None
         return BarGrammar(self, batch_size, max_polyphony=config.max_polyphony,
                           max_note_seconds=config.max_note_seconds, instruments=config.instruments,
                           max_instruments=budgets, bpm=config.bpm, grid=config.grid,
-                          max_seconds=max_seconds, max_bars=max_bars, device=device)  # fmt: skip
+                          max_seconds=max_seconds, max_bars=max_bars, key=key, time_signature=metre,
+                          device=device)  # fmt: skip
 
     def primer_slice(self, ids: np.ndarray, seconds: float, rng: np.random.Generator) -> np.ndarray:
         """About ``seconds`` of whole bars from a random bar line, standing alone (see :meth:`tail`)."""

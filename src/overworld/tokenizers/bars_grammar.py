@@ -15,7 +15,8 @@ since the primer. It allows:
   only those; a ``PITCH`` only where fewer than ``max_polyphony`` notes sound at its position (written
   notes; a repeated part is not counted); a ``DUR`` only up to ``max_note_seconds`` at the bar's tempo and only as long as
   fewer than ``max_polyphony`` notes sound over the whole note;
-* ``TEMPO`` only the bin of ``bpm`` when one is asked;
+* ``TEMPO`` only the bin of ``bpm`` when one is asked, ``TIMESIG`` only ``time_signature``; pitched
+  notes only in ``key`` (drums untouched);
 * with ``max_bars`` or ``max_seconds``: no EOS before, and EOS instead of the ``BAR`` that would start
   bar ``max_bars + 1`` or start past ``max_seconds``; without either, EOS wherever a ``BAR`` may come;
 * ``PAD``/``BOS`` never; EOS when nothing else is valid; after EOS only ``PAD``.
@@ -27,7 +28,7 @@ import torch
 from torch import Tensor
 
 from overworld.errors import ConfigError
-from overworld.midi.gm import N_INSTRUMENTS
+from overworld.midi.gm import DRUMS, N_INSTRUMENTS
 from overworld.tokenizers.bars import (
     DURATIONS,
     MAX_POSITIONS,
@@ -78,8 +79,15 @@ class BarGrammar(BudgetMixin):
         grid: int = 0,
         max_seconds: float | None = None,
         max_bars: int | None = None,
+        key: frozenset[int] | None = None,
+        time_signature: tuple[int, int] | None = None,
         device: torch.device | str = "cpu",
     ) -> None:
+        if time_signature is not None and time_signature not in TIME_SIGNATURES:
+            known = ", ".join(f"{n}/{d}" for n, d in TIME_SIGNATURES)
+            raise ConfigError(
+                f"the bar tokenizer writes {known}; not {time_signature[0]}/{time_signature[1]}"
+            )
         if grid and STEPS_PER_QUARTER % grid:
             raise ConfigError(
                 f"the bar tokenizer's grid is 12 steps a beat: --grid must divide 12, not {grid}"
@@ -103,6 +111,13 @@ class BarGrammar(BudgetMixin):
         self.bar_lengths = torch.tensor([bar_steps(*s) for s in TIME_SIGNATURES], device=dev)
         self.tempos = torch.tensor([tempo_of_bin(i) for i in range(L.TRACK - L.TEMPO)], device=dev)
         self.durations = torch.tensor(DURATIONS, device=dev)
+        self.in_key = torch.ones(128, dtype=torch.bool, device=dev)  # pitched notes allowed by the key
+        if key:
+            self.in_key = torch.tensor([p % 12 in key for p in range(128)], device=dev)
+        self.signatures = torch.ones(len(TIME_SIGNATURES), dtype=torch.bool, device=dev)
+        if time_signature is not None:
+            self.signatures[:] = False
+            self.signatures[TIME_SIGNATURES.index(time_signature)] = True
         self._start_state(b)
         self.primer: list[int] = []
 
@@ -211,7 +226,9 @@ class BarGrammar(BudgetMixin):
         bar_ok, eos_ok = self._bar_or_end(k)
         first = self.bars == 1
         opening = (k == BAR) | (k == TIMESIG) | (k == TEMPO)
-        ok[:, L.TIMESIG : L.TEMPO] = ((k == BAR) & ~(first & self.has_sig))[:, None]
+        ok[:, L.TIMESIG : L.TEMPO] = ((k == BAR) & ~(first & self.has_sig))[:, None] & self.signatures[
+            None, :
+        ]
         tempo = ((k == BAR) & ~first) | (k == TIMESIG)
         ok[:, L.TEMPO : L.TRACK] = self._tempo_mask(tempo)
         between = (opening & ~(first & ~(self.has_sig & self.has_tempo))) | (k == REPEAT) | (k == DUR)
@@ -234,6 +251,7 @@ class BarGrammar(BudgetMixin):
         pitches = torch.arange(128, device=self.device)[None, :] > self.pitch[:, None]  # (B, 128)
         here = self.sounding.gather(1, self.pos.clamp(min=0)[:, None]).squeeze(1)  # (B,)
         pitches &= (here < self.max_polyphony)[:, None]
+        pitches &= self.in_key[None, :] | (self.inst == DRUMS)[:, None]  # the key binds pitched parts only
         any_pitch = pitches.any(dim=1)
         vels = torch.arange(L.PITCH - L.VEL, device=self.device)[None, :] != self.vel[:, None]
         may_vel = ((k == POS) | (k == DUR)) & any_pitch

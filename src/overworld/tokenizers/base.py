@@ -26,11 +26,18 @@ def refuse_controls(
     *,
     instruments: bool = True,
     grid: bool = True,
+    key: bool = True,
     max_bars: int | None = None,
 ) -> None:
     """Raise :class:`ConfigError` for a control that tokenizer ``name`` cannot keep: ``instruments`` (an
-    instrument set or budget), ``grid`` (a beat grid) or a length in bars."""
+    instrument set or budget), ``grid`` (a beat grid), ``key``, a time signature (only bar tokens keep
+    one) or a length in bars."""
     from overworld.errors import ConfigError
+
+    if key and config.key:
+        raise ConfigError(f"a key is for the bar and performance tokenizers; {name} cannot keep one")
+    if config.time_signature:
+        raise ConfigError(f"a time signature needs the bar tokenizer; {name} has no bars")
 
     if instruments and (config.instruments or config.max_instruments):
         raise ConfigError(

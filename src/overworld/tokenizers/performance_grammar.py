@@ -15,6 +15,7 @@ gives the tokens that may come next:
 * with a beat grid (``grid`` even steps a beat at ``bpm``, from time 0: the primer's start),
   ``TIME_SHIFT`` only to a point of the grid, each rounded to the nearest 10 ms step, so every
   generated event lands on it;
+* ``NOTE_ON`` of a pitched instrument only in ``key`` when one is asked (drums untouched);
 * ``VELOCITY``/``INSTRUMENT`` never repeat the current state; ``INSTRUMENT`` only from the allowed set,
   and once a sequence's budget of distinct instruments (``max_instruments``, one number or one per
   sequence) has played, only among those;
@@ -98,6 +99,7 @@ class PerformanceGrammar(BudgetMixin):
         max_instruments: int | Tensor = 0,
         bpm: float = 0.0,
         grid: int = 0,
+        key: frozenset[int] | None = None,
         device: torch.device | str = "cpu",
     ) -> None:
         if max_polyphony < 1:
@@ -115,6 +117,9 @@ class PerformanceGrammar(BudgetMixin):
             self.allowed_instruments[:] = False
             self.allowed_instruments[list(instruments)] = True
         self.rows = torch.arange(b, device=self.device)
+        self.in_key = torch.ones(V.N_PITCHES, dtype=torch.bool, device=self.device)  # pitched notes allowed
+        if key:
+            self.in_key = torch.tensor([p % 12 in key for p in range(V.N_PITCHES)], device=self.device)
         self.instrument = torch.full((b,), -1, dtype=torch.long, device=self.device)
         self.velocity = torch.full((b,), -1, dtype=torch.long, device=self.device)
         self.count = torch.zeros(b, V.N_INSTRUMENTS, V.N_PITCHES, dtype=torch.int16, device=self.device)
@@ -200,7 +205,8 @@ class PerformanceGrammar(BudgetMixin):
         ok = torch.zeros(b, V.VOCAB_SIZE, dtype=torch.bool, device=self.device)
         may_start = self.may_play() & (polyphony < self.max_polyphony)[:, None]  # (B, I)
         can_start = may_start[self.rows, cur]  # (B,)
-        ok[:, V.NOTE_ON_OFFSET : V.NOTE_OFF_OFFSET] = ~sounding_here & can_start[:, None]
+        in_key = self.in_key[None, :] | (cur == V.DRUMS)[:, None]  # (B, P): the key binds pitched notes
+        ok[:, V.NOTE_ON_OFFSET : V.NOTE_OFF_OFFSET] = ~sounding_here & can_start[:, None] & in_key
         ok[:, V.NOTE_OFF_OFFSET : V.VELOCITY_OFFSET] = releasable[self.rows, cur]
         velocities = torch.arange(V.N_VELOCITIES, device=self.device)
         ok[:, V.VELOCITY_OFFSET : V.TIME_SHIFT_OFFSET] = (

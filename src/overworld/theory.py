@@ -1,0 +1,50 @@
+"""The little music theory the controls need: keys (a tonic and a mode) as pitch classes, and time
+signatures as text. ``"D minor"``, ``"F# dorian"``, ``"Bb"`` (major), ``"C mixolydian"``; ``"3/4"``."""
+
+from __future__ import annotations
+
+from overworld.errors import ConfigError
+
+__all__ = ["MODES", "parse_key", "parse_time_signature"]
+
+MODES: dict[str, tuple[int, ...]] = {
+    "major": (0, 2, 4, 5, 7, 9, 11),
+    "ionian": (0, 2, 4, 5, 7, 9, 11),
+    "minor": (0, 2, 3, 5, 7, 8, 10),
+    "aeolian": (0, 2, 3, 5, 7, 8, 10),
+    "dorian": (0, 2, 3, 5, 7, 9, 10),
+    "phrygian": (0, 1, 3, 5, 7, 8, 10),
+    "lydian": (0, 2, 4, 6, 7, 9, 11),
+    "mixolydian": (0, 2, 4, 5, 7, 9, 10),
+    "locrian": (0, 1, 3, 5, 6, 8, 10),
+    "harmonic minor": (0, 2, 3, 5, 7, 8, 11),
+    "pentatonic": (0, 2, 4, 7, 9),
+    "minor pentatonic": (0, 3, 5, 7, 10),
+    "blues": (0, 3, 5, 6, 7, 10),
+}
+_TONICS = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
+
+
+def parse_key(text: str) -> frozenset[int]:
+    """The pitch classes (0 = C) of a key such as ``"D minor"``, ``"F# dorian"`` or ``"Bb"`` (major).
+    Raises :class:`ConfigError` naming the modes."""
+    words = text.strip().lower().split(maxsplit=1)
+    if not words or words[0][0] not in _TONICS:
+        raise ConfigError(f"a key is a tonic A-G (with # or b) and a mode, like 'D minor', not {text!r}")
+    tonic_text, mode = words[0], words[1].strip() if len(words) > 1 else "major"
+    tonic = _TONICS[tonic_text[0]] + tonic_text[1:].count("#") - tonic_text[1:].count("b")
+    if tonic_text[1:].strip("#b") or mode not in MODES:
+        raise ConfigError(f"unknown key {text!r}; a tonic A-G (with # or b) and one of: {', '.join(MODES)}")
+    return frozenset((tonic + step) % 12 for step in MODES[mode])
+
+
+def parse_time_signature(text: str) -> tuple[int, int]:
+    """``"6/8"`` -> ``(6, 8)``. Raises :class:`ConfigError`."""
+    num, sep, den = text.strip().partition("/")
+    try:
+        n, d = int(num), int(den)
+    except ValueError:
+        raise ConfigError(f"a time signature looks like 4/4 or 6/8, not {text!r}") from None
+    if not sep or not 1 <= n <= 32 or d not in (1, 2, 4, 8, 16, 32):
+        raise ConfigError(f"a time signature looks like 4/4 or 6/8, not {text!r}")
+    return n, d
