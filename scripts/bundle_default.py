@@ -22,7 +22,8 @@ TARGET = ROOT / "src" / "overworld" / "assets" / "default"
 # 0.95 and an instrument budget of 4-9 a piece (the training pieces' 10th to 90th percentile); no grid,
 # tempo, polyphony or note-length caps (the bar tokens keep a beat grid of their own)
 RECOMMENDED = SampleConfig(top_p=0.95, max_instruments=(4, 9))
-RESULTS = ("bars", "bars-5-midi", "previous", "statistics", "statistics-raw", "copying", "copy-test")
+RESULTS = ("bars", "bars-5-midi", "bigram", "bigram-5-midi", "statistics", "statistics-raw", "copying", "copy-test")
+PREVIOUS_BITS_PER_NOTE = 12.56  # the previous bundled model (performance tokens) on the 5 MIDI test pieces
 
 
 def main(run: str) -> None:
@@ -50,8 +51,11 @@ def main(run: str) -> None:
                         ("bits_per_token", "bits_per_note", "bits_per_second", "perplexity", "accuracy", "tokens", "notes")}  # fmt: skip
     if "bars-5-midi" in results:
         card["test_bits_per_note_on_the_5_midi_test_pieces"] = results["bars-5-midi"]["bits_per_note"]
+    card["previous_bundled_model_test_bits_per_note"] = PREVIOUS_BITS_PER_NOTE
+    if "bigram" in results:
+        card["baselines_test_bits_per_note"] = {"bigram": results["bigram"]["bits_per_note"]}
     if "statistics" in results:
-        oa = results["statistics"]["mean_overlapping_area"]
+        oa = results["statistics"]["metrics"]["mean_overlapping_area"]
         card["sampling"] = (
             "generation_config.json: top-p 0.95, 4-9 instruments a piece; 20 pieces of 32 bars against the "
             f"test pieces: mean Yang-Lerch OA {oa:.3f}"

@@ -21,6 +21,9 @@ overworld prepare data/freedoom data/openmsx --out data/prepared-bars   # the pr
 
 overworld evaluate --model "$model" --data data/prepared-game-bars --split test --json "$out/bars.json"
 overworld evaluate --model "$model" --data data/prepared-bars --split test --json "$out/bars-5-midi.json"
+overworld evaluate --model bigram --data data/prepared-game-bars --split test --json "$out/bigram.json"
+overworld evaluate --model bigram --data data/prepared-bars --split test --json "$out/bigram-5-midi.json"
+python3 scripts/loss_by_position.py "$model" data/prepared-game-bars --split test | tee "$out/loss-by-position.txt"
 
 rm -rf "$out/generated" "$out/generated-raw" "$out/test-pieces"
 overworld generate --model "$model" --out "$out/generated" --num 20 --bars 32 --seed 1

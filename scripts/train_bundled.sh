@@ -2,7 +2,7 @@
 # The bundled model's recipe, one command: fetch and prepare every free source with the bar tokenizer,
 # pre-train on music21 + the game music, fine-tune on the game music (Freedoom, OpenMSX, the tracker
 # modules), then bundle it (scripts/bundle_default.py writes the model card and generation_config.json).
-#   scripts/train_bundled.sh                 CPU (what shipped): 28 + 88 minutes on 2 cores
+#   scripts/train_bundled.sh                 CPU (what shipped): 28 + 80 minutes on 2 cores
 #   scripts/train_bundled.sh --gpu           one GPU: the same two stages by steps, under 8 minutes in all
 # Runs go to runs/bars-pre and runs/bars; data to data/.
 set -euo pipefail
@@ -27,6 +27,6 @@ else
   OMP_NUM_THREADS=2 overworld train --data data/prepared-all-bars --out runs/bars-pre \
     --config configs/bars-music-transformer.json --max-minutes 28 --quiet
   OMP_NUM_THREADS=2 overworld train --data data/prepared-game-bars --out runs/bars \
-    --config configs/bars-finetune.json --init-from runs/bars-pre --max-minutes 88 --quiet
+    --config configs/bars-finetune.json --init-from runs/bars-pre --max-minutes 80 --quiet
 fi
 python3 scripts/bundle_default.py runs/bars
