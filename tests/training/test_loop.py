@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -21,7 +22,7 @@ from overworld.data.dataset import Augment, TokenWindows
 from overworld.errors import ConfigError
 from overworld.models import load_model
 from overworld.training.checkpoint import load_state
-from overworld.training.loop import TrainingError, train
+from overworld.training.loop import TrainingError, _steps_in_budget, train
 
 
 def weights(run):
@@ -165,3 +166,25 @@ def test_two_process_torchrun_on_gloo_trains_and_saves_one_model(prepared, tmp_p
     assert proc.returncode == 0, err[-2000:]
     assert load_model(run / "model").card["steps"] == 3
     assert len(rows(run)) == 3  # one writer: rank 0
+
+
+def test_a_time_budget_before_the_first_validation_still_validates_the_model(
+    prepared, tmp_path, tiny_model, tiny_train
+):
+    config = replace(tiny_train, steps=50, eval_every=100)
+    result = train(tmp_path / "t", prepared, tiny_model, config, max_minutes=1e-6, progress=False)
+    assert result.stopped == "time_budget" and result.step == 1
+    assert result.best_val_loss is not None  # the model saved was validated
+    assert load_model(tmp_path / "t" / "model").card["best_validation_loss"] == round(result.best_val_loss, 5)
+    assert rows(tmp_path / "t")[-1]["val_loss"] != ""
+
+
+def test_the_progress_bar_ends_where_the_time_budget_does(prepared, tmp_path, tiny_model, tiny_train, capsys):
+    config = replace(tiny_train, steps=50, eval_every=100)
+    result = train(tmp_path / "t", prepared, tiny_model, config, max_minutes=1e-6, progress=True)
+    last = capsys.readouterr().err.strip().split("\r")[-1]
+    assert f" {result.step}/{result.step} " in last  # not 1/50: the budget, not --steps, ended it
+    # 10 steps in 10 s of a 60 s budget: the bar's total (and so its ETA) is step 60, not the 1000 asked for
+    run = SimpleNamespace(started=time.monotonic() - 10, step=10, config=SimpleNamespace(steps=1000))
+    assert 59 <= _steps_in_budget(run, 0, 60) <= 60
+    assert _steps_in_budget(run, 0, 5) == 10  # past the budget: it stops here

@@ -23,11 +23,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        "overworld's configs, then --config, then the flags. Multi-GPU/multi-node: run the same "
                        "command under `torchrun --nproc_per_node=N -m overworld train ...`.")  # fmt: skip
     p.add_argument("--data", required=True, help="prepared folder")
-    p.add_argument("--out", required=True, help="run folder (model/, latest/, metrics.csv, tensorboard/)")
+    p.add_argument("--out", required=True, help="run folder (model/, latest/, metrics.csv, tensorboard/); "
+                   "one that already holds a run needs --resume or --overwrite")  # fmt: skip
     p.add_argument(
         "--config", help="JSON/TOML config ({model:{...}, train:{...}}) or a Midinet parameters.json"
     )
-    p.add_argument("--resume", action="store_true", help="continue from RUN/latest exactly where it stopped")
+    again = p.add_mutually_exclusive_group()  # a folder that holds a run needs one of them
+    again.add_argument(
+        "--resume", action="store_true", help="continue from RUN/latest exactly where it stopped"
+    )
+    again.add_argument(
+        "--overwrite", action="store_true", help="replace the run already in RUN (its model, state, metrics)"
+    )
     p.add_argument("--init-from", metavar="MODEL", help="start from another model's weights (fine-tuning)")
     p.add_argument(
         "--max-minutes", type=float, default=0.0, help="stop (and save) after this much wall-clock time"
@@ -86,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
                                             if getattr(args, a) is not None})  # fmt: skip
     train_config = replace(train_config, **{f: getattr(args, a) for a, f in _TRAIN_FLAGS.items()
                                             if getattr(args, a) is not None})  # fmt: skip
-    result = train(args.out, args.data, model_config, train_config, resume=args.resume,
+    result = train(args.out, args.data, model_config, train_config, resume=args.resume, overwrite=args.overwrite,
                    init_from=args.init_from, max_minutes=args.max_minutes, progress=not args.quiet)  # fmt: skip
     best = "none" if result.best_val_loss is None else f"{result.best_val_loss:.4f}"
     print(f"{result.stopped} at step {result.step}; best validation loss {best}; model in {result.model_dir}")

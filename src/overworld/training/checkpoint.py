@@ -1,5 +1,6 @@
 """Training state on disk: written atomically (temporary file, fsync, rename), so a kill at any moment
 leaves the previous state loadable; read with ``weights_only=True`` (tensors and plain containers only).
+A full disk is a one-line :class:`DiskFullError`, never a C++ traceback, and the previous file stays.
 
 ``latest/state.pt`` is a dict: ``model``, ``optimizer``, ``scheduler`` (state dicts), ``step``,
 ``bad_evals`` (ints), ``best`` (a 0-d tensor, NaN for none yet), ``rng_cpu`` and on CUDA ``rng_cuda``
@@ -8,10 +9,13 @@ leaves the previous state loadable; read with ``weights_only=True`` (tensors and
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,9 +23,22 @@ from typing import Any
 import torch
 
 from overworld.config import ModelConfig, config_from_dict, config_to_dict
-from overworld.errors import DataError
+from overworld.errors import DataError, OverworldError
 
-__all__ = ["TrainState", "load_state", "load_train_state", "save_state", "save_train_state"]
+__all__ = [
+    "DiskFullError",
+    "TrainState",
+    "load_state",
+    "load_train_state",
+    "nonfinite",
+    "reporting_disk_full",
+    "save_state",
+    "save_train_state",
+]
+
+
+class DiskFullError(OverworldError):
+    """The disk filled up during a save; the file being replaced is intact (writes go to a temporary file)."""
 
 
 @dataclass
@@ -70,7 +87,55 @@ class TrainState:
         )
 
 
+def _is_disk_full(exc: BaseException) -> bool:
+    """Whether ``exc``, or an exception it came from, is ENOSPC (torch may wrap it in a RuntimeError)."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            return True
+        if "No space left" in str(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+@contextmanager
+def reporting_disk_full(path: Path) -> Iterator[None]:
+    """Turn a full disk while saving ``path`` into a one-line :class:`DiskFullError`."""
+    try:
+        yield
+    except (OSError, RuntimeError) as exc:
+        if not _is_disk_full(exc):
+            raise
+        raise DiskFullError(
+            f"no space left on device while saving {path}; the previous checkpoint is intact"
+        ) from exc
+
+
+def nonfinite(tensors: Any, prefix: str = "") -> list[str]:
+    """The names of the floating-point tensors in a (nested) state dict that hold a NaN or an infinity."""
+    if isinstance(tensors, torch.Tensor):
+        floating = tensors.is_floating_point() or tensors.is_complex()
+        return [prefix or "tensor"] if floating and not bool(torch.isfinite(tensors).all()) else []
+    if isinstance(tensors, dict):
+        items = tensors.items()
+    elif isinstance(tensors, (list, tuple)):
+        items = enumerate(tensors)
+    else:
+        return []
+    return [
+        name for key, value in items for name in nonfinite(value, f"{prefix}.{key}" if prefix else str(key))
+    ]
+
+
 def save_state(path: Path, state: dict[str, Any]) -> None:
+    """Write ``state`` to ``path`` atomically; a full disk is a :class:`DiskFullError`."""
+    with reporting_disk_full(path):
+        _save_atomic(path, state)
+
+
+def _save_atomic(path: Path, state: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

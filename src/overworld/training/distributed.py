@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-__all__ = ["Distributed", "setup_distributed"]
+__all__ = ["Distributed", "is_main_process", "setup_distributed"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,11 @@ class Distributed:
     def close(self) -> None:
         if self.enabled and dist.is_initialized():
             dist.destroy_process_group()
+
+
+def is_main_process() -> bool:
+    """Whether this process is rank 0 (or alone), from torchrun's environment: known before the group."""
+    return int(os.environ.get("WORLD_SIZE", "1")) <= 1 or int(os.environ.get("RANK", "0")) == 0
 
 
 def setup_distributed(device: torch.device) -> Distributed:

@@ -4,21 +4,22 @@ best/latest checkpoints, early stopping, TensorBoard + metrics.csv, exact resume
 A run directory holds ``model/`` (the best model: config.json, model.safetensors, tokenizer.json, a model
 card README.md), ``latest/state.pt`` (weights, optimizer, scheduler, step, RNG: everything resume needs,
 see :class:`~overworld.training.checkpoint.TrainState`), ``metrics.csv``, ``tensorboard/`` and
-``train_config.json``.
+``train_config.json``. One run holds a folder at a time (``RUN/.lock``), and a folder that holds a run
+is trained into again only with ``resume`` or ``overwrite`` (see :mod:`overworld.training.run_folder`).
 
-``train`` reads top to bottom: ``_setup`` (device, data, model, optimizer; ``_restore`` on resume), then
-``_train_step`` and ``_after_step`` until the run's total of steps, then ``_finish``. A :class:`_Run`
-holds what they share.
+``train`` reads top to bottom: ``_check_prepared`` and ``claim_run_folder``, then ``_setup`` (device,
+data, model, optimizer; ``_restore`` on resume), then ``_train_step`` and ``_after_step`` until the run's
+total of steps, then ``_finish``. A :class:`_Run` holds what they share.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import math
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -33,25 +34,23 @@ from overworld.devices import pick_device
 from overworld.errors import ConfigError, DataError, OverworldError
 from overworld.evaluation.likelihood import evaluate_windows
 from overworld.tokenizers import Tokenizer
-from overworld.training.checkpoint import TrainState, load_train_state, save_train_state
-from overworld.training.distributed import Distributed, setup_distributed
+from overworld.training.checkpoint import (
+    TrainState,
+    load_train_state,
+    nonfinite,
+    reporting_disk_full,
+    save_train_state,
+)
+from overworld.training.distributed import Distributed, is_main_process, setup_distributed
+from overworld.training.metrics import Metrics
+from overworld.training.run_folder import claim_run_folder
 from overworld.training.schedule import lr_factor
 
 __all__ = ["TrainResult", "TrainingError", "train"]
 
 log = logging.getLogger(__name__)
 
-METRIC_COLUMNS = (
-    "step",
-    "elapsed_s",
-    "lr",
-    "train_loss",
-    "train_accuracy",
-    "tokens_per_s",
-    "val_loss",
-    "val_accuracy",
-    "val_bits_per_token",
-)
+MIDI_SUFFIXES = (".mid", ".midi", ".kar", ".rmi")  # a --data folder holding these was never prepared
 
 
 class TrainingError(OverworldError):
@@ -86,46 +85,6 @@ def _param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str,
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
-class _Metrics:
-    """metrics.csv (one row per logged step) and TensorBoard, written by rank 0 only."""
-
-    def __init__(self, run: Path, resume_step: int | None, enabled: bool) -> None:
-        self.enabled = enabled
-        self.path = run / "metrics.csv"
-        self.writer = None
-        if not enabled:
-            return
-        rows = []
-        if resume_step is not None and self.path.exists():
-            with open(self.path, newline="") as handle:
-                rows = [r for r in csv.DictReader(handle) if int(r["step"]) <= resume_step]
-        with open(self.path, "w", newline="") as handle:
-            w = csv.DictWriter(handle, METRIC_COLUMNS)
-            w.writeheader()
-            w.writerows(rows)
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-
-            self.writer = SummaryWriter(str(run / "tensorboard"), purge_step=resume_step)
-        except ImportError:  # tensorboard missing: metrics.csv still has everything
-            log.warning("tensorboard is not installed; logging to metrics.csv only")
-
-    def log(self, row: dict[str, float]) -> None:
-        if not self.enabled:
-            return
-        with open(self.path, "a", newline="") as handle:
-            csv.DictWriter(handle, METRIC_COLUMNS).writerow({k: row.get(k, "") for k in METRIC_COLUMNS})
-        if self.writer is not None:
-            for key, value in row.items():
-                if key != "step":
-                    self.writer.add_scalar(key.replace("_", "/", 1), value, int(row["step"]))
-            self.writer.flush()
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-
-
 @dataclass
 class _Run:
     """What the named steps of one training run share: built by ``_setup``, advanced by ``_train_step``."""
@@ -146,7 +105,7 @@ class _Run:
     net: Any = None  # what the steps run: the model, compiled and/or wrapped for DDP
     train_windows: TokenWindows | None = None
     val_windows: TokenWindows | None = None
-    metrics: _Metrics | None = None
+    metrics: Metrics | None = None
     resumed: bool = False
     step: int = 0
     best: float | None = None
@@ -197,7 +156,19 @@ def _load_init_from(model: Any, init_from: str | Path, tokenizer: Tokenizer) -> 
         )
     if source.tokenizer.to_dict() != tokenizer.to_dict():
         raise ConfigError(f"--init-from {init_from}: its tokenizer differs from the data's")
-    model.load_state_dict(source.model.state_dict())
+    weights = source.model.state_dict()
+    if bad := nonfinite(weights):
+        raise DataError(
+            f"--init-from {init_from}: its weights hold NaN or infinite values ({_names(bad)}); "
+            "start from another model"
+        )
+    model.load_state_dict(weights)
+
+
+def _names(names: list[str], most: int = 3) -> str:
+    """The first few of ``names`` for a one-line message."""
+    more = f" and {len(names) - most} more" if len(names) > most else ""
+    return ", ".join(names[:most]) + more
 
 
 def _setup(
@@ -256,13 +227,18 @@ def _setup(
         torch.manual_seed(config.seed)
     _attach_data(run)
     run.net = _wrap(run)
-    run.metrics = _Metrics(run_dir, run.step if run.resumed else None, dist.is_main)
+    run.metrics = Metrics(run_dir, run.step if run.resumed else None, dist.is_main)
     return run
 
 
 def _restore(run: _Run, state: TrainState) -> None:
     """Weights, optimizer, schedule, counters and RNG from ``latest/``: the run goes on bit for bit."""
     config = run.config
+    if bad := nonfinite({"model": state.model, "optimizer": state.optimizer}):
+        raise DataError(
+            f"{run.state_path} holds NaN or infinite values ({_names(bad)}) and cannot be resumed; "
+            "start afresh with --overwrite, or into a new --out with --init-from a good model"
+        )
     run.model.load_state_dict(state.model)
     run.optimizer.load_state_dict(state.optimizer)
     run.scheduler.load_state_dict(state.scheduler)
@@ -386,7 +362,17 @@ def _after_step(run: _Run, loss_value: float, hits: float, count: float, bar: An
         _save_latest(run)
 
 
+def _check_finite(run: _Run) -> None:
+    """Never save non-finite weights (a finite loss can still step into NaN weights): stop instead."""
+    if bad := nonfinite(run.model.state_dict()):
+        raise TrainingError(
+            f"the weights became NaN or infinite at step {run.step} ({_names(bad)}); stopped before "
+            f"saving them. The last good checkpoint in {run.run / 'latest'} is intact (try a lower --lr)"
+        )
+
+
 def _save_latest(run: _Run) -> None:
+    _check_finite(run)
     if not run.dist.is_main:
         return
     state = TrainState(
@@ -406,8 +392,10 @@ def _save_latest(run: _Run) -> None:
 def _save_best(run: _Run) -> None:
     from overworld.models import save_model
 
+    _check_finite(run)
     if run.dist.is_main:
-        save_model(run.model_dir, run.model, run.tokenizer, _card(run))
+        with reporting_disk_full(run.model_dir):
+            save_model(run.model_dir, run.model, run.tokenizer, _card(run))
 
 
 def _card(run: _Run) -> dict[str, Any]:
@@ -426,9 +414,20 @@ def _card(run: _Run) -> dict[str, Any]:
     }
 
 
+def _steps_in_budget(run: _Run, first_step: int, budget_s: float) -> int:
+    """The step the run will stop at: its total, or where the time budget ends at the rate so far."""
+    elapsed, done = time.monotonic() - run.started, run.step - first_step
+    if elapsed >= budget_s:
+        return run.step
+    if done == 0:
+        return run.config.steps
+    return min(run.config.steps, max(run.step, first_step + int(done * budget_s / elapsed)))
+
+
 def _run_steps(run: _Run, max_minutes: float, progress: bool, on_step: Callable[[int], None] | None) -> str:
-    """Step until the run's total, early stopping, the time budget or Ctrl-C; returns why it stopped."""
-    config, bar = run.config, None
+    """Step until the run's total, early stopping, the time budget or Ctrl-C; returns why it stopped.
+    Under a time budget the bar's total is where the budget will end, so its ETA is the budget's."""
+    config, bar, first_step = run.config, None, run.step
     if progress and run.dist.is_main:
         from tqdm import tqdm
 
@@ -440,6 +439,8 @@ def _run_steps(run: _Run, max_minutes: float, progress: bool, on_step: Callable[
             _after_step(run, *_train_step(run), bar)
             if on_step is not None:
                 on_step(run.step)
+            if bar is not None and max_minutes:
+                bar.total = _steps_in_budget(run, first_step, max_minutes * 60)
             if config.patience and run.bad_evals >= config.patience:
                 return "early_stopping"
             if max_minutes and time.monotonic() - run.started > max_minutes * 60:
@@ -449,14 +450,17 @@ def _run_steps(run: _Run, max_minutes: float, progress: bool, on_step: Callable[
     finally:
         if bar is not None:
             bar.close()
-        run.metrics.close()
     return "done"
 
 
 def _finish(run: _Run, stopped: str) -> TrainResult:
-    """Save the latest state, and the model when no validation chose one; leave the process group."""
+    """Save the latest state; validate if nothing has been (a time budget or Ctrl-C before the first
+    evaluation), so the model saved is a validated one; save the model when validation did not choose one;
+    leave the process group."""
     _save_latest(run)
-    if not run.saved_best or run.val_windows is None:
+    if run.val_windows is not None and run.best is None:
+        run.metrics.log(_validate(run))
+    elif not run.saved_best or run.val_windows is None:
         _save_best(run)
     run.dist.barrier()
     run.dist.close()
@@ -474,12 +478,41 @@ def train(
     max_minutes: float = 0.0,
     progress: bool = True,
     on_step: Callable[[int], None] | None = None,
+    overwrite: bool = False,
 ) -> TrainResult:
     """Train into ``run_dir`` on the prepared ``data_dir``. ``train_config.steps`` is the run's total.
 
+    A ``run_dir`` that already holds a run needs ``resume`` (go on from its ``latest/``) or ``overwrite``
+    (replace it); one that another run is using is a :class:`~overworld.training.run_folder.RunFolderError`.
     ``on_step(step)`` is called after every optimizer step (tests interrupt through it). Ctrl-C saves the
     latest state and returns with ``stopped="interrupted"``.
     """
-    run = _setup(Path(run_dir), Path(data_dir), model_config, train_config, resume, init_from)
-    stopped = _run_steps(run, max_minutes, progress, on_step)
-    return _finish(run, stopped)
+    run_dir, data_dir = Path(run_dir), Path(data_dir)
+    _check_prepared(data_dir)
+    # rank 0 holds the folder for every rank
+    claim = (
+        claim_run_folder(run_dir, resume=resume, overwrite=overwrite) if is_main_process() else nullcontext()
+    )
+    with claim:
+        run = _setup(run_dir, data_dir, model_config, train_config, resume, init_from)
+        try:
+            stopped = _run_steps(run, max_minutes, progress, on_step)
+            return _finish(run, stopped)
+        finally:
+            run.metrics.close()
+
+
+def _check_prepared(data: Path) -> None:
+    """A prepared folder has a tokenizer.json beside its shards; a folder of MIDI files needs preparing."""
+    if (data / "tokenizer.json").is_file():
+        return
+    if not data.is_dir():
+        raise DataError(
+            f"no prepared folder at {data}; run `overworld prepare MIDI_FOLDER --out {data}` first"
+        )
+    entries = (p for p in data.rglob("*") if p.suffix.lower() in MIDI_SUFFIXES)
+    what = "holds MIDI files but is not prepared" if next(entries, None) else "is not a prepared folder"
+    raise DataError(
+        f"{data} {what} (no tokenizer.json); run `overworld prepare {data} --out PREPARED` first "
+        "and train with --data PREPARED"
+    )
