@@ -24,6 +24,14 @@ if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
 fi
 
 if ! "$PYTHON" -c "import torch" >/dev/null 2>&1; then
-  "$PYTHON" -m pip install -q "torch==2.13.0" || "$PYTHON" -m pip install -q torch --index-url https://download.pytorch.org/whl/cpu
+  if command -v nvidia-smi >/dev/null 2>&1 || [ -e /proc/driver/nvidia/version ]; then
+    "$PYTHON" -m pip install -q "torch==2.13.0"  # an NVIDIA GPU: PyPI's build, with CUDA
+  else
+    # no NVIDIA GPU: PyTorch's CPU-only index, never the several GB of CUDA wheels PyPI's Linux build pulls
+    # (TORCH_INDEX overrides it; a pip configured with a local copy of torch falls back to that)
+    "$PYTHON" -m pip install -q --timeout 20 --retries 1 "torch==2.13.0" \
+      --index-url "${TORCH_INDEX:-https://download.pytorch.org/whl/cpu}" \
+      || "$PYTHON" -m pip install -q "torch==2.13.0"
+  fi
 fi
 "$PYTHON" -m pip install -q -e ".${extras}"
