@@ -178,3 +178,13 @@ def test_grid_spacing_refuses_grids_it_cannot_keep():
     ):
         with pytest.raises(ConfigError):
             grid_spacing(bpm, grid, longest)
+
+
+def test_settings_from_data_take_the_training_pieces_instrument_percentiles():
+    from overworld.generation.controls import settings_from_data
+
+    files = [{"split": "train", "instruments": list(range(n))} for n in (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)]
+    files.append({"split": "test", "instruments": list(range(40))})  # held-out pieces never count
+    config = settings_from_data({"files": files})
+    assert config.top_p == 0.95 and config.max_instruments == (2, 10)
+    assert settings_from_data({"files": []}).max_instruments == 0

@@ -75,6 +75,8 @@ def test_steps_is_the_total_and_the_model_dir_describes_itself(prepared, tmp_pat
     loaded = load_model(tmp_path / "r" / "model")
     assert loaded.card["steps"] in (3, 5) and loaded.card["best_validation_loss"] > 0
     assert (tmp_path / "r" / "tensorboard").is_dir() and any((tmp_path / "r" / "tensorboard").iterdir())
+    # its recommended settings come from its data: top-p 0.95 and the training pieces' instrument budget
+    assert loaded.sampling.top_p == 0.95 and isinstance(loaded.sampling.max_instruments, tuple)
 
 
 def test_a_nan_loss_stops_with_a_clear_message_and_keeps_the_last_checkpoint(

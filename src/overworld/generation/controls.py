@@ -7,10 +7,11 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from overworld.config import SampleConfig
 from overworld.errors import ConfigError
 from overworld.midi.gm import DRUMS, GM_PROGRAM_NAMES
 
-__all__ = ["INSTRUMENT_PRESETS", "draw_budgets", "parse_budget", "parse_instruments"]
+__all__ = ["INSTRUMENT_PRESETS", "draw_budgets", "parse_budget", "parse_instruments", "settings_from_data"]
 
 # Chip-style line-ups in GM terms: the NES has two pulse leads, a triangle bass and a noise channel,
 # played here as Lead 1 (square), Lead 2 (sawtooth), Synth Bass 1 and the drum kit.
@@ -88,3 +89,19 @@ def parse_budget(text: str) -> int | tuple[int, int]:
         raise ConfigError(f"an instrument budget is a number or a range like 4-9, not {text!r}") from None
     draw_budgets(budget, 1, torch.Generator(), "cpu")  # the same checks as at generation time
     return budget
+
+
+def settings_from_data(manifest: dict) -> SampleConfig:
+    """The sampling settings a model trained on a prepared folder starts from (its
+    ``generation_config.json``): top-p 0.95 and an instrument budget drawn per piece between the 10th
+    and 90th percentile of the training pieces' instrument counts, so a new model's pieces use as many
+    instruments as its music did (bare defaults let a small model wander over dozens)."""
+    import numpy as np
+
+    counts = [len(f.get("instruments") or ()) for f in manifest.get("files", []) if f.get("split") == "train"]
+    counts = [c for c in counts if c > 0]
+    if not counts:
+        return SampleConfig(top_p=0.95)
+    low, high = (round(float(q)) for q in np.percentile(counts, [10, 90]))
+    low = min(max(1, low), 129)
+    return SampleConfig(top_p=0.95, max_instruments=(low, min(max(low, high), 129)))

@@ -390,12 +390,15 @@ def _save_latest(run: _Run) -> None:
 
 
 def _save_best(run: _Run) -> None:
+    from overworld.generation.controls import settings_from_data
     from overworld.models import save_model
 
     _check_finite(run)
     if run.dist.is_main:
         with reporting_disk_full(run.model_dir):
-            save_model(run.model_dir, run.model, run.tokenizer, _card(run))
+            save_model(
+                run.model_dir, run.model, run.tokenizer, _card(run), sampling=settings_from_data(run.manifest)
+            )
 
 
 def _card(run: _Run) -> dict[str, Any]:
