@@ -91,3 +91,26 @@ def test_generate_errors_are_one_line(model_dir, tmp_path, capsys):
     )
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 3 and all(line.startswith("overworld generate: error:") for line in err)
+
+
+def test_generate_bars_in_a_key_and_metre_with_a_bar_model(tmp_path):
+    from overworld.config import ModelConfig
+    from overworld.models import build_model
+    from overworld.models.storage import save_model
+    from overworld.theory import parse_key
+    from overworld.tokenizers import make_tokenizer
+
+    bars = make_tokenizer("bars")
+    config = ModelConfig(vocab_size=bars.vocab_size, embedding_size=32, sequence_length=64, num_blocks=2,
+                         num_heads=2, feed_forward_dim=64, dropout=0.0)  # fmt: skip
+    model_dir = save_model(tmp_path / "m", build_model(config), bars, {"data": "random weights"})
+    argv = ["generate", "--model", str(model_dir), "--out", str(tmp_path / "out"), "--bars", "4", "--seed", "1",
+            "--key", "A minor", "--time-signature", "3/4", "--bpm", "90"]  # fmt: skip
+    assert main(argv) == 0
+    score = symusic.Score(str(tmp_path / "out" / "overworld-1-0.mid"))
+    assert [(t.numerator, t.denominator) for t in score.time_signatures] == [(3, 4)]
+    assert abs(score.tempos[0].qpm - 90) / 90 < 0.04
+    bar = 3 * score.ticks_per_quarter
+    assert max(n.time for t in score.tracks for n in t.notes) < 4 * bar  # four bars, no more
+    pitched = [n.pitch for t in score.tracks if not t.is_drum for n in t.notes]
+    assert all(p % 12 in parse_key("A minor") for p in pitched)
