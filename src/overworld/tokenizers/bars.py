@@ -110,7 +110,9 @@ class Layout:
     VEL = POS + MAX_POSITIONS
     PITCH = VEL + N_VELOCITIES
     DUR = PITCH + N_PITCHES
-    SIZE = DUR + len(DURATIONS)
+    FILL = DUR + len(DURATIONS)  # infilling: the bars after a gap follow (fill-in-the-middle)
+    MIDDLE = FILL + 1  # infilling: the gap's bars follow
+    SIZE = MIDDLE + 1
 
 
 L = Layout
@@ -121,14 +123,14 @@ assert L.REPEAT + N_REPEATS == L.POS
 assert L.POS + MAX_POSITIONS == L.VEL
 assert L.VEL + N_VELOCITIES == L.PITCH
 assert L.PITCH + N_PITCHES == L.DUR
-assert L.DUR + len(DURATIONS) == L.SIZE == 465
+assert L.DUR + len(DURATIONS) == L.FILL == L.MIDDLE - 1 == L.SIZE - 2 == 465
 assert L.SIZE < 2**16  # shards are uint16
 
 _TEMPO_RATIO = (TEMPO_MAX / TEMPO_MIN) ** (1 / (N_TEMPOS - 1))
 _DUR = np.asarray(DURATIONS, dtype=_I64)
 _KINDS = (
     (L.TIMESIG, "TIMESIG"), (L.TEMPO, "TEMPO"), (L.TRACK, "TRACK"), (L.REPEAT, "REPEAT"),
-    (L.POS, "POS"), (L.VEL, "VEL"), (L.PITCH, "PITCH"), (L.DUR, "DUR"), (L.SIZE, None),
+    (L.POS, "POS"), (L.VEL, "VEL"), (L.PITCH, "PITCH"), (L.DUR, "DUR"), (L.FILL, None),
 )  # fmt: skip
 
 
@@ -165,7 +167,7 @@ def signature_index(numerator: int, denominator: int) -> int:
 
 def describe_token(t: int) -> str:
     """A readable name, e.g. ``PITCH(60)`` or ``REPEAT(2)``."""
-    names = {L.PAD: "PAD", L.BOS: "BOS", L.EOS: "EOS", L.BAR: "BAR"}
+    names = {L.PAD: "PAD", L.BOS: "BOS", L.EOS: "EOS", L.BAR: "BAR", L.FILL: "FILL", L.MIDDLE: "MIDDLE"}
     if t in names:
         return names[t]
     for (first, name), (nxt, _) in zip(_KINDS, _KINDS[1:]):
@@ -253,7 +255,7 @@ def _part_tokens(part: list[tuple[int, int, int, int]]) -> list[int]:
 
 
 class BarTokenizer(Tokenizer):
-    """Bars of per-instrument parts with one-token repeats (vocabulary 465); see the module docstring."""
+    """Bars of per-instrument parts with one-token repeats (vocabulary 467); see the module docstring."""
 
     name = "bars"
 
@@ -463,7 +465,7 @@ class _DecodeState:
             self.bar_sigs.append(self.sig_index)
             self.bar_tempos.append(self.tempo_index)
             self.inst = -1
-        elif not self.starts or tok < L.TIMESIG or tok >= L.SIZE:
+        elif not self.starts or tok < L.TIMESIG or tok >= L.FILL:
             return
         elif tok < L.TEMPO:
             self.sig_index = self.bar_sigs[-1] = tok - L.TIMESIG

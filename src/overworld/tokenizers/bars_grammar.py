@@ -57,7 +57,7 @@ def _kind_table() -> Tensor:
     kind[L.BAR] = BAR
     bounds = ((L.TIMESIG, L.TEMPO, TIMESIG), (L.TEMPO, L.TRACK, TEMPO), (L.TRACK, L.REPEAT, TRACK),
               (L.REPEAT, L.POS, REPEAT), (L.POS, L.VEL, POS), (L.VEL, L.PITCH, VEL),
-              (L.PITCH, L.DUR, PITCH), (L.DUR, L.SIZE, DUR))  # fmt: skip
+              (L.PITCH, L.DUR, PITCH), (L.DUR, L.FILL, DUR))  # fmt: skip
     for first, end, k in bounds:
         kind[first:end] = k
     return kind
@@ -144,7 +144,7 @@ class BarGrammar(BudgetMixin):
     # ----------------------------------------------------------------------------------- protocol
     def prime(self, primer: list[int]) -> list[int]:
         """Take in the primer from its first bar line; lengths count from its end."""
-        ids = [int(t) for t in primer if L.BAR <= int(t) < L.SIZE]
+        ids = [int(t) for t in primer if L.BAR <= int(t) < L.FILL]
         self.primer = ids[ids.index(L.BAR) :] if L.BAR in ids else []
         prime_rows(self, self.primer, len(self.rows), self.device)
         self.start_bars = self.bars.clone()
@@ -264,7 +264,7 @@ class BarGrammar(BudgetMixin):
         crowd = self.sounding.gather(1, ahead.clamp(max=_HORIZON - 1)).cummax(dim=1).values  # (B, 192)
         fits &= crowd[:, self.durations - 1] < self.max_polyphony  # room over the whole note
         fits[:, 0] = True  # the shortest note always fits where its PITCH was allowed
-        ok[:, L.DUR : L.SIZE] = fits & (k == PITCH)[:, None]
+        ok[:, L.DUR : L.FILL] = fits & (k == PITCH)[:, None]
 
     def _positions(self) -> Tensor:
         """``(B, P)``: positions inside the bar, on the grid, where fewer than max_polyphony notes sound."""
