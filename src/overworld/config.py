@@ -164,6 +164,7 @@ class TrainConfig:
     compile: bool = False
     augment_transpose: int = 3  # semitones up or down, pitched notes only
     augment_stretch: float = 0.05  # tempo stretch of up to +-5%
+    infill_rate: float = 0.0  # share of windows that teach filling a gap from both sides (bar tokens)
     num_workers: int = 0
 
     def __post_init__(self) -> None:
@@ -187,6 +188,8 @@ class TrainConfig:
             raise ConfigError(f"betas must both be in [0, 1), not {self.betas}")
         if not 0.0 <= self.augment_stretch < 1.0:
             raise ConfigError(f"augment_stretch must be in [0, 1), not {self.augment_stretch}")
+        if not 0.0 <= self.infill_rate <= 1.0:
+            raise ConfigError(f"infill_rate must be in [0, 1], not {self.infill_rate}")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ _MODEL_FLAGS = {"model": "model", "attention": "attention", "sequence_length": "
 _TRAIN_FLAGS = {"steps": "steps", "batch_size": "batch_size", "lr": "learning_rate", "warmup": "warmup_steps",
                 "grad_accumulation": "grad_accumulation", "eval_every": "eval_every",
                 "eval_batches": "eval_batches", "log_every": "log_every", "save_every": "save_every",
-                "patience": "patience", "seed": "seed", "device": "device", "compile": "compile"}  # fmt: skip
+                "patience": "patience", "seed": "seed", "device": "device", "compile": "compile",
+                "infill_rate": "infill_rate"}  # fmt: skip
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -69,6 +70,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument(
         "--patience", type=int, help="evaluations without improvement before stopping, 0: never (0)"
     )
+    t.add_argument("--infill-rate", type=float, help="share of windows that teach infilling a gap of bars "
+                   "from both sides, 0-1 (bar tokenizer; 0)")  # fmt: skip
     t.add_argument("--seed", type=int, help="seed for weights, data order and dropout (0)")
     t.add_argument("--device", help="auto, cpu, cuda, cuda:1, mps (auto)")
     t.add_argument("--compile", action="store_const", const=True, help="torch.compile the model")

@@ -34,11 +34,12 @@ class TokenWindows:
     """Windows of ``length + 1`` tokens (inputs are ``[:-1]``, targets ``[1:]``) from one split."""
 
     def __init__(self, prepared: str | Path, split: str, length: int, *, augment: Augment | None = None,
-                 tokenizer: Tokenizer | None = None) -> None:  # fmt: skip
+                 tokenizer: Tokenizer | None = None, infill_rate: float = 0.0) -> None:  # fmt: skip
         self.folder = Path(prepared)
         self.split = split
         self.length = int(length)
         self.augment = augment or Augment()
+        self.infill_rate = float(infill_rate)  # share of windows in the tokenizer's infilling layout
         self.tokens, self.index = read_shard(self.folder, split)
         if len(self.tokens) < 2:
             raise DataError(f"the {split} split of {self.folder} is empty; prepare more files")
@@ -49,15 +50,33 @@ class TokenWindows:
         return max(1, -(-len(self.tokens) // self.length))
 
     def _window(self, rng: np.random.Generator) -> np.ndarray:
+        ids = self._infill_window(rng) if self.infill_rate and rng.random() < self.infill_rate else None
+        if ids is None:
+            ids = self._plain_window(rng)
+        return self._augmented(ids, rng)
+
+    def _plain_window(self, rng: np.random.Generator) -> np.ndarray:
+        """Consecutive tokens from a random start (a little more than a window when stretching, so a
+        faster stretch still fills it)."""
         need = self.length + 1
-        extra = 0
-        aug = self.augment
-        if aug.stretch:  # take a little more so a faster stretch still fills the window
-            extra = int(need * aug.stretch) + 8
+        extra = int(need * self.augment.stretch) + 8 if self.augment.stretch else 0
         total = len(self.tokens)
         span = min(total, need + extra)
         start = int(rng.integers(0, total - span + 1))
-        ids = np.asarray(self.tokens[start : start + span], dtype=np.int64)
+        return np.asarray(self.tokens[start : start + span], dtype=np.int64)
+
+    def _infill_window(self, rng: np.random.Generator) -> np.ndarray | None:
+        """A window in the tokenizer's infilling layout from a piece drawn by its length, or None."""
+        at = int(rng.integers(0, len(self.tokens)))
+        piece = int(np.searchsorted(self.index, at, side="right")) - 1
+        begin, end = int(self.index[piece]), int(self.index[min(piece + 1, len(self.index) - 1)])
+        ids = self.tokenizer.infill_example(np.asarray(self.tokens[begin:end], dtype=np.int64), rng, self.length)
+        return None if ids is None else ids[ids != self.tokenizer.pad_id]
+
+    def _augmented(self, ids: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """``ids`` transposed and stretched at random, cut or PAD-filled to a window."""
+        need = self.length + 1
+        aug = self.augment
         shift = int(rng.integers(-aug.transpose, aug.transpose + 1)) if aug.transpose else 0
         factor = float(rng.uniform(1 - aug.stretch, 1 + aug.stretch)) if aug.stretch else 1.0
         if shift or factor != 1.0:

@@ -258,6 +258,7 @@ class BarTokenizer(Tokenizer):
     """Bars of per-instrument parts with one-token repeats (vocabulary 467); see the module docstring."""
 
     name = "bars"
+    can_infill = True
 
     vocab_size = property(lambda self: L.SIZE)  # type: ignore[assignment]
     pad_id = property(lambda self: L.PAD)  # type: ignore[assignment]
@@ -409,6 +410,18 @@ class BarTokenizer(Tokenizer):
         piece = self.tail(ids, first)
         cut = [i for i, t in enumerate(piece) if t == L.BAR]
         return np.asarray(piece[: cut[want]] if len(cut) > want else piece, dtype=_I64)
+
+    def infill_example(self, piece: np.ndarray, rng: np.random.Generator, length: int) -> np.ndarray | None:
+        """See :func:`overworld.tokenizers.bars_infill.infill_example`."""
+        from overworld.tokenizers.bars_infill import infill_example
+
+        return infill_example(self, piece, rng, length)
+
+    def infill_context(self, ids: np.ndarray, first: int, end: int, length: int) -> tuple[list[int], list[int]]:
+        """See :func:`overworld.tokenizers.bars_infill.infill_context`."""
+        from overworld.tokenizers.bars_infill import infill_context
+
+        return infill_context(self, ids, first, end, length)
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": self.name, "vocab_size": L.SIZE}

@@ -120,6 +120,7 @@ class BarGrammar(BudgetMixin):
             self.signatures[TIME_SIGNATURES.index(time_signature)] = True
         self._start_state(b)
         self.primer: list[int] = []
+        self.must_start_bar = False
 
     def _start_state(self, b: int) -> None:
         """Every sequence before its first token."""
@@ -143,16 +144,28 @@ class BarGrammar(BudgetMixin):
 
     # ----------------------------------------------------------------------------------- protocol
     def prime(self, primer: list[int]) -> list[int]:
-        """Take in the primer from its first bar line; lengths count from its end."""
-        ids = [int(t) for t in primer if L.BAR <= int(t) < L.FILL]
+        """Take in the primer from its first bar line; lengths count from its end.
+
+        An infilling context (``past FILL future MIDDLE``, :mod:`overworld.tokenizers.bars_infill`) goes
+        to the model whole while the state is the past's: the gap continues the past, starts with a
+        ``BAR`` and its ``REPEAT`` tokens point into the past."""
+        ids = [int(t) for t in primer]
+        context: list[int] | None = None
+        if L.FILL in ids:
+            if ids[-1] != L.MIDDLE or ids.count(L.FILL) != 1 or ids.count(L.MIDDLE) != 1:
+                raise ConfigError("an infilling primer is past FILL future MIDDLE, each marker once")
+            context, ids = ids, ids[: ids.index(L.FILL)]
+        ids = [t for t in ids if L.BAR <= t < L.FILL]
         self.primer = ids[ids.index(L.BAR) :] if L.BAR in ids else []
         prime_rows(self, self.primer, len(self.rows), self.device)
         self.start_bars = self.bars.clone()
         self.start_seconds = self.elapsed + self._bar_seconds()
-        return self.primer
+        self.must_start_bar = context is not None
+        return self.primer if context is None else context
 
     def finish(self, row: int, body: list[int], inclusive: bool) -> list[int]:
-        """The primer and ``body``, or ``body`` alone with the primer's repeats written out."""
+        """The primer (for infilling: the past) and ``body``, or ``body`` alone with the primer's repeats
+        written out."""
         if inclusive or not self.primer:
             return self.primer + body
         return self.tokenizer.tail(self.primer + body, self.primer.count(L.BAR))  # type: ignore[attr-defined]
@@ -189,6 +202,7 @@ class BarGrammar(BudgetMixin):
         self._sound(kind == DUR, tok)
         self.last = torch.where(self.done, self.last, kind)
         self.done |= tok == L.EOS
+        self.must_start_bar = False
 
     def _new_bar(self, bar: Tensor) -> None:
         """Rows in ``bar`` start a bar: shift the history and the sounding notes by the old bar."""
@@ -236,6 +250,9 @@ class BarGrammar(BudgetMixin):
         ok[:, L.BAR] = bar_ok & (between | (k == START))
         ok[:, L.EOS] = eos_ok & between
         self._part_masks(ok, k, free_pos)
+        if self.must_start_bar:  # the first token of an infilled gap
+            ok[:] = False
+            ok[:, L.BAR] = True
         stuck = ~ok.any(dim=1)
         ok[:, L.EOS] |= stuck
         ok[self.done] = False

@@ -123,6 +123,23 @@ class Tokenizer(abc.ABC):
         default takes the opening ~50 tokens a second."""
         return ids[: max(16, int(seconds * 50))]
 
+    can_infill = False  # whether infill_example / infill_context are implemented
+
+    def infill_example(self, piece: np.ndarray, rng: np.random.Generator, length: int) -> np.ndarray | None:
+        """A training window of ``length + 1`` tokens that teaches filling a gap from both sides, or
+        ``None`` where ``piece`` has none. This default: the tokenizer cannot infill."""
+        from overworld.errors import ConfigError
+
+        raise ConfigError(f"the {self.name} tokenizer cannot infill; use the bar tokenizer")
+
+    def infill_context(self, ids: np.ndarray, first: int, end: int, length: int) -> tuple[list[int], list[int]]:
+        """``(context, gap)``: what a model reads before regenerating bars ``first`` to ``end - 1`` of
+        ``ids``, within ``length`` tokens, and the piece's own tokens of those bars. This default: the
+        tokenizer cannot infill."""
+        from overworld.errors import ConfigError
+
+        raise ConfigError(f"the {self.name} tokenizer cannot infill; use the bar tokenizer")
+
     def save(self, path: str | Path) -> Path:
         path = Path(path)
         if path.is_dir():

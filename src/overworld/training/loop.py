@@ -260,7 +260,10 @@ def _attach_data(run: _Run) -> None:
     """Training windows (augmented) and validation windows, when the data has a validation split."""
     length, config = run.model_config.sequence_length, run.config
     augment = Augment(config.augment_transpose, config.augment_stretch)
-    run.train_windows = TokenWindows(run.data, "train", length, augment=augment, tokenizer=run.tokenizer)
+    if config.infill_rate and not run.tokenizer.can_infill:
+        raise ConfigError(f"--infill-rate needs a tokenizer that can infill (bars), not {run.tokenizer.name}")
+    run.train_windows = TokenWindows(run.data, "train", length, augment=augment, tokenizer=run.tokenizer,
+                                     infill_rate=config.infill_rate)  # fmt: skip
     try:
         run.val_windows = TokenWindows(run.data, "validation", length, tokenizer=run.tokenizer)
     except DataError:

@@ -1,0 +1,91 @@
+"""Fill-in-the-middle for bar tokens: contexts that hold both sides of a gap, training windows in that
+layout, and a grammar that writes exactly the gap's bars after them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from overworld.config import ModelConfig, SampleConfig
+from overworld.data.dataset import Augment, TokenWindows
+from overworld.errors import ConfigError
+from overworld.generation.sampler import generate
+from overworld.tokenizers import make_tokenizer
+from overworld.tokenizers.bars import BarTokenizer
+from overworld.tokenizers.bars import Layout as L
+from overworld.tokenizers.bars_infill import bar_starts
+
+from .test_bars import _notes, _score
+
+RIFF = [(0, 60, 2), (4, 64, 2), (8, 67, 2), (12, 72, 4)]
+
+
+def _piece() -> np.ndarray:
+    bars = [RIFF, [(0, 48, 16)], RIFF, [(2, 50, 2)], RIFF, RIFF, [(0, 55, 4), (8, 57, 4)], RIFF]
+    return BarTokenizer().encode(_score(bars, drums=[0, 8]))
+
+
+def test_the_context_is_past_fill_future_middle_and_the_gap_is_the_pieces_own_tokens():
+    tok, ids = BarTokenizer(), _piece()
+    starts = bar_starts(ids)
+    context, gap = tok.infill_context(ids, 3, 5, 1024)
+    assert gap == ids[starts[3] : starts[5]].tolist()
+    fill, middle = context.index(L.FILL), context.index(L.MIDDLE)
+    assert middle == len(context) - 1 and context.count(L.FILL) == 1
+    assert context[:fill] == ids[: starts[3]].tolist()  # the whole past fits
+    future = context[fill + 1 : middle]
+    assert _notes(tok.decode(future)) == _notes(tok.decode(tok.tail(ids, 5)))  # bars 6-8, standing alone
+    assert L.REPEAT + 1 not in future[: future.index(L.BAR, 1)]  # its first bar repeats nothing before it
+
+
+def test_a_small_window_keeps_the_gap_and_cuts_the_past_and_future_at_bar_lines():
+    tok, ids = BarTokenizer(), _piece()
+    context, gap = tok.infill_context(ids, 4, 5, 64)
+    fill = context.index(L.FILL)
+    assert len(context) + min(len(gap), 32) <= 64
+    assert context[0] == L.BAR and context[fill + 1] == L.BAR
+
+
+@pytest.mark.parametrize("span", [(5, 3), (0, 0), (2, 9), (-1, 2)])
+def test_a_span_outside_the_piece_is_refused(span):
+    with pytest.raises(ConfigError, match="outside the piece"):
+        BarTokenizer().infill_context(_piece(), *span, 1024)
+
+
+def test_a_tokenizer_without_infilling_says_so():
+    with pytest.raises(ConfigError, match="cannot infill"):
+        make_tokenizer("performance").infill_context(np.zeros(4, dtype=np.int64), 0, 1, 64)
+
+
+def test_infilling_windows_are_a_pure_function_of_the_step_and_hold_every_marker(tmp_path):
+    from overworld.data.shards import write_shard
+
+    tok = BarTokenizer()
+    pieces = [np.concatenate([[L.BOS], _piece(), [L.EOS]]) for _ in range(3)]
+    write_shard(tmp_path, "train", pieces)
+    tok.save(tmp_path)
+    windows = TokenWindows(tmp_path, "train", 256, augment=Augment(transpose=3), infill_rate=1.0)
+    a, b = windows.batch(7, 4, seed=0), windows.batch(7, 4, seed=0)
+    assert torch.equal(a, b)
+    for row in a.numpy():
+        assert (row == L.FILL).sum() == 1 and (row == L.MIDDLE).sum() == 1
+        assert row[list(row).index(L.MIDDLE) + 1] == L.BAR
+    plain = TokenWindows(tmp_path, "train", 256, augment=Augment(transpose=3))
+    assert not (plain.batch(7, 4, seed=0) == L.FILL).any()
+
+
+def test_the_grammar_writes_exactly_the_gaps_bars_after_the_context():
+    from overworld.models import build_model
+
+    torch.manual_seed(0)
+    config = ModelConfig(vocab_size=L.SIZE, embedding_size=32, sequence_length=128, num_blocks=2, num_heads=2,
+                         feed_forward_dim=64, dropout=0.0)  # fmt: skip
+    model, tok, ids = build_model(config).eval(), BarTokenizer(), _piece()
+    context, _ = tok.infill_context(ids, 2, 5, 128)
+    out = generate(model, tok, SampleConfig(), primer_ids=context, bars=3, num=4, seed=3)
+    for gap in out:
+        assert gap.tolist().count(L.BAR) == 3 and gap[0] == L.BAR
+        assert L.FILL not in gap.tolist() and L.MIDDLE not in gap.tolist()
+    with pytest.raises(ConfigError, match="FILL"):
+        generate(model, tok, SampleConfig(), primer_ids=[L.FILL, L.BAR], bars=1)
