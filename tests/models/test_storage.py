@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +55,9 @@ class FakeTokenizer(Tokenizer):
 def _fake_load_tokenizer(path: str | Path | dict) -> FakeTokenizer:
     data = path if isinstance(path, dict) else json.loads(Path(path).read_text(encoding="utf-8"))
     return FakeTokenizer(data["vocab_size"])
+
+
+REAL_LOAD_TOKENIZER = tokenizers.load_tokenizer
 
 
 @pytest.fixture(autouse=True)
@@ -147,7 +152,100 @@ def test_vocabulary_mismatch_is_a_config_error(saved):
     (saved / "tokenizer.json").write_text(json.dumps({"type": "fake", "vocab_size": 99}))
     with pytest.raises(ConfigError) as exc:
         load_model(saved)
-    assert "vocab_size" in _one_line(exc)
+    assert "vocab_size" in _one_line(exc) and str(saved / "tokenizer.json") in _one_line(exc)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("[1, 2]", "must hold an object, not list"),
+        ('{"type": "performance", "vocab_size": 600}', "says vocab_size 600"),
+        ('{"type": "performance", "max_note_seconds": "long"}', "cannot build its tokenizer"),
+        ('{"type": "performance"}', "does not match"),  # 520 tokens, the model embeds 13
+    ],
+)
+def test_a_bad_tokenizer_json_is_a_one_line_error_naming_it(saved, monkeypatch, text, reason):
+    monkeypatch.setattr(tokenizers, "load_tokenizer", REAL_LOAD_TOKENIZER)
+    (saved / "tokenizer.json").write_text(text)
+    with pytest.raises(ConfigError) as exc:
+        load_model(saved)
+    assert reason in _one_line(exc) and str(saved / "tokenizer.json") in _one_line(exc)
+
+
+def _rewrite_weights(directory: Path, change: Any) -> None:
+    """Replace each tensor of ``directory``'s weights by ``change(name, tensor)``, keeping the metadata."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    path = str(directory / "model.safetensors")
+    with safe_open(path, "pt") as handle:
+        metadata = handle.metadata()
+    tensors = {name: change(name, tensor) for name, tensor in load_file(path).items()}
+    save_file(tensors, path, metadata=metadata)
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.bool, torch.uint8])
+def test_weights_that_are_not_floating_point_are_a_data_error(saved, dtype):
+    _rewrite_weights(saved, lambda name, t: (t * 100).to(dtype))  # loading used to cast them silently
+    with pytest.raises(DataError) as exc:
+        load_model(saved)
+    assert "model.safetensors" in _one_line(exc) and f"{dtype}, not floating point" in _one_line(exc)
+
+
+def test_half_precision_weights_still_load(saved):
+    _rewrite_weights(saved, lambda name, t: t.half())
+    assert next(load_model(saved).model.parameters()).dtype == torch.float32
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_non_finite_weights_are_a_data_error(saved, value):
+    def poison(name: str, tensor: torch.Tensor) -> torch.Tensor:
+        tensor = tensor.clone()
+        if name.startswith("embedding"):
+            tensor.view(-1)[3] = value
+        return tensor
+
+    _rewrite_weights(saved, poison)
+    with pytest.raises(DataError) as exc:
+        load_model(saved)
+    assert "model.safetensors: embedding.weight holds NaN or infinite values" in _one_line(exc)
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe\x00\x81 not a card", b"---\nname: x\n---\n\x00\x00\x00"])
+def test_a_binary_model_card_is_a_data_error_naming_it(saved, content):
+    (saved / "README.md").write_bytes(content)
+    with pytest.raises(DataError) as exc:
+        load_model(saved)
+    assert str(saved / "README.md") in _one_line(exc) and "not text" in _one_line(exc)
+
+
+def test_a_card_with_bad_metadata_only_warns(saved, caplog):
+    (saved / "README.md").write_text("---\nname: [unclosed\n---\n# a card\n", encoding="utf-8")
+    assert load_model(saved).card == {}
+    assert "cannot be read" in caplog.text
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)], ids=oct)
+def test_model_files_are_written_with_the_users_umask(tiny_config, tmp_path, umask, mode):
+    from overworld.config import SampleConfig
+
+    old = os.umask(umask)
+    try:
+        directory = save_model(
+            tmp_path / "m", build_model(tiny_config), FakeTokenizer(), CARD, SampleConfig()
+        )
+    finally:
+        os.umask(old)
+    assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in directory.iterdir()} == {
+        name: mode
+        for name in (
+            "README.md",
+            "config.json",
+            "generation_config.json",
+            "model.safetensors",
+            "tokenizer.json",
+        )
+    }
 
 
 def test_config_without_format_is_a_config_error(saved):

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from importlib import resources
@@ -24,8 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from overworld.atomic import new_file_mode, temp_file_beside
 from overworld.config import ModelConfig, SampleConfig, config_from_dict, config_to_dict, read_config_file
-from overworld.errors import ConfigError, DataError, one_line
+from overworld.errors import ConfigError, DataError, OverworldError, one_line
 from overworld.models.base import LanguageModel
 from overworld.models.build import build_model
 
@@ -100,11 +100,12 @@ def _canonical_state(model: LanguageModel) -> tuple[dict[str, torch.Tensor], dic
 
 
 def _write_atomic(path: Path, write: Any) -> None:
-    """Call ``write(temp_path)`` then move the file onto ``path``."""
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """Call ``write(temp_path)`` then move the file onto ``path`` (with the user's umask, not mkstemp's 0600)."""
+    handle, temp = temp_file_beside(path)
     os.close(handle)
     try:
-        write(Path(temp))
+        write(temp)
+        os.chmod(temp, new_file_mode())  # again: a writer may have made the file anew (safetensors: 0600)
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
@@ -172,15 +173,30 @@ def _render_card(card: Mapping[str, Any], config: ModelConfig, parameters: int) 
 
 
 def _read_card(path: Path) -> dict[str, Any]:
-    """The metadata of a model card (its YAML front matter; older cards' JSON is YAML too), or ``{}``."""
-    if not path.is_file():
+    """The metadata of a model card (its YAML front matter; older cards' JSON is YAML too), or ``{}``.
+
+    A missing card or bad metadata is a warning (the card is prose for people); a README.md that is not
+    text at all (binary, not UTF-8) is a :class:`DataError`: the folder holds something other than it says.
+    """
+    if not path.exists():
         log.warning("%s has no model card README.md", path.parent)
         return {}
     from huggingface_hub import ModelCard
 
     try:
-        card = ModelCard.load(path)
-    except Exception as exc:  # yaml's errors and the hub's ValueError alike: a card is never fatal
+        with path.open(encoding="utf-8-sig", newline="") as handle:  # as ModelCard.load reads it
+            text = handle.read()
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"model card {path} is not text (byte {exc.start} is not UTF-8); replace or remove it"
+        ) from exc
+    except OSError as exc:
+        raise DataError(f"cannot read model card {path}: {one_line(exc)}") from exc
+    if "\x00" in text:
+        raise DataError(f"model card {path} is not text (it holds NUL bytes); replace or remove it")
+    try:
+        card = ModelCard(text)
+    except Exception as exc:  # yaml's errors and the hub's ValueError: bad metadata is not fatal
         log.warning("model card %s cannot be read: %s", path, one_line(exc))
         return {}
     data = card.data.to_dict()
@@ -274,6 +290,22 @@ def _read_config(path: Path) -> ModelConfig:
     return config_from_dict(ModelConfig, data)
 
 
+def _read_tokenizer(path: Path) -> Tokenizer:
+    """The tokenizer ``path`` describes; any reason it cannot be built is a one-line ConfigError naming it."""
+    from overworld import tokenizers
+
+    try:
+        return tokenizers.load_tokenizer(path)
+    except OverworldError as exc:
+        reason = one_line(exc)
+        if str(path) in reason:
+            raise
+        named = str(path) + reason[len(path.name) :] if reason.startswith(path.name) else f"{path}: {reason}"
+        raise ConfigError(named) from exc
+    except (TypeError, ValueError, KeyError) as exc:  # an option of the wrong type or range
+        raise ConfigError(f"{path}: cannot build its tokenizer ({one_line(exc)})") from exc
+
+
 def _load_weights(path: Path, model: LanguageModel) -> None:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
@@ -296,6 +328,10 @@ def _load_weights(path: Path, model: LanguageModel) -> None:
                 f"weights {path}: {name} has shape {tuple(tensor.shape)}, "
                 f"the config needs {tuple(expected[name].shape)}"
             )
+        if not tensor.is_floating_point():  # loading would cast int64/bool silently into nonsense weights
+            raise DataError(f"weights {path}: {name} is {tensor.dtype}, not floating point")
+        if not bool(torch.isfinite(tensor).all()):
+            raise DataError(f"weights {path}: {name} holds NaN or infinite values; the model is broken")
     model.load_state_dict(tensors, strict=False)  # aliases of tied weights follow their canonical tensor
 
 
@@ -305,15 +341,13 @@ def load_model(path: str | Path = "default", *, device: torch.device | str = "cp
     Raises :class:`ConfigError` for a bad config (unknown key, vocabulary mismatch with the tokenizer)
     and :class:`DataError` for missing or unreadable files.
     """
-    from overworld import tokenizers
-
     directory = resolve_model_dir(path)
     config = _read_config(directory / "config.json")
-    tokenizer = tokenizers.load_tokenizer(directory / "tokenizer.json")
+    tokenizer = _read_tokenizer(directory / "tokenizer.json")
     if config.vocab_size != tokenizer.vocab_size:
         raise ConfigError(
-            f"{directory}: config vocab_size {config.vocab_size} does not match the tokenizer's "
-            f"{tokenizer.vocab_size}"
+            f"{directory}: config vocab_size {config.vocab_size} does not match the vocabulary of "
+            f"{directory / 'tokenizer.json'} ({tokenizer.vocab_size})"
         )
     model = build_model(config)
     _load_weights(directory / "model.safetensors", model)
