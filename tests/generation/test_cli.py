@@ -114,3 +114,50 @@ def test_generate_bars_in_a_key_and_metre_with_a_bar_model(tmp_path):
     assert max(n.time for t in score.tracks for n in t.notes) < 4 * bar  # four bars, no more
     pitched = [n.pitch for t in score.tracks if not t.is_drum for n in t.notes]
     assert all(p % 12 in parse_key("A minor") for p in pitched)
+
+
+def test_generate_synth_means_what_render_synth_means(model_dir, tmp_path, capsys, monkeypatch):
+    import overworld.render
+
+    asked = []
+
+    def fake_render(source, out_path, *, synth, soundfont):
+        asked.append((synth, soundfont))
+        out_path.write_bytes(b"RIFF")
+        return out_path
+
+    monkeypatch.setattr(overworld.render, "render", fake_render)
+    base = ["generate", "--model", str(model_dir), "--length", "20", "--seed", "5"]
+    assert main([*base, "--out", str(tmp_path / "a"), "--wav"]) == 0  # --wav alone: chiptune, as before
+    sf2 = tmp_path / "gm.sf2"
+    sf2.write_bytes(b"sfbk")
+    # --synth as in `overworld render` (and it implies --wav)
+    assert main([*base, "--out", str(tmp_path / "b"), "--synth", "soundfont", "--soundfont", str(sf2)]) == 0
+    assert asked == [("chiptune", None), ("soundfont", str(sf2))]
+    assert (tmp_path / "b" / "overworld-5-0.wav").exists()
+    assert main([*base, "--soundfont", str(sf2)]) == 2  # a SoundFont for the chiptune synth: say so
+    assert (
+        capsys.readouterr().err.strip().splitlines()[-1].startswith("overworld generate: error: --soundfont")
+    )
+
+
+def test_generate_progress_counts_the_music_asked_for(model_dir, tmp_path, monkeypatch):
+    import tqdm
+
+    bars = []
+
+    class Recorder(tqdm.tqdm):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            bars.append(self)
+
+        def close(self):
+            self.final = (self.n, self.total, self.unit)
+            super().close()
+
+    monkeypatch.setattr(tqdm, "tqdm", Recorder)
+    assert (
+        main(["generate", "--model", str(model_dir), "--out", str(tmp_path), "--seconds", "3", "--seed", "1"])
+        == 0
+    )
+    assert bars[-1].final == (3.0, 3.0, "s")  # 3 of 3 seconds, not 27 of 664 tokens

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    from overworld.render import SYNTHS  # the synth registry `overworld render` chooses from
+
     p = sub.add_parser(
         "generate", help="compose new music with a model",
         description="Sample --num pieces in one batch and write overworld-<seed>-<n>.mid into --out. "
@@ -72,29 +78,30 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--inclusive", action="store_true",
                    help="keep the primer in the output (default: only the continuation, with notes still "
                    "sounding at the primer's end carried over from time 0)")  # fmt: skip
-    p.add_argument("--wav", action="store_true", help="also render each piece to WAV")
+    p.add_argument("--wav", action="store_true", help="also render each piece to WAV with --synth")
+    p.add_argument("--synth", choices=SYNTHS,
+                   help="the synthesizer of --wav, as for `overworld render`: chiptune (built in, always works) "
+                   "or soundfont (FluidSynth and a General MIDI SoundFont); implies --wav (default: chiptune)")  # fmt: skip
+    p.add_argument("--soundfont", metavar="SF2", help="--synth soundfont: the SoundFont (default: found in the "
+                   "usual places, as for `overworld render`)")  # fmt: skip
     p.add_argument("--png", action="store_true", help="also plot each piece's piano roll to PNG")
     p.add_argument("--device", default="auto", help="cpu, cuda or auto (default: auto)")
     p.set_defaults(func=run)
 
 
-def _renderers(args: argparse.Namespace) -> tuple[object | None, object | None]:
-    """The render functions the flags ask for; a clear error if overworld.render lacks them."""
-    from overworld.errors import ConfigError
+def _renderers(args: argparse.Namespace) -> tuple[Callable[[Path, Path], Path] | None, ...]:
+    """The audio and piano-roll writers the flags ask for (None where not asked)."""
+    from functools import partial
 
-    if not (args.wav or args.png):
-        return None, None
-    try:
-        from overworld import render
-    except ImportError as exc:
-        raise ConfigError(f"--wav/--png need overworld.render, which cannot be imported: {exc}") from exc
-    wav = getattr(render, "render_wav", None) if args.wav else None
-    png = getattr(render, "plot_pianoroll", None) if args.png else None
-    if args.wav and wav is None:
-        raise ConfigError("--wav needs overworld.render.render_wav, which this build does not have yet")
-    if args.png and png is None:
-        raise ConfigError("--png needs overworld.render.plot_pianoroll, which this build does not have yet")
-    return wav, png
+    from overworld.errors import ConfigError
+    from overworld.render import plot_pianoroll, render
+
+    synth = args.synth or "chiptune"
+    if args.soundfont and synth != "soundfont":
+        raise ConfigError("--soundfont is the SoundFont of --synth soundfont; add --synth soundfont")
+    wav = args.wav or args.synth is not None
+    audio = partial(render, synth=synth, soundfont=args.soundfont) if wav else None
+    return audio, (plot_pianoroll if args.png else None)
 
 
 def _changes(args: argparse.Namespace) -> dict[str, Any]:
@@ -132,9 +139,12 @@ def run(args: argparse.Namespace) -> int:
                     bpm=args.primer_bpm, program=args.primer_program)  # fmt: skip
     ids, primer_score = read_primer(primer, pretrained.tokenizer, seed)
     config = settings_for(SampleConfig() if args.raw else pretrained.sampling, _changes(args), primer_score)
-    with tqdm(desc=f"generating {args.num}", unit="tok", leave=False) as bar:
+    # the bar counts the music asked for (seconds or bars composed), else tokens
+    unit = "s" if args.seconds is not None else "bar" if args.bars is not None else "tok"
+    goal = next((g for g in (args.seconds, args.bars, args.length) if g is not None), None)
+    with tqdm(desc=f"generating {args.num}", total=goal, unit=unit, leave=False) as bar:
 
-        def progress(done: int, total: int) -> None:
+        def progress(done: float, total: float) -> None:
             bar.total = total
             bar.update(done - bar.n)
 

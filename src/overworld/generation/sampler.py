@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,7 @@ def generate(
     bars: int | None = None,
     seed: int = 0,
     inclusive: bool = False,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[float, float], None] | None = None,
     **settings: Any,
 ) -> list[np.ndarray]:
     """Compose ``num`` pieces in one batch; returns their token ids (no BOS/EOS/PAD).
@@ -71,8 +72,10 @@ def generate(
     ``config`` holds the sampling settings (default: a loaded model's recommended ones); keyword
     ``settings`` (``temperature=0.9, top_k=32``...) override its fields for this call. ``length`` counts
     generated tokens (default 1024); ``seconds`` stops each piece when its music reaches that many
-    seconds, ``bars`` after that many bars. ``progress(done, total)`` is called after each step. Raises
-    :class:`ConfigError` for bad settings.
+    seconds, ``bars`` after that many bars. ``progress(done, total)`` is called as the pieces grow, in the
+    unit of the length asked: seconds of music with ``seconds`` (the mean over the batch, a finished piece
+    counting in full), bars with ``bars``, else tokens; its last call has ``done == total`` when every
+    piece reached its length. Raises :class:`ConfigError` for bad settings.
     """
     lm, tokenizer = _unwrap(model, tokenizer)
     config = _settings(config or getattr(model, "sampling", None) or SampleConfig(), settings)
@@ -88,7 +91,8 @@ def generate(
         num, config, budgets=budgets, max_seconds=seconds, max_bars=bars, device=device
     )
     primer = grammar.prime(primer)
-    out, steps = _sample(lm, tokenizer, grammar, config, primer, num, length, generator, progress)
+    report = _Progress(progress, grammar, tokenizer, length, seconds, bars) if progress is not None else None
+    out, steps = _sample(lm, tokenizer, grammar, config, primer, num, length, generator, report)
     pieces = []
     for row in range(num):
         body = _piece(out[row, :steps], tokenizer.pad_id, tokenizer.eos_id).tolist()
@@ -135,7 +139,7 @@ def _sample(
     num: int,
     length: int,
     generator: torch.Generator,
-    progress: Callable[[int, int], None] | None,
+    progress: _Progress | None,
 ) -> tuple[torch.Tensor, int]:
     """The token loop: ``(B, length)`` ids (PAD after a row ends) and how many steps ran."""
     device = generator.device
@@ -163,13 +167,62 @@ def _sample(
                 grammar.update(token)
                 done |= grammar.done
                 if progress is not None:
-                    progress(steps, length)
+                    progress(steps, out, done)
                 if bool(done.all()) or t == length - 1:
                     break
                 logits = lm.step(token[:, None], cache)[:, -1]  # (B, V): one incremental step
     finally:
         lm.train(was_training)
     return out, steps
+
+
+class _Progress:
+    """Calls ``callback(done, total)`` in the unit of the length asked: seconds or bars of music composed
+    since the primer (the batch's mean, a finished piece counting as ``total``), else tokens."""
+
+    def __init__(self, callback: Callable[[float, float], None], grammar: Any, tokenizer: Tokenizer, length: int,
+                 seconds: float | None, bars: int | None) -> None:  # fmt: skip
+        self.callback, self.grammar, self.tokenizer = callback, grammar, tokenizer
+        goal: tuple[str, float] = (
+            ("seconds", float(seconds)) if seconds is not None
+            else ("bars", float(bars)) if bars is not None else ("tokens", length)
+        )  # fmt: skip
+        self.unit, self.total = goal
+        self.measured_at = 0.0
+
+    def __call__(self, steps: int, out: torch.Tensor, done: torch.Tensor) -> None:
+        if self.unit == "tokens":
+            self.callback(steps, self.total)
+            return
+        finished = bool(done.all()) or steps == out.shape[1]
+        reached = _music_reached(self.grammar, self.unit)
+        if reached is None:  # no clock in the grammar: decode the tokens, at most every half second
+            if not finished and time.monotonic() - self.measured_at < 0.5:
+                return
+            reached = self._decoded_seconds(out[:, :steps], done)
+            self.measured_at = time.monotonic()
+        reached = torch.where(done.to(reached.device), self.total, reached.clamp(0, self.total))
+        self.callback(round(float(reached.mean()), 3), self.total)
+
+    def _decoded_seconds(self, out: torch.Tensor, done: torch.Tensor) -> torch.Tensor:
+        """``(B,)`` seconds of each unfinished row's tokens (finished rows: 0, counted in full anyway)."""
+        pad, eos = self.tokenizer.pad_id, self.tokenizer.eos_id
+        return torch.tensor([0.0 if bool(done[row]) else self.tokenizer.seconds(_piece(out[row], pad, eos))
+                             for row in range(out.shape[0])], dtype=torch.float64)  # fmt: skip
+
+
+def _music_reached(grammar: Any, unit: str) -> torch.Tensor | None:
+    """``(B,)`` music each row has composed since the primer, in ``unit`` ("seconds" or "bars"), from the
+    grammar's own clock: the bar grammar's bars begun (``bars - start_bars``; the bar under way is not yet
+    composed) and the seconds to its bar line (``elapsed - start_seconds``); the performance grammar's
+    ``seconds``. None for a grammar that keeps no clock (a free vocabulary's)."""
+    if unit == "bars":
+        return (grammar.bars - grammar.start_bars - 1).clamp(min=0).double()  # only bar grammars take bars
+    if isinstance(getattr(type(grammar), "seconds", None), property):
+        return grammar.seconds.double()
+    if hasattr(grammar, "elapsed") and hasattr(grammar, "start_seconds"):
+        return (grammar.elapsed - grammar.start_seconds).double()
+    return None
 
 
 def _piece(ids: torch.Tensor, pad: int, eos: int) -> np.ndarray:
