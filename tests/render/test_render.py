@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import symusic
 
-from overworld.cli import main
 from overworld.errors import OverworldError
 from overworld.render import plot_curves, plot_pianoroll, render
 from overworld.render.chiptune import ChipVoices, synthesize
@@ -110,28 +109,3 @@ def test_plots_are_pngs_of_the_expected_size(tmp_path, c_major_score):
     (run / "metrics.csv").write_text("step,train_loss,train_accuracy,val_loss,val_accuracy\n1,5.0,0.1,,\n"
                                      "2,4.0,0.2,4.5,0.15\n3,3.5,0.3,,\n4,3.0,0.35,3.9,0.2\n")  # fmt: skip
     assert png_size(plot_curves(run, tmp_path / "curves.png", width=10, height=4, dpi=40)) == (400, 160)
-
-
-def test_cli_render_and_plot(tmp_path, c_major_score, capsys):
-    from overworld.midi import write_score
-
-    mid = write_score(c_major_score, tmp_path / "song.mid")
-    (tmp_path / "bad.mid").write_bytes(b"<html>")
-    assert (
-        main(
-            [
-                "render",
-                str(mid),
-                str(tmp_path / "bad.mid"),
-                "--synth",
-                "chiptune",
-                "--out",
-                str(tmp_path / "o"),
-            ]
-        )
-        == 1
-    )
-    assert (tmp_path / "o" / "song.wav").exists()  # the good file is rendered despite the bad one
-    assert "not a MIDI file" in capsys.readouterr().out
-    assert main(["plot", str(mid), "--out", str(tmp_path / "roll.png")]) == 0
-    assert png_size(tmp_path / "roll.png") == (1200, 600)

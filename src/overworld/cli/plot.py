@@ -4,6 +4,10 @@ a run folder."""
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -13,8 +17,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        "metrics.csv): training and validation loss and accuracy against steps.")  # fmt: skip
     p.add_argument("sources", nargs="+", metavar="SOURCE",
                    help="a MIDI file, or one or more run folders / metrics.csv files (overlaid, named by folder)")  # fmt: skip
-    p.add_argument("--out", help="PNG to write (default: SOURCE with a .png suffix; FILE.self-similarity.png "
-                   "with --self-similarity)")  # fmt: skip
+    p.add_argument("--out", help="PNG to write (default: beside the input: SOURCE with a .png suffix, "
+                   "FILE.self-similarity.png with --self-similarity, RUN1-vs-RUN2.png for several runs)")  # fmt: skip
     p.add_argument("--self-similarity", action="store_true",
                    help="plot the bar-by-bar similarity matrix of a MIDI file instead of its piano roll")  # fmt: skip
     p.add_argument("--bars", type=int, default=16, help="bars of --self-similarity, from the first note (16)")
@@ -40,11 +44,9 @@ def run(args: argparse.Namespace) -> int:
             raise OverworldError("plot either one MIDI file or run folders, not both")
         if args.self_similarity:
             raise OverworldError("--self-similarity plots a MIDI file, not a run")
-        if len(runs) > 1 and not args.out:
-            raise OverworldError("plotting several runs needs --out PNG")
-        named = {(s if s.is_dir() else s.parent).name: s for s in runs} if len(runs) > 1 else runs[0]
-        default = first.with_suffix(".png") if first.is_file() else first.with_name(first.name + ".png")
-        out = plot_curves(named, args.out or default, **size)
+        names = [(s if s.is_dir() else s.parent).resolve().name for s in runs]
+        named = dict(zip(names, runs)) if len(runs) > 1 else runs[0]
+        out = plot_curves(named, args.out or _curves_png(runs, names), **size)
     elif len(sources) > 1:
         raise OverworldError("plot one MIDI file at a time")
     elif args.self_similarity:
@@ -56,3 +58,13 @@ def run(args: argparse.Namespace) -> int:
         out = plot_pianoroll(first, args.out or first.with_suffix(".png"), title=first.name, **size)
     print(f"wrote {out}")
     return 0
+
+
+def _curves_png(runs: list[Path], names: list[str]) -> Path:
+    """Beside the first run: ``RUN.png`` (``metrics.png`` beside a metrics.csv), ``A-vs-B.png`` for several."""
+    first = runs[0]
+    if len(runs) == 1:
+        return first.with_suffix(".png") if first.is_file() else first.with_name(first.name + ".png")
+    folder = (first if first.is_dir() else first.parent).resolve().parent
+    more = f"-and-{len(names) - 4}-more" if len(names) > 4 else ""
+    return folder / ("-vs-".join(names[:4]) + more + ".png")

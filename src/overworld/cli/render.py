@@ -1,4 +1,7 @@
-"""``overworld render FILE.mid...``: hear MIDI through a SoundFont or the built-in chiptune synth."""
+"""``overworld render FILE.mid...``: hear MIDI through a SoundFont or the built-in chiptune synth.
+
+A bad file costs only itself: the others are still rendered, its reason is one line
+``overworld render: error: FILE: ...`` on stderr, and the exit status is 2, as for every verb's errors."""
 
 from __future__ import annotations
 
@@ -6,13 +9,15 @@ import argparse
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    from overworld.render import SYNTHS  # the registry; no numpy work at import
+
     p = sub.add_parser("render", help="render MIDI files to audio (SoundFont or chiptune)",
                        description="Render MIDI to WAV (or FLAC/OGG by extension). soundfont: FluidSynth with a "
                        "General MIDI SoundFont found automatically; chiptune: a built-in NES-style synth.")  # fmt: skip
     p.add_argument("files", nargs="+", metavar="FILE.mid", help="MIDI files")
-    p.add_argument(
-        "--synth", choices=("soundfont", "chiptune"), default="soundfont", help="synthesizer (soundfont)"
-    )
+    p.add_argument("--synth", choices=SYNTHS, default="soundfont",
+                   help="soundfont: FluidSynth and a General MIDI SoundFont; chiptune: built in, always works "
+                   "(default: soundfont)")  # fmt: skip
     p.add_argument("--soundfont", metavar="SF2", help="SoundFont file (default: found in the usual places)")
     p.add_argument("--out", help="output file (one input) or folder (default: beside each input, .wav)")
     p.add_argument("--sample-rate", type=int, default=44100, help="samples per second (44100)")
@@ -21,6 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
     from pathlib import Path
 
     from overworld.errors import OverworldError
@@ -37,7 +43,9 @@ def run(args: argparse.Namespace) -> int:
             render(src, target, synth=args.synth, soundfont=args.soundfont, sample_rate=args.sample_rate,
                    max_seconds=args.max_seconds)  # fmt: skip
             print(f"{src} -> {target}")
-        except OverworldError as exc:  # one bad file costs only itself
+        except (OverworldError, OSError) as exc:  # one bad file costs only itself
+            if args.debug:
+                raise
             failures += 1
-            print(f"{src}: {exc}")
-    return 1 if failures else 0
+            print(f"overworld render: error: {src}: {exc}", file=sys.stderr)
+    return 2 if failures else 0
