@@ -19,8 +19,30 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--split", default="90,5,5", help="train,validation,test percentages (default: 90,5,5)")
     p.add_argument("--timeout", type=float, default=20.0, help="seconds one file may take (default: 20)")
     p.add_argument("--memory-mb", type=int, default=2048, help="memory one parser may use (default: 2048)")
-    p.add_argument("--max-minutes", type=float, default=60.0, help="reject longer pieces (default: 60)")
+    p.add_argument("--max-piece-minutes", type=float,
+                   help="reject pieces longer than this many minutes of music (default: 60)")  # fmt: skip
+    # the old spelling, easily taken for train's --max-minutes (a wall-clock budget): still works, warns
+    p.add_argument("--max-minutes", type=float, dest="old_max_minutes", help=argparse.SUPPRESS)
     p.set_defaults(func=run)
+
+
+def _max_piece_minutes(args: argparse.Namespace) -> float:
+    """--max-piece-minutes, or the deprecated --max-minutes (with one warning), or 60."""
+    import logging
+
+    from overworld.errors import ConfigError
+
+    if args.old_max_minutes is None:
+        return 60.0 if args.max_piece_minutes is None else args.max_piece_minutes
+    if args.max_piece_minutes is not None:
+        raise ConfigError(
+            "--max-minutes is the old name of --max-piece-minutes; give only --max-piece-minutes"
+        )
+    logging.getLogger("overworld.prepare").warning(
+        "prepare --max-minutes is now --max-piece-minutes (a limit on each piece's length, not a time budget "
+        "like train --max-minutes); the old name will go"
+    )
+    return args.old_max_minutes
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--split needs three non-negative numbers like 90,5,5, not {args.split!r}")
     config = DataConfig(tokenizer=args.tokenizer, splits=splits, workers=args.workers,  # type: ignore[arg-type]
                         file_timeout_s=args.timeout, file_memory_mb=args.memory_mb,
-                        max_seconds=args.max_minutes * 60)  # fmt: skip
+                        max_seconds=_max_piece_minutes(args) * 60)  # fmt: skip
     bar = tqdm(unit="file", desc="prepare", dynamic_ncols=True)
 
     def progress(done: int, total: int) -> None:
