@@ -23,7 +23,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        description="Train on the shards written by `overworld prepare`. Defaults come from "
                        "overworld's configs, then --config, then the flags. Multi-GPU/multi-node: run the same "
                        "command under `torchrun --nproc_per_node=N -m overworld train ...`.")  # fmt: skip
-    p.add_argument("--data", required=True, help="prepared folder")
+    p.add_argument("--data", required=True,
+                   help="a folder written by `overworld prepare` (a folder of MIDI files: run prepare first)")  # fmt: skip
     p.add_argument("--out", required=True, help="run folder (model/, latest/, metrics.csv, tensorboard/); "
                    "one that already holds a run needs --resume or --overwrite")  # fmt: skip
     p.add_argument(
@@ -38,7 +39,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--init-from", metavar="MODEL", help="start from another model's weights (fine-tuning)")
     p.add_argument(
-        "--max-minutes", type=float, default=0.0, help="stop (and save) after this much wall-clock time"
+        "--max-minutes",
+        type=float,
+        default=0.0,
+        help="a wall-clock budget: stop (validate and save) after this many minutes; the progress bar's ETA "
+        "ends there (default: 0, none)",
     )
     m = p.add_argument_group("model (defaults: ModelConfig)")
     m.add_argument(
