@@ -1,94 +1,24 @@
-"""Fetching against a local HTTP server started here: downloads, resume, truncation, malicious archives,
-a fake VGMusic site; and the Debian-packaged soundtracks."""
+"""The sources, against a local HTTP server started here (local_site.py): a URL, a fake VGMusic site, the
+CLI's flags and progress bars; and the Debian-packaged soundtracks. Downloads are in test_download.py,
+archives in test_extract.py."""
 
 from __future__ import annotations
 
 import hashlib
-import http.server
-import io
 import json
-import tarfile
-import threading
-import zipfile
 from pathlib import Path
 
 import pytest
+from local_site import MID, make_zip
 
 from overworld.cli import main
 from overworld.datasets import FetchOptions, fetch
-from overworld.datasets.download import download
-from overworld.datasets.extract import extract_midi
-from overworld.errors import DataError, DownloadError
-
-MID = b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x01\xe0MTrk\x00\x00\x00\x0c\x00\x90\x3c\x40\x60\x80\x3c\x00\x00\xff\x2f\x00"
-
-
-class Site:
-    """Serves ``routes`` {path: bytes}; honours Range; ``truncate`` paths send half and close."""
-
-    def __init__(self) -> None:
-        self.routes: dict[str, bytes] = {}
-        self.truncate: set[str] = set()
-        self.requests: list[str] = []
-        site = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args):  # quiet
-                pass
-
-            def do_GET(self):
-                site.requests.append(self.path)
-                body = site.routes.get(self.path)
-                if body is None:
-                    self.send_error(404)
-                    return
-                start = 0
-                rng = self.headers.get("Range")
-                if rng:
-                    start = int(rng.split("=")[1].split("-")[0])
-                    self.send_response(206)
-                else:
-                    self.send_response(200)
-                part = body[start:]
-                self.send_header("Content-Length", str(len(part)))
-                self.end_headers()
-                if self.path in site.truncate:
-                    self.wfile.write(part[: len(part) // 2])
-                    self.wfile.flush()
-                    self.connection.shutdown(2)
-                    return
-                self.wfile.write(part)
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
-@pytest.fixture
-def site():
-    s = Site()
-    yield s
-    s.server.shutdown()
-
-
-def _zip(members: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return buf.getvalue()
-
-
-def _tar(add) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
-        add(tf)
-    return buf.getvalue()
+from overworld.errors import DataError
 
 
 def test_url_fetches_a_midi_and_an_archive(site, tmp_path):
     site.routes["/song.mid"] = MID
-    site.routes["/pack.zip"] = _zip({"a/one.mid": MID, "a/readme.txt": b"hi", "two.MID": MID + b"\0"})
+    site.routes["/pack.zip"] = make_zip({"a/one.mid": MID, "a/readme.txt": b"hi", "two.MID": MID + b"\0"})
     assert [p.name for p in fetch("url", tmp_path / "a", FetchOptions(url=site.url + "song.mid"))] == [
         "song.mid"
     ]
@@ -97,75 +27,6 @@ def test_url_fetches_a_midi_and_an_archive(site, tmp_path):
     record = json.loads((tmp_path / "b" / "dataset.json").read_text())
     assert record["source"] == "url" and len(record["files"]) == 2
     assert record["files"][0]["sha256"] == hashlib.sha256(MID).hexdigest()
-
-
-def test_truncated_download_is_an_error_and_resumes_with_range(site, tmp_path):
-    data = bytes(range(256)) * 400
-    site.routes["/big.bin"] = data
-    site.truncate.add("/big.bin")
-    with pytest.raises(DownloadError, match=r"truncated|broke off"):
-        download(site.url + "big.bin", tmp_path / "big.bin")
-    assert not (tmp_path / "big.bin").exists()  # never a final file
-    part = tmp_path / "big.bin.part"
-    assert 0 < part.stat().st_size < len(data)
-    site.truncate.clear()
-    out = download(site.url + "big.bin", tmp_path / "big.bin", sha256=hashlib.sha256(data).hexdigest())
-    assert out.read_bytes() == data
-
-
-def test_checksum_and_size_mismatch_remove_the_file(site, tmp_path):
-    site.routes["/x.mid"] = MID
-    with pytest.raises(DownloadError, match="SHA-256"):
-        download(site.url + "x.mid", tmp_path / "x.mid", sha256="0" * 64)
-    with pytest.raises(DownloadError, match="size"):
-        download(site.url + "x.mid", tmp_path / "x.mid", size=5)
-    assert not list(tmp_path.iterdir())
-
-
-@pytest.mark.parametrize(
-    "kind,fragment",
-    [("traversal", "path traversal"), ("absolute", "path traversal"), ("symlink", "link"), ("bomb", "bomb"),
-     ("members", "members")],
-)  # fmt: skip
-def test_malicious_archives_are_refused(tmp_path, kind, fragment):
-    archive = tmp_path / "evil.tar.gz"
-    limits = {}
-
-    def add(tf):
-        def file(name, data):
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tf.addfile(info, io.BytesIO(data))
-
-        if kind == "traversal":
-            file("../../escape.mid", MID)
-        elif kind == "absolute":
-            file("/tmp/abs.mid", MID)
-        elif kind == "symlink":
-            info = tarfile.TarInfo("link.mid")
-            info.type, info.linkname = tarfile.SYMTYPE, "/etc/passwd"
-            tf.addfile(info)
-        elif kind == "bomb":
-            file("zeros.mid", b"\0" * 200_000)  # compresses to almost nothing
-        else:
-            for i in range(30):
-                file(f"m{i}.mid", MID)
-
-    if kind == "bomb":
-        limits["max_total_bytes"] = 100_000
-    if kind == "members":
-        limits["max_members"] = 20
-    archive.write_bytes(_tar(add))
-    with pytest.raises(DownloadError, match=fragment):
-        extract_midi(archive, tmp_path / "out", **limits)
-    assert not (tmp_path.parent / "escape.mid").exists()
-
-
-def test_zip_traversal_is_refused(tmp_path):
-    archive = tmp_path / "evil.zip"
-    archive.write_bytes(_zip({"../evil.mid": MID}))
-    with pytest.raises(DownloadError, match="path traversal"):
-        extract_midi(archive, tmp_path / "out")
 
 
 def test_vgmusic_scraper_is_polite_resumable_and_dedupes(site, tmp_path):
@@ -185,6 +46,34 @@ def test_vgmusic_scraper_is_polite_resumable_and_dedupes(site, tmp_path):
     site.requests.clear()
     fetch("vgmusic", tmp_path, options)  # resume: present files are not fetched again
     assert not any(r.endswith(("mario.mid", "zelda.mid")) for r in site.requests)
+
+
+def test_vgmusic_skips_a_file_it_cannot_verify(site, tmp_path):
+    site.routes["/music/console/nintendo/nes/"] = b'<a href="cut.mid">cut</a> <a href="ok.mid">ok</a>'
+    site.routes["/music/console/nintendo/nes/cut.mid"] = MID
+    site.faults["/music/console/nintendo/nes/cut.mid"] = {"no-length", "cut"}
+    site.routes["/music/console/nintendo/nes/ok.mid"] = MID + b"k"
+    files = fetch("vgmusic", tmp_path, FetchOptions(url=site.url, consoles=("nes",), delay=0.0))
+    assert [p.name for p in files] == ["ok.mid"] and not list(tmp_path.rglob("cut.mid*"))
+
+
+def test_progress_is_reported_through_a_callback(site, tmp_path):
+    site.routes["/pack.zip"] = make_zip({f"m{i}.mid": MID for i in range(3)})
+    site.routes["/music/console/nintendo/nes/"] = b'<a href="a.mid">a</a> <a href="b.mid">b</a>'
+    site.routes["/music/console/nintendo/nes/a.mid"] = MID
+    site.routes["/music/console/nintendo/nes/b.mid"] = MID + b"b"
+    reports = []
+    fetch("url", tmp_path / "u", FetchOptions(url=site.url + "pack.zip", progress=reports.append))
+    size = len(site.routes["/pack.zip"])
+    assert reports[0].task == "pack.zip" and reports[0].unit == "B"
+    assert (reports[-1].task, reports[-1].done, reports[-1].total) == ("extracting pack.zip", 3, 3)
+    assert [r.done for r in reports if r.unit == "B"][-1] == size and reports[0].total == size
+    reports.clear()
+    fetch("vgmusic", tmp_path / "v", FetchOptions(url=site.url, consoles=("nes",), delay=0.0,
+                                                  progress=reports.append))  # fmt: skip
+    assert [(r.task, r.done, r.total, r.unit) for r in reports] == [
+        ("vgmusic nes", 1, 2, "file"), ("vgmusic nes", 2, 2, "file")
+    ]  # fmt: skip
 
 
 def test_unknown_and_missing_sources_are_one_line_errors(tmp_path):

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import html.parser
+import http.client
 import logging
 import time
 import urllib.parse
 import urllib.request
 import urllib.robotparser
+from collections.abc import Callable
 from pathlib import Path
 
-from overworld.datasets.registry import FetchOptions, Source
+from overworld.datasets.registry import FetchOptions, Progress, Source
 from overworld.errors import DataError, DownloadError
 
 __all__ = ["CONSOLES", "SOURCE", "scrape"]
@@ -65,7 +67,9 @@ class _Client:
     def allowed(self, url: str) -> bool:
         return self.robots.can_fetch(self.agent, url)
 
-    def get(self, url: str) -> bytes:
+    def get(self, url: str, *, whole: bool = False) -> bytes:
+        """The body of ``url``; with ``whole``, only one shown complete by its Content-Length or its
+        chunked end (a body that just stops when the connection closes may be cut short)."""
         wait = self.last + self.delay - time.monotonic()
         if wait > 0:
             time.sleep(wait)
@@ -73,18 +77,46 @@ class _Client:
         request = urllib.request.Request(url, headers={"User-Agent": self.agent})
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
-                data = response.read()
+                data = response.read()  # raises IncompleteRead when a length or chunk is cut short
                 length = response.headers.get("Content-Length")
-        except OSError as exc:
+                chunked = bool(getattr(response, "chunked", False))
+        except (OSError, http.client.HTTPException) as exc:
             raise DownloadError(f"{url}: {getattr(exc, 'reason', exc)}") from exc
         if length is not None and len(data) != int(length):
             raise DownloadError(f"{url}: truncated, got {len(data)} of {length} bytes")
+        if whole and length is None and not chunked:
+            raise DownloadError(
+                f"{url}: no Content-Length and no chunked end, so it may be cut short; skipped"
+            )
         return data
 
 
+def _fetch_one(client: _Client, url: str, target: Path, seen: set[str]) -> bool:
+    """Fetch one file into ``target`` unless it is there, disallowed, broken or a duplicate; True if new."""
+    if target.exists():
+        return False  # resume: present already
+    if not client.allowed(url):
+        log.info("robots.txt disallows %s; skipped", url)
+        return False
+    try:
+        data = client.get(url, whole=True)
+    except DownloadError as exc:
+        log.warning("%s", exc)
+        return False
+    digest = hashlib.sha256(data).hexdigest()
+    if digest in seen:
+        return False  # the same file under another name
+    seen.add(digest)
+    part = target.with_name(target.name + ".part")
+    part.write_bytes(data)
+    part.replace(target)
+    return True
+
+
 def scrape(out: Path, *, base_url: str = BASE_URL, consoles: tuple[str, ...] = (), delay: float = 2.0,
-           limit: int = 0) -> list[Path]:  # fmt: skip
-    """Scrape ``consoles`` (keys of CONSOLES, or site paths) into ``out/<console>/``; return all files."""
+           limit: int = 0, progress: Callable[[Progress], None] | None = None) -> list[Path]:  # fmt: skip
+    """Scrape ``consoles`` (keys of CONSOLES, or site paths) into ``out/<console>/``; return all files.
+    ``progress`` hears, per console, how many of its index's links have been gone through."""
     client = _Client(base_url, delay)
     seen = {hashlib.sha256(p.read_bytes()).hexdigest() for p in out.rglob("*.mid")}
     files: list[Path] = sorted(out.rglob("*.mid"))
@@ -98,29 +130,14 @@ def scrape(out: Path, *, base_url: str = BASE_URL, consoles: tuple[str, ...] = (
         parser.feed(client.get(index_url).decode("utf-8", "replace"))
         folder = out / console.strip("/").replace("/", "_")
         folder.mkdir(parents=True, exist_ok=True)
-        for href in parser.links:
+        for done, href in enumerate(parser.links, start=1):
             url = urllib.parse.urljoin(index_url, href)
-            name = Path(urllib.parse.urlparse(url).path).name
-            target = folder / name
-            if target.exists():
-                continue  # resume: present already
-            if not client.allowed(url):
-                log.info("robots.txt disallows %s; skipped", url)
-                continue
-            try:
-                data = client.get(url)
-            except DownloadError as exc:
-                log.warning("%s", exc)
-                continue
-            digest = hashlib.sha256(data).hexdigest()
-            if digest in seen:
-                continue  # the same file under another name
-            seen.add(digest)
-            part = target.with_name(name + ".part")
-            part.write_bytes(data)
-            part.replace(target)
-            files.append(target)
-            new += 1
+            target = folder / Path(urllib.parse.urlparse(url).path).name
+            if _fetch_one(client, url, target, seen):
+                files.append(target)
+                new += 1
+            if progress:
+                progress(Progress(f"vgmusic {console}", done, len(parser.links), "file"))
             if limit and new >= limit:
                 return files
     return files
@@ -131,7 +148,7 @@ def fetch(out: Path, options: FetchOptions) -> list[Path]:
     if unknown:
         raise DataError(f"unknown console {unknown[0]!r}; known: {', '.join(CONSOLES)} (or a site path)")
     return scrape(out, base_url=options.url or BASE_URL, consoles=options.consoles, delay=options.delay,
-                  limit=options.limit)  # fmt: skip
+                  limit=options.limit, progress=options.progress)  # fmt: skip
 
 
 SOURCE = Source(
