@@ -9,6 +9,7 @@ import json
 import pytest
 from local_site import MID, make_zip
 
+from overworld.cli import main
 from overworld.datasets import FetchOptions, fetch
 from overworld.datasets.download import download
 from overworld.errors import DownloadError
@@ -44,6 +45,19 @@ def test_a_body_with_no_length_is_not_kept_unless_something_vouches_for_it(site,
     digest = hashlib.sha256(MID).hexdigest()  # a known checksum vouches for it
     files = fetch("url", tmp_path / "b", FetchOptions(url=site.url + "song.mid", sha256=digest))
     assert files[0].read_bytes() == MID
+
+
+def test_the_cli_says_so_in_one_line_and_keeps_the_part(site, tmp_path, capsys):
+    site.routes["/song.mid"] = MID
+    site.faults["/song.mid"] = {"no-length", "cut"}
+    out = tmp_path / "out"
+    assert main(["fetch", "url", "--url", site.url + "song.mid", "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("overworld fetch: error: ") and "cut short" in err[0]
+    assert (out / "song.mid.part").read_bytes() == MID[: len(MID) // 2]
+    site.faults["/song.mid"] = {"no-length"}  # a rerun asks for the rest; the 206 says the whole length
+    assert main(["fetch", "url", "--url", site.url + "song.mid", "--out", str(out), "--quiet"]) == 0
+    assert (out / "song.mid").read_bytes() == MID and site.headers[-1]["Range"] == f"bytes={len(MID) // 2}-"
 
 
 def test_chunked_bodies_are_whole_only_with_their_terminating_chunk(site, tmp_path):

@@ -14,6 +14,7 @@ import time
 import pytest
 from local_site import MID, make_tar, make_zip, many_member_zip, tar_file, tar_gz_bomb, zip_bomb
 
+from overworld.cli import main
 from overworld.datasets import FetchOptions, get_source
 from overworld.datasets.extract import ArchiveRefused, extract_midi
 from overworld.datasets.registry import ArchiveLimits
@@ -130,8 +131,27 @@ def test_the_default_limits_refuse_100000_members_and_lakh_allows_its_178561(tmp
     assert ArchiveLimits().max_bytes == 2 << 30 and get_source("url").archive_limits == ArchiveLimits()
 
 
-def test_bad_limits_are_one_line_errors():
+def test_cli_flags_raise_the_limits_and_the_refused_archive_is_kept(site, tmp_path, capsys):
+    site.routes["/pack.zip"] = make_zip({f"m{i}.mid": MID for i in range(5)})
+    out = tmp_path / "out"
+    argv = ["fetch", "url", "--url", site.url + "pack.zip", "--out", str(out), "--quiet"]
+    assert main([*argv, "--max-archive-members", "3"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "5 members, over the 3 limit" in err[0] and "pack.zip is kept" in err[0]
+    assert not (out / "dataset.json").exists() and (out / "pack.zip").exists()
+    assert main([*argv, "--max-archive-gib", "0.0000001"]) == 2  # 107 bytes
+    assert "declares more than 107 bytes" in capsys.readouterr().err
+    requests = len(site.requests)
+    assert main([*argv, "--max-archive-members", "10"]) == 0
+    assert len(site.requests) == requests  # the kept archive, not a new download
+    assert len(list(out.glob("*.mid"))) == 5 and not (out / "pack.zip").exists()
+
+
+def test_bad_limits_are_one_line_errors(capsys):
     with pytest.raises(ConfigError, match="max_members must be a positive number"):
         FetchOptions(max_archive_members=-1)
+    with pytest.raises(SystemExit) as exited:
+        main(["fetch", "url", "--out", "x", "--max-archive-gib", "nan"])
+    assert exited.value.code == 2 and "a size in GiB" in capsys.readouterr().err
     with pytest.raises(ConfigError, match="64 hexadecimal digits"):
         FetchOptions(url="http://127.0.0.1:9/x.mid", sha256="abc")

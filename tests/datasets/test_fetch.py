@@ -76,6 +76,16 @@ def test_progress_is_reported_through_a_callback(site, tmp_path):
     ]  # fmt: skip
 
 
+def test_fetch_shows_a_progress_bar_on_stderr_unless_quiet(site, tmp_path, capsys):
+    site.routes["/pack.zip"] = make_zip({f"m{i}.mid": MID for i in range(3)})
+    argv = ["fetch", "url", "--url", site.url + "pack.zip"]
+    assert main([*argv, "--out", str(tmp_path / "a")]) == 0
+    captured = capsys.readouterr()
+    assert "pack.zip" in captured.err and "100%" in captured.err and "3 MIDI files" in captured.out
+    assert main([*argv, "--out", str(tmp_path / "b"), "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
+
+
 def test_unknown_and_missing_sources_are_one_line_errors(tmp_path):
     with pytest.raises(DataError, match="unknown dataset"):
         fetch("nope", tmp_path)
