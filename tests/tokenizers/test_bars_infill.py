@@ -7,6 +7,9 @@ import numpy as np
 import pytest
 import torch
 
+# tests/tokenizers is on sys.path: no __init__.py, whose "tokenizers" package would hide the real one from MidiTok
+from test_bars import _notes, _score
+
 from overworld.config import ModelConfig, SampleConfig
 from overworld.data.dataset import Augment, TokenWindows
 from overworld.errors import ConfigError
@@ -15,8 +18,6 @@ from overworld.tokenizers import make_tokenizer
 from overworld.tokenizers.bars import BarTokenizer
 from overworld.tokenizers.bars import Layout as L
 from overworld.tokenizers.bars_infill import bar_starts
-
-from .test_bars import _notes, _score
 
 RIFF = [(0, 60, 2), (4, 64, 2), (8, 67, 2), (12, 72, 4)]
 

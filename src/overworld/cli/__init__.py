@@ -22,6 +22,7 @@ VERBS: tuple[str, ...] = (
     "inspect",
     "train",
     "generate",
+    "infill",
     "render",
     "plot",
     "evaluate",

@@ -37,14 +37,15 @@ def _vlq(n: int) -> bytes:
     return bytes(reversed(out))
 
 
-def _track_bytes(name: str, channel: int, program: int | None, notes: dict[str, np.ndarray]) -> bytes:
+def _track_bytes(name: str, channel: int, program: int | None, notes: dict[str, np.ndarray], scale: float) -> bytes:
     body = bytearray()
     encoded = name.encode("latin-1", "replace")[:127]
     body += b"\x00\xff\x03" + _vlq(len(encoded)) + encoded
     if program is not None:
         body += bytes([0x00, 0xC0 | channel, program & 0x7F])
-    on = np.rint(notes["time"].astype(np.float64) * TPQ).astype(np.int64)  # quarters to ticks
-    off = np.rint((notes["time"] + notes["duration"]).astype(np.float64) * TPQ).astype(np.int64)
+    on = np.rint(notes["time"].astype(np.float64) * scale).astype(np.int64)  # to ticks
+    off = np.rint(notes["time"].astype(np.float64) * scale + notes["duration"].astype(np.float64) * scale)
+    off = off.astype(np.int64)
     off = np.maximum(off, on + 1)
     pitch = notes["pitch"].astype(np.int64) & 0x7F
     vel = np.clip(notes["velocity"].astype(np.int64), 1, 127)
@@ -64,15 +65,15 @@ def _track_bytes(name: str, channel: int, program: int | None, notes: dict[str, 
     return b"MTrk" + struct.pack(">I", len(body)) + bytes(body)
 
 
-def _tempo_track(score: Any) -> bytes:
-    """The first track: the tempo map and time signatures of ``score`` (in quarters), 120 bpm and 4/4
-    at time 0 when it has none."""
+def _tempo_track(score: Any, scale: float) -> bytes:
+    """The first track: the tempo map and time signatures of ``score`` (times times ``scale`` are ticks),
+    120 bpm and 4/4 at time 0 when it has none."""
     events = []  # (tick, order, bytes): at equal ticks, time signatures before tempos
     for ts in score.time_signatures:
         num, den = int(ts.numerator), int(ts.denominator)
         if 1 <= num <= 255 and den >= 1 and den & (den - 1) == 0:
             meta = b"\xff\x58\x04" + bytes([num, den.bit_length() - 1, 24, 8])
-            events.append((max(0, round(float(ts.time) * TPQ)), 0, meta))
+            events.append((max(0, round(float(ts.time) * scale)), 0, meta))
     if not any(tick == 0 for tick, _, _ in events):
         events.append((0, 0, b"\xff\x58\x04\x04\x02\x18\x08"))
     for tempo in score.tempos:
@@ -80,7 +81,7 @@ def _tempo_track(score: Any) -> bytes:
         if qpm > 0:
             mspq = min(0xFFFFFF, max(1, round(60_000_000 / qpm)))
             events.append(
-                (max(0, round(float(tempo.time) * TPQ)), 1, b"\xff\x51\x03" + mspq.to_bytes(3, "big"))
+                (max(0, round(float(tempo.time) * scale)), 1, b"\xff\x51\x03" + mspq.to_bytes(3, "big"))
             )
     if not any(order == 1 and tick == 0 for tick, order, _ in events):
         events.append((0, 1, b"\xff\x51\x03\x07\xa1\x20"))  # 500,000 us a quarter: 120 bpm
@@ -96,24 +97,30 @@ def _tempo_track(score: Any) -> bytes:
 def score_to_smf(score: Any) -> bytes:
     """The bytes of a format-1 SMF: a tempo track (the score's tempo map and time signatures), then one
     track per non-empty track of ``score``. Drums go to channel 10; pitched tracks take channels 1-9,
-    11-16 in turn (shared, each with its program change, when there are more than 15)."""
-    if not str(score.ttype).lower().endswith("quarter"):  # symusic names it symusic.core.Quarter
-        score = score.to("quarter")  # seconds and ticks alike go through the score's own tempo map
-    chunks = [_tempo_track(score)]
+    11-16 in turn (shared, each with its program change, when there are more than 15). A score in ticks
+    keeps its resolution and every tick; others are written at 480 ticks a quarter."""
+    kind = str(score.ttype).lower()  # symusic names them symusic.core.Tick, .Quarter, .Second
+    if kind.endswith("tick"):
+        tpq, scale = int(score.ticks_per_quarter), 1.0
+    else:
+        if not kind.endswith("quarter"):
+            score = score.to("quarter")  # seconds go through the score's own tempo map
+        tpq, scale = TPQ, float(TPQ)
+    chunks = [_tempo_track(score, scale)]
     pitched = 0
     for track in score.tracks:
         notes = track.notes.numpy()
         if len(notes["time"]) == 0:
             continue
         if track.is_drum:
-            chunks.append(_track_bytes(track.name or "Drums", 9, None, notes))
+            chunks.append(_track_bytes(track.name or "Drums", 9, None, notes, scale))
         else:
             channel = _PITCHED_CHANNELS[pitched % len(_PITCHED_CHANNELS)]
             pitched += 1
             chunks.append(
-                _track_bytes(track.name or f"Program {track.program}", channel, track.program, notes)
+                _track_bytes(track.name or f"Program {track.program}", channel, track.program, notes, scale)
             )
-    return b"MThd" + struct.pack(">IHHH", 6, 1, len(chunks), TPQ) + b"".join(chunks)
+    return b"MThd" + struct.pack(">IHHH", 6, 1, len(chunks), tpq) + b"".join(chunks)
 
 
 def write_score(score: Any, path: str | Path) -> Path:

@@ -259,6 +259,7 @@ class BarTokenizer(Tokenizer):
 
     name = "bars"
     can_infill = True
+    steps_per_quarter = STEPS_PER_QUARTER
 
     vocab_size = property(lambda self: L.SIZE)  # type: ignore[assignment]
     pad_id = property(lambda self: L.PAD)  # type: ignore[assignment]
@@ -279,6 +280,14 @@ class BarTokenizer(Tokenizer):
         order = np.lexsort((notes[:, 2], pos, notes[:, 4], bar))
         rows = np.stack([bar, notes[:, 4], pos, notes[:, 2], dur, vel], axis=1)[order]
         return np.asarray(self._emit(rows, sigs, tempos), dtype=_I64)
+
+    def bar_ticks(self, score: Any) -> np.ndarray:
+        """Each bar's start in ``score``'s own ticks, bars counted as :meth:`encode` counts them (from
+        the score's time signatures, up to the bar of its last note)."""
+        notes, grid = _grid_notes(score)
+        starts, _ = _bar_lines(grid, int(notes[:, 0].max()) if len(notes) else -1)
+        scale = score.ticks_per_quarter / STEPS_PER_QUARTER
+        return np.round(starts * scale).astype(_I64)
 
     def _emit(self, rows: np.ndarray, sigs: np.ndarray, tempos: np.ndarray) -> list[int]:
         """Tokens of sorted note rows ``(bar, instrument, pos, pitch, duration bin, velocity bin)``."""

@@ -53,7 +53,9 @@ def _future(tokenizer: Any, ids: np.ndarray, end: int, budget: int) -> list[int]
     return future[: cuts[-1] if cuts else budget].tolist()
 
 
-def infill_context(tokenizer: Any, ids: Any, first: int, end: int, length: int) -> tuple[list[int], list[int]]:
+def infill_context(
+    tokenizer: Any, ids: Any, first: int, end: int, length: int
+) -> tuple[list[int], list[int]]:
     """``(context, gap)`` for regenerating bars ``first`` to ``end - 1`` (0-based) of the piece ``ids``:
     the context is ``past FILL future MIDDLE`` within a window of ``length`` tokens, the gap the piece's
     own tokens of those bars. Raises :class:`ConfigError` for a span outside the piece."""
