@@ -53,6 +53,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         action="store_true",
         help="the in-context copying test of --model on the --split of --data, or on --reference",
     )
+    parser.add_argument(
+        "--infill", type=int, nargs="?", const=4, metavar="BARS",
+        help="bits per note of held-out gaps of BARS bars (default 4) in each piece of the --split of --data, "
+        "given the past only and given past and future (bar-token models)",
+    )  # fmt: skip
     parser.add_argument("--seed", type=int, default=0, help="copy test: the sampling seed of every piece")
     parser.add_argument(
         "--raw",
@@ -91,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.copy_test:
         return _copy_test(args)
+    if args.infill is not None:
+        return _infill(args)
     out: dict[str, Any] = {}
     did = False
     if args.model or args.bigram:
@@ -153,6 +160,30 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.json:
         Path(args.json).write_text(json.dumps(_finite(out), indent=1), encoding="utf-8")
+    return 0
+
+
+def _infill(args: argparse.Namespace) -> int:
+    """``--infill BARS``: held-out gaps scored past-only and with the future."""
+    import json
+    from pathlib import Path
+
+    from overworld.data.shards import read_split
+    from overworld.devices import pick_device
+    from overworld.errors import ConfigError
+    from overworld.evaluation.infill import infill_likelihood
+    from overworld.models.storage import load_model
+
+    if not args.model or args.model == "bigram" or not args.data:
+        raise ConfigError("--infill needs --model M (a bar-token model) and --data PREPARED [--split test]")
+    pretrained = load_model(args.model, device=pick_device(args.device))
+    report = infill_likelihood(pretrained, read_split(args.data, args.split), bars=args.infill)
+    print(f"infilling on the {args.split} split of {args.data}: {report.gaps} gaps of {report.bars} bars in "
+          f"{report.pieces} pieces ({report.skipped} too short), {report.notes} notes")  # fmt: skip
+    print(f"  bits per note, past only:        {report.bits_per_note_past:.3f}")
+    print(f"  bits per note, past and future:  {report.bits_per_note_both:.3f}  ({report.reduction:.1%} lower)")
+    if args.json:
+        Path(args.json).write_text(json.dumps(report.to_dict(), indent=1), encoding="utf-8")
     return 0
 
 

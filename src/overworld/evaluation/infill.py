@@ -1,0 +1,125 @@
+"""Does the model use what comes after a gap? Bits per note of held-out bars, past only vs past and future.
+
+For each piece of a prepared split with at least ``3 * bars`` bars, gaps of ``bars`` bars start at a
+quarter, half and three quarters of the piece (whole gaps only). Each gap's own tokens are scored twice
+by the same model in one window of its ``sequence_length``:
+
+* **past only**: the longest run of whole bars before the gap that fits the window with the gap, then the
+  gap (plain continuation);
+* **past and future**: the infilling context ``past FILL future MIDDLE``
+  (:func:`~overworld.tokenizers.bars_infill.infill_context`), then the gap.
+
+The gap's tokens are identical in both (its repeats still point into the piece), so the two sums of
+``-log2 p`` over them compare directly; divided by the gap's notes they are bits per note. A model that
+reads the future scores the gap lower with it; one that never learned to infill does not.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from overworld.errors import ConfigError
+from overworld.tokenizers.bars_infill import bar_starts
+
+__all__ = ["InfillReport", "infill_likelihood"]
+
+SPAN_STARTS = (0.25, 0.5, 0.75)  # where gaps start, as a share of the piece's bars
+
+
+@dataclass(frozen=True)
+class InfillReport:
+    """Sums over every gap scored: notes, bits past only, bits with the future; and how many gaps and
+    pieces (and pieces too short to hold three gaps)."""
+
+    bars: int
+    gaps: int
+    pieces: int
+    skipped: int
+    notes: int
+    bits_past: float
+    bits_both: float
+
+    @property
+    def bits_per_note_past(self) -> float:
+        return self.bits_past / max(self.notes, 1)
+
+    @property
+    def bits_per_note_both(self) -> float:
+        return self.bits_both / max(self.notes, 1)
+
+    @property
+    def reduction(self) -> float:
+        """How much lower bits per note are with the future: 0.12 is 12% lower."""
+        return 1.0 - self.bits_both / self.bits_past if self.bits_past else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"gap_bars": self.bars, "gaps": self.gaps, "pieces": self.pieces, "skipped_pieces": self.skipped,
+                "notes": self.notes, "bits_per_note_past_only": self.bits_per_note_past,
+                "bits_per_note_past_and_future": self.bits_per_note_both, "reduction": self.reduction}  # fmt: skip
+
+
+@torch.inference_mode()
+def _bits(model: Any, bos: int, context: list[int], gap: list[int]) -> float:
+    """``-log2 p(gap | BOS context)`` under ``model``."""
+    ids = torch.tensor([[bos, *context, *gap]], dtype=torch.long, device=next(model.parameters()).device)
+    logits = model(ids[:, :-1])[0].float()  # (T, V)
+    logp = torch.log_softmax(logits, dim=-1)
+    targets = ids[0, 1:]
+    picked = logp[torch.arange(len(targets)), targets][-len(gap) :]
+    return float(-picked.sum()) / math.log(2)
+
+
+def _past_only(ids: np.ndarray, starts: np.ndarray, first: int, room: int) -> list[int]:
+    """The longest run of whole bars ending at bar ``first`` within ``room`` tokens."""
+    end = int(starts[first])
+    fits = [int(s) for s in starts[:first] if end - int(s) <= room]
+    return ids[fits[0] : end].tolist() if fits else []
+
+
+def infill_likelihood(model: Any, pieces: list[np.ndarray], *, bars: int = 4) -> InfillReport:
+    """Score every gap of ``bars`` bars of ``pieces`` (token ids of a prepared split) past-only and with
+    the future; ``model`` is what :func:`~overworld.models.load_model` returns."""
+    tokenizer, lm = model.tokenizer, model.model
+    if not getattr(tokenizer, "can_infill", False):
+        raise ConfigError(f"--infill needs a bar-token model; this one uses {tokenizer.name} tokens")
+    if not 1 <= bars <= 16:
+        raise ConfigError(f"infill gaps are 1-16 bars, not {bars}")
+    length = lm.config.sequence_length
+    was_training = lm.training
+    lm.eval()
+    gaps = used = skipped = notes = 0
+    bits_past = bits_both = 0.0
+    try:
+        for piece in pieces:
+            ids = np.asarray(piece, dtype=np.int64)
+            ids = ids[(ids != tokenizer.bos_id) & (ids != tokenizer.eos_id)]
+            starts = bar_starts(ids)
+            n = len(starts)
+            if n < 3 * bars:
+                skipped += 1
+                continue
+            used += 1
+            for share in SPAN_STARTS:
+                first = min(int(n * share), n - bars - 1)
+                end = first + bars
+                context, gap = tokenizer.infill_context(ids, first, end, length)
+                if len(context) + len(gap) + 1 > length:
+                    continue  # a gap longer than half the window: not scored
+                gap_notes = tokenizer.count_notes(ids[: starts[end]]) - tokenizer.count_notes(
+                    ids[: starts[first]]
+                )
+                if gap_notes == 0:
+                    continue
+                past = _past_only(ids, starts, first, length - len(gap) - 1)
+                bits_past += _bits(lm, tokenizer.bos_id, past, gap)
+                bits_both += _bits(lm, tokenizer.bos_id, context, gap)
+                notes += gap_notes
+                gaps += 1
+    finally:
+        lm.train(was_training)
+    return InfillReport(bars, gaps, used, skipped, notes, bits_past, bits_both)
