@@ -39,6 +39,7 @@ from overworld.training.checkpoint import (
     load_train_state,
     nonfinite,
     reporting_disk_full,
+    restore,
     save_train_state,
 )
 from overworld.training.distributed import Distributed, is_main_process, setup_distributed
@@ -239,9 +240,7 @@ def _restore(run: _Run, state: TrainState) -> None:
             f"{run.state_path} holds NaN or infinite values ({_names(bad)}) and cannot be resumed; "
             "start afresh with --overwrite, or into a new --out with --init-from a good model"
         )
-    run.model.load_state_dict(state.model)
-    run.optimizer.load_state_dict(state.optimizer)
-    run.scheduler.load_state_dict(state.scheduler)
+    restore(state, run.model, run.optimizer, run.scheduler, run.state_path)  # checked: a DataError if unfit
     for group in run.optimizer.param_groups:  # a new --lr or --steps applies from here on
         group["initial_lr"] = config.learning_rate
     groups = len(run.optimizer.param_groups)
