@@ -26,6 +26,7 @@ VERBS: tuple[str, ...] = (
     "render",
     "plot",
     "evaluate",
+    "push",
 )
 
 

@@ -258,7 +258,9 @@ def save_model(
 
 def resolve_model_dir(path: str | Path = "default") -> Path:
     """The model directory ``path`` names: ``"default"`` is the bundled model; a run directory's
-    ``model/`` subfolder is accepted too. Raises :class:`DataError` if there is none."""
+    ``model/`` subfolder is accepted too; ``user/name`` that is no local folder is a Hugging Face Hub model,
+    fetched through huggingface_hub's cache (:mod:`overworld.models.hub`). Raises :class:`DataError` if
+    there is none."""
     if str(path) == "default":
         bundled = Path(str(resources.files("overworld") / "assets" / "default"))
         if not (bundled / "config.json").is_file():
@@ -268,8 +270,13 @@ def resolve_model_dir(path: str | Path = "default") -> Path:
             )
         return bundled
     directory = Path(path)
+    if not directory.exists() and isinstance(path, str):
+        from overworld.models import hub
+
+        if hub.is_repo_id(path):  # a local folder of the same name wins
+            directory = hub.download_model(path)
     if not directory.exists():
-        raise DataError(f"model directory {directory} does not exist")
+        raise DataError(f"model directory {directory} does not exist (nor is it a Hub repo id user/name)")
     if directory.is_file():
         directory = directory.parent
     if not (directory / "config.json").is_file() and (directory / "model" / "config.json").is_file():
