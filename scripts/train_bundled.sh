@@ -1,32 +1,30 @@
 #!/usr/bin/env bash
-# The bundled model's recipe, one command: fetch and prepare every free source with the bar tokenizer,
-# pre-train on music21 + the game music, fine-tune on the game music (Freedoom, OpenMSX, the tracker
-# modules), then bundle it (scripts/bundle_default.py writes the model card and generation_config.json).
-#   scripts/train_bundled.sh                 CPU (what shipped): 28 + 80 minutes on 2 cores
-#   scripts/train_bundled.sh --gpu           one GPU: the same two stages by steps, under 8 minutes in all
-# Runs go to runs/bars-pre and runs/bars; data to data/.
+# The bundled model's recipe, one command: fetch and prepare the free game music (Freedoom, OpenMSX and the
+# tracker modules of Debian's game packages) with the bar tokenizer, train a Music Transformer on it
+# (continuation), fine-tune it with half its windows teaching infilling (--infill-rate 0.5), then bundle it
+# (scripts/bundle_default.py writes the model card and generation_config.json).
+#   scripts/train_bundled.sh          CPU (what shipped): ~70 + ~30 minutes on 2 cores, stopped by the clock
+#   scripts/train_bundled.sh --gpu    one GPU: the configs' full step counts, bigger batches, minutes
+# Runs go to runs/bars-plain and runs/bars; data to data/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 gpu=0
 [ "${1:-}" = "--gpu" ] && gpu=1
 mkdir -p data runs
-overworld fetch freedoom --out data/freedoom
-overworld fetch openmsx --out data/openmsx
-overworld fetch tracker --out data/tracker
-overworld fetch music21 --out data/music21 --limit 879
-overworld prepare data/freedoom data/openmsx data/music21 --out data/prepared-all-bars
-overworld prepare data/freedoom data/openmsx data/tracker --out data/prepared-game-bars
-rm -rf runs/bars-pre runs/bars
+[ -d data/freedoom ] || overworld fetch freedoom --out data/freedoom
+[ -d data/openmsx ] || overworld fetch openmsx --out data/openmsx
+[ -d data/tracker ] || overworld fetch tracker --out data/tracker
+[ -f data/prepared-game-bars/manifest.json ] || \
+  overworld prepare data/freedoom data/openmsx data/tracker --out data/prepared-game-bars
 if [ "$gpu" = 1 ]; then
-  # a GPU does the CPU run's steps many times over: same configs, more steps, bigger batches
-  overworld train --data data/prepared-all-bars --out runs/bars-pre --config configs/bars-music-transformer.json \
-    --steps 600 --batch-size 16 --device cuda --max-minutes 2.5 --quiet
-  overworld train --data data/prepared-game-bars --out runs/bars --config configs/bars-finetune.json \
-    --init-from runs/bars-pre --steps 1500 --batch-size 16 --device cuda --max-minutes 5 --quiet
+  overworld train --data data/prepared-game-bars --out runs/bars-plain --overwrite \
+    --config configs/bars-music-transformer.json --batch-size 16 --device cuda --quiet
+  overworld train --data data/prepared-game-bars --out runs/bars --overwrite --config configs/bars-infill-finetune.json \
+    --init-from runs/bars-plain --batch-size 16 --device cuda --quiet
 else
-  OMP_NUM_THREADS=2 overworld train --data data/prepared-all-bars --out runs/bars-pre \
-    --config configs/bars-music-transformer.json --max-minutes 28 --quiet
-  OMP_NUM_THREADS=2 overworld train --data data/prepared-game-bars --out runs/bars \
-    --config configs/bars-finetune.json --init-from runs/bars-pre --max-minutes 80 --quiet
+  OMP_NUM_THREADS=2 overworld train --data data/prepared-game-bars --out runs/bars-plain --overwrite \
+    --config configs/bars-music-transformer.json --max-minutes 70 --quiet
+  OMP_NUM_THREADS=2 overworld train --data data/prepared-game-bars --out runs/bars --overwrite \
+    --config configs/bars-infill-finetune.json --init-from runs/bars-plain --max-minutes 30 --quiet
 fi
 python3 scripts/bundle_default.py runs/bars

@@ -190,3 +190,10 @@ def test_the_progress_bar_ends_where_the_time_budget_does(prepared, tmp_path, ti
     run = SimpleNamespace(started=time.monotonic() - 10, step=10, config=SimpleNamespace(steps=1000))
     assert 59 <= _steps_in_budget(run, 0, 60) <= 60
     assert _steps_in_budget(run, 0, 5) == 10  # past the budget: it stops here
+
+
+def test_an_infill_rate_needs_a_tokenizer_that_can_infill(prepared, tmp_path, tiny_model, tiny_train):
+    with pytest.raises(ConfigError, match="infill"):
+        train(tmp_path / "run", prepared, tiny_model, replace(tiny_train, infill_rate=0.5), progress=False)
+    with pytest.raises(ConfigError, match="infill_rate"):
+        replace(tiny_train, infill_rate=1.5)
