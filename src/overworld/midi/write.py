@@ -26,6 +26,8 @@ __all__ = ["score_to_smf", "write_score"]
 
 TPQ = 480
 _PITCHED_CHANNELS = [c for c in range(16) if c != 9]
+Markers = tuple[tuple[int, str], ...]  # (tick, text)
+Controls = tuple[tuple[int, int, int, int], ...]  # (tick, channel, controller, value)
 
 
 def _vlq(n: int) -> bytes:
@@ -65,10 +67,17 @@ def _track_bytes(name: str, channel: int, program: int | None, notes: dict[str, 
     return b"MTrk" + struct.pack(">I", len(body)) + bytes(body)
 
 
-def _tempo_track(score: Any, scale: float) -> bytes:
+def _tempo_track(score: Any, scale: float, markers: Markers = (), controls: Controls = (),
+                 end_tick: int | None = None) -> bytes:  # fmt: skip
     """The first track: the tempo map and time signatures of ``score`` (times times ``scale`` are ticks),
-    120 bpm and 4/4 at time 0 when it has none."""
-    events = []  # (tick, order, bytes): at equal ticks, time signatures before tempos
+    120 bpm and 4/4 at time 0 when it has none; then ``markers`` ``(tick, text)`` (meta 0x06) and
+    ``controls`` ``(tick, channel, controller, value)``, and its end at ``end_tick`` when given."""
+    events = []  # (tick, order, bytes): at equal ticks, time signatures before tempos, markers, controls
+    for tick, text in markers:
+        encoded = text.encode("latin-1", "replace")[:127]
+        events.append((int(tick), 2, b"\xff\x06" + _vlq(len(encoded)) + encoded))
+    for tick, channel, controller, value in controls:
+        events.append((int(tick), 3, bytes([0xB0 | (channel & 0x0F), controller & 0x7F, value & 0x7F])))
     for ts in score.time_signatures:
         num, den = int(ts.numerator), int(ts.denominator)
         if 1 <= num <= 255 and den >= 1 and den & (den - 1) == 0:
@@ -90,15 +99,20 @@ def _tempo_track(score: Any, scale: float) -> bytes:
     for tick, _, meta in sorted(events, key=lambda e: (e[0], e[1])):
         body += _vlq(tick - last) + meta
         last = tick
-    body += b"\x00\xff\x2f\x00"
+    body += _vlq(max(0, end_tick - last) if end_tick is not None else 0) + b"\xff\x2f\x00"
     return b"MTrk" + struct.pack(">I", len(body)) + bytes(body)
 
 
-def score_to_smf(score: Any) -> bytes:
+def score_to_smf(score: Any, *, markers: Markers = (), controls: Controls = (), end_tick: int | None = None) -> bytes:
     """The bytes of a format-1 SMF: a tempo track (the score's tempo map and time signatures), then one
     track per non-empty track of ``score``. Drums go to channel 10; pitched tracks take channels 1-9,
     11-16 in turn (shared, each with its program change, when there are more than 15). A score in ticks
-    keeps its resolution and every tick; others are written at 480 ticks a quarter."""
+    keeps its resolution and every tick; others are written at 480 ticks a quarter.
+
+    The tempo track also carries ``markers`` ``(tick, text)`` (meta 0x06: ``loopStart``/``loopEnd``) and
+    ``controls`` ``(tick, channel 0-15, controller, value)`` (RPG Maker's loop start is controller 111),
+    in the written file's ticks, and ends at ``end_tick`` when given (so the file is exactly that long
+    when no note ends later)."""
     kind = str(score.ttype).lower()  # symusic names them symusic.core.Tick, .Quarter, .Second
     if kind.endswith("tick"):
         tpq, scale = int(score.ticks_per_quarter), 1.0
@@ -106,7 +120,7 @@ def score_to_smf(score: Any) -> bytes:
         if not kind.endswith("quarter"):
             score = score.to("quarter")  # seconds go through the score's own tempo map
         tpq, scale = TPQ, float(TPQ)
-    chunks = [_tempo_track(score, scale)]
+    chunks = [_tempo_track(score, scale, markers, controls, end_tick)]
     pitched = 0
     for track in score.tracks:
         notes = track.notes.numpy()
@@ -123,11 +137,12 @@ def score_to_smf(score: Any) -> bytes:
     return b"MThd" + struct.pack(">IHHH", 6, 1, len(chunks), tpq) + b"".join(chunks)
 
 
-def write_score(score: Any, path: str | Path) -> Path:
-    """Write ``score`` as a Standard MIDI File, atomically (temporary file, then rename)."""
+def write_score(score: Any, path: str | Path, **extra: Any) -> Path:
+    """Write ``score`` as a Standard MIDI File, atomically (temporary file, then rename); ``extra``:
+    :func:`score_to_smf`'s markers, controls and end_tick."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = score_to_smf(score)
+    data = score_to_smf(score, **extra)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:

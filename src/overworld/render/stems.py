@@ -1,0 +1,123 @@
+"""Stems: one audio track per instrument (and per drum kit), sample-aligned and the same length, that sum
+to the mix; and seamless loops.
+
+:func:`render_stems` renders each track of a score apart (the chiptune synth allocates its voices over
+the whole score first, as the chip does, so a stem sounds as it does in the mix; FluidSynth renders each
+track alone), pads them to one length, then:
+
+* with ``length`` (samples), cuts every stem to exactly that many samples; with ``loop_start`` as well,
+  whatever sounds past the end (release tails) is added back from ``loop_start`` on, wrapping round the
+  loop, so the loop region plays on without a click or a gap;
+* scales all stems by one shared gain (the mix's peak to 0.89): stems are never normalised apart, so
+  their sum is the mix.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from overworld.errors import ConfigError
+
+__all__ = ["PEAK", "Stems", "fold_loop", "render_stems", "stem_names"]
+
+PEAK = 0.89
+
+
+@dataclass(frozen=True)
+class Stems:
+    """``audio`` ``(stems, samples)`` (mono, chiptune) or ``(stems, samples, 2)`` (stereo, SoundFont), after
+    the shared ``gain``; ``mix`` is their sum."""
+
+    names: tuple[str, ...]
+    audio: np.ndarray
+    sample_rate: int
+    gain: float
+
+    @property
+    def mix(self) -> np.ndarray:
+        return self.audio.sum(axis=0, dtype=np.float64).astype(np.float32)
+
+
+def stem_names(score: Any) -> list[str]:
+    """A file-safe name per track, numbered in track order: ``01-lead-1-square``, ``04-drums``."""
+    from overworld.midi.gm import instrument_name
+
+    names = []
+    for i, track in enumerate(score.tracks, start=1):
+        label = "drums" if track.is_drum else (track.name or instrument_name(int(track.program)))
+        slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-") or "track"
+        names.append(f"{i:02d}-{slug}")
+    return names
+
+
+def fold_loop(audio: np.ndarray, length: int, loop_start: int | None) -> np.ndarray:
+    """``audio`` ``(..., samples)`` cut to ``length``; with ``loop_start``, what lies past ``length`` is
+    added onto the loop (``loop_start`` to ``length``), wrapping round as often as it needs."""
+    out = np.zeros((*audio.shape[:-1], length), dtype=np.float64)
+    n = min(length, audio.shape[-1])
+    out[..., :n] = audio[..., :n]
+    if loop_start is None or audio.shape[-1] <= length:
+        return out
+    span = length - loop_start
+    if span <= 0:
+        raise ConfigError(f"the loop starts at sample {loop_start}, not before its end {length}")
+    rest = audio[..., length:]
+    for at in range(0, rest.shape[-1], span):
+        chunk = rest[..., at : at + span]
+        out[..., loop_start : loop_start + chunk.shape[-1]] += chunk
+    return out
+
+
+def _tracks_chiptune(score: Any, sample_rate: int, console: Any) -> np.ndarray:
+    from overworld.render.chiptune import ChipVoices, synthesize_tracks, voice_for
+
+    voices = console.voices if console is not None else ChipVoices()
+    voice = console.voice if console is not None else voice_for
+    audio, _ = synthesize_tracks(score, sample_rate, max_seconds=float(score.end()) + 1.0, voices=voices,
+                                 voice=voice)  # fmt: skip
+    return audio.astype(np.float64)
+
+
+def _tracks_soundfont(score: Any, sample_rate: int, soundfont: Any) -> np.ndarray:
+    from overworld.render.soundfont import synthesize
+
+    parts = []
+    for track in score.tracks:
+        alone = score.copy()
+        alone.tracks = [track.copy()]
+        parts.append(np.asarray(synthesize(alone, sample_rate, soundfont), dtype=np.float64))
+    n = max(len(p) for p in parts)
+    return np.stack([np.pad(p, ((0, n - len(p)), (0, 0))) for p in parts]).transpose(0, 2, 1)  # (S, 2, N)
+
+
+SYNTH_TRACKS = {"chiptune": _tracks_chiptune, "soundfont": _tracks_soundfont}
+
+
+def render_stems(source: Any, *, synth: str = "chiptune", console: Any = None, soundfont: Any = None,
+                 sample_rate: int = 44100, length: int | None = None, loop_start: int | None = None) -> Stems:  # fmt: skip
+    """The stems of a Score or MIDI file (see the module docstring). ``console``: a
+    :class:`~overworld.render.consoles.Console` whose voices the chiptune synth uses."""
+    from overworld.render import as_score
+
+    if synth not in SYNTH_TRACKS:
+        raise ConfigError(f"unknown synth {synth!r}; choose one of: {', '.join(SYNTH_TRACKS)}")
+    if console is not None and synth != "chiptune":
+        raise ConfigError("a console's voices are the chiptune synth's; use synth chiptune with a console")
+    score = as_score(source)
+    score.tracks = [t for t in score.tracks if len(t.notes)]
+    if not len(score.tracks):
+        raise ConfigError("the piece has no notes to render")
+    extra = soundfont if synth == "soundfont" else console
+    audio = SYNTH_TRACKS[synth](score, sample_rate, extra)  # (S, N) or (S, 2, N)
+    if length is not None:
+        audio = fold_loop(audio, length, loop_start)
+    peak = float(np.abs(audio.sum(axis=0)).max())
+    gain = PEAK / peak if peak > 0 else 1.0
+    audio = (audio * gain).astype(np.float32)
+    if audio.ndim == 3:
+        audio = audio.transpose(0, 2, 1)  # (S, N, 2): soundfile's frames x channels
+    return Stems(tuple(stem_names(score)), audio, sample_rate, gain)
