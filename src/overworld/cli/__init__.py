@@ -23,6 +23,7 @@ VERBS: tuple[str, ...] = (
     "train",
     "generate",
     "infill",
+    "compose",
     "render",
     "plot",
     "evaluate",

@@ -22,7 +22,7 @@ import numpy as np
 
 from overworld.errors import ConfigError
 
-__all__ = ["PEAK", "Stems", "fold_loop", "render_stems", "stem_names"]
+__all__ = ["PEAK", "Seam", "Stems", "fold_loop", "render_stems", "seam", "stem_names"]
 
 PEAK = 0.89
 
@@ -121,3 +121,30 @@ def render_stems(source: Any, *, synth: str = "chiptune", console: Any = None, s
     if audio.ndim == 3:
         audio = audio.transpose(0, 2, 1)  # (S, N, 2): soundfile's frames x channels
     return Stems(tuple(stem_names(score)), audio, sample_rate, gain)
+
+
+@dataclass(frozen=True)
+class Seam:
+    """The jump from a loop's last sample back to its first, and the sample-to-sample steps around it
+    (``window`` steps either side, in the order the loop plays them)."""
+
+    jump: float
+    median_step: float
+    mean_step: float
+    max_step: float
+
+    @property
+    def clickless(self) -> bool:
+        """The jump is one the audio around it also makes (a click stands out above all of them)."""
+        return self.jump <= self.max_step
+
+
+def seam(audio: np.ndarray, loop_start: int = 0, window: int = 256) -> Seam:
+    """How the loop of ``audio`` (mono or ``(samples, channels)``) from ``loop_start`` to its end joins."""
+    x = np.asarray(audio, dtype=np.float64)
+    x = x.reshape(len(x), -1)
+    around = np.concatenate([x[-window - 1 :], x[loop_start : loop_start + window + 1]])  # end, then start
+    steps = np.abs(np.diff(around, axis=0)).max(axis=1)
+    jump = float(steps[window])  # last sample -> first
+    others = np.delete(steps, window)
+    return Seam(jump, float(np.median(others)), float(others.mean()), float(others.max()))

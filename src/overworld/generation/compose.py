@@ -1,0 +1,319 @@
+"""Game-ready music: exactly N bars at a tempo, metre and key, a form, a seamless loop, calm and intense
+versions, and a console's voices; then a folder per piece with the MIDI, the mix, stems and piece.json.
+
+:func:`compose` returns :class:`Composition` objects (the score in ticks at the exact tempo, its bars,
+sections and loop points); :func:`write_composition` renders and writes one. The steps, each seeded:
+
+1. the body: with a form (``AABA`` of ``section_bars`` bars) each new letter's section continues the music
+   before it (the bar model samples ``section_bars`` bars after it), a letter that comes back copies its
+   first section, and ``variation`` of each repeat's bars (its last ones) are infilled between the music
+   before and after them; without a form, ``bars`` bars in one go;
+2. ``loop``: the last ``loop_bars`` bars are infilled to lead back into bar 1
+   (:func:`overworld.generation.loop.close_loop`);
+3. an intro infilled before the body (it leads into it) and an ending sampled after it, outside the loop;
+4. intensity: the body is composed under the highest intensity's budgets
+   (:mod:`overworld.generation.intensity`), and each calmer version keeps its layers of the same notes.
+
+Pitched notes keep to the key by the bar grammar's key mask (drums untouched), the metre by its time
+signature mask; the score is written at the exact tempo asked (the bar tokens' tempo bins are rounded).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from overworld.config import SampleConfig
+from overworld.errors import ConfigError
+from overworld.generation.arrangement import Arrangement
+from overworld.generation.form import parse_form, sections
+from overworld.generation.intensity import Intensity, with_velocity_window
+
+__all__ = ["KEYS", "MAX_BARS", "ComposeConfig", "Composition", "compose", "write_composition"]
+
+log = logging.getLogger(__name__)
+
+MAX_BARS = 128  # bars of one piece (intro, body and ending): a 16-bar loop takes seconds on a laptop CPU
+TPQ = 480  # the bar tokenizer decodes at 480 ticks a quarter
+# the keys --key auto draws from: the common keys of game music
+KEYS = ("C major", "G major", "D major", "F major", "A minor", "E minor", "D minor", "C minor", "G minor",
+        "D dorian", "A dorian", "G mixolydian")  # fmt: skip
+AUDIO_FORMATS = ("ogg", "wav", "flac")
+
+
+@dataclass(frozen=True)
+class ComposeConfig:
+    """What to compose and how to write it. ``bars`` None: the form's length (``form`` x ``section_bars``),
+    else 16. ``key`` ``"auto"``: one of :data:`KEYS`, drawn from the seed. ``intensity`` empty: the model's
+    own budgets; several levels: versions sharing their structure."""
+
+    bars: int | None = None
+    bpm: float = 120.0
+    time_signature: str = "4/4"
+    key: str = "auto"
+    loop: bool = False
+    loop_bars: int = 2  # bars infilled to close the loop
+    form: str = ""
+    section_bars: int = 4
+    variation: float = 0.0  # share of each repeated section's bars infilled anew
+    intro: int = 0
+    ending: int = 0
+    intensity: tuple[float, ...] = ()
+    console: str = ""
+    stems: bool = False
+    synth: str = "chiptune"
+    soundfont: str = ""
+    sample_rate: int = 44100
+    formats: tuple[str, ...] = ("ogg",)
+
+    def __post_init__(self) -> None:
+        from overworld.render import SYNTHS
+        from overworld.render.consoles import console
+        from overworld.theory import parse_key
+        from overworld.tokenizers.bars import TIME_SIGNATURES
+
+        if self.key != "auto":
+            parse_key(self.key)
+        if self.metre not in TIME_SIGNATURES:
+            known = ", ".join(f"{n}/{d}" for n, d in TIME_SIGNATURES)
+            raise ConfigError(f"the bar grid holds the time signatures {known}; not {self.time_signature}")
+        form = parse_form(self.form) if self.form else ""
+        if form and self.bars is not None and self.bars != len(form) * self.section_bars:
+            raise ConfigError(f"form {form} of {self.section_bars}-bar sections is {len(form) * self.section_bars} "
+                              f"bars, not --bars {self.bars}; leave out --bars or change --section-bars")  # fmt: skip
+        for level in self.intensity:
+            Intensity(level)
+        if self.console:
+            console(self.console)
+        checks = (
+            ("bars", 1 <= self.total_bars <= MAX_BARS and (self.bars is None or self.bars >= 1),
+             f"between 1 and {MAX_BARS} bars in all (intro, body and ending), the most composed in about a "
+             f"minute on a CPU"),
+            ("bpm", 20 <= self.bpm <= 400, "a tempo between 20 and 400 bpm"),
+            ("loop_bars", 1 <= self.loop_bars <= 8, "between 1 and 8"),
+            ("section_bars", 1 <= self.section_bars <= 32, "between 1 and 32"),
+            ("variation", 0.0 <= self.variation <= 1.0, "between 0 (exact repeats) and 1 (all new)"),
+            ("intro", 0 <= self.intro <= 16, "between 0 and 16 bars"),
+            ("ending", 0 <= self.ending <= 16, "between 0 and 16 bars"),
+            ("intensity", len(self.intensity) <= 4, "at most 4 levels"),
+            ("synth", self.synth in SYNTHS, f"one of {', '.join(SYNTHS)}"),
+            ("console", not (self.console and self.synth != "chiptune"), "played by the chiptune synth"),
+            ("sample_rate", 8000 <= self.sample_rate <= 192000, "between 8000 and 192000 Hz"),
+            ("formats", bool(self.formats) and set(self.formats) <= set(AUDIO_FORMATS),
+             f"some of {', '.join(AUDIO_FORMATS)}"),
+        )  # fmt: skip
+        for name, ok, what in checks:
+            if not ok:
+                raise ConfigError(f"{name} must be {what}, not {getattr(self, name)!r}")
+
+    @property
+    def metre(self) -> tuple[int, int]:
+        from overworld.theory import parse_time_signature
+
+        return parse_time_signature(self.time_signature)
+
+    @property
+    def letters(self) -> str:
+        return parse_form(self.form) if self.form else "A"
+
+    @property
+    def body_bars(self) -> int:
+        """Bars of the body (the loop): ``bars``, else the form's length, else 16."""
+        if self.bars is not None:
+            return self.bars
+        return len(self.letters) * self.section_bars if self.form else 16
+
+    @property
+    def total_bars(self) -> int:
+        return self.intro + self.body_bars + self.ending
+
+
+@dataclass(frozen=True)
+class Composition:
+    """One composed version: the score (ticks, one exact tempo and metre), its bars and where its parts
+    and loop lie (bars 0-based, ends excluded), its key, intensity and seed."""
+
+    score: Any
+    bpm: float
+    time_signature: str
+    key: str
+    bars: int
+    body: tuple[int, int]
+    sections: tuple[tuple[str, int, int], ...]
+    loop: tuple[int, int] | None
+    intensity: float | None
+    seed: int
+    sampling: SampleConfig
+
+    @property
+    def bar_seconds(self) -> float:
+        num, den = (int(x) for x in self.time_signature.split("/"))
+        return num * 4 / den * 60.0 / self.bpm
+
+    @property
+    def bar_ticks(self) -> int:
+        num, den = (int(x) for x in self.time_signature.split("/"))
+        return TPQ * 4 * num // den
+
+    def sample(self, bar: int, sample_rate: int) -> int:
+        """The sample where bar ``bar`` (0-based) starts."""
+        return round(bar * self.bar_seconds * sample_rate)
+
+
+def resolve_key(key: str, seed: int) -> str:
+    """``key``, or for ``"auto"`` one of :data:`KEYS` drawn from ``seed``."""
+    return KEYS[int(np.random.default_rng(seed).integers(len(KEYS)))] if key == "auto" else key
+
+
+def base_settings(model: Any, config: ComposeConfig, key: str, sampling: SampleConfig | None) -> SampleConfig:
+    """The sampling settings of every step: the model's (or ``sampling``) with the key, metre and tempo,
+    and a console's line-up and voices."""
+    from overworld.render.consoles import console
+
+    base = sampling or getattr(model, "sampling", None) or SampleConfig()
+    changes: dict[str, Any] = {"key": key, "time_signature": config.time_signature, "bpm": config.bpm}
+    if config.console:
+        machine = console(config.console)
+        budget = base.max_instruments
+        high = budget[1] if isinstance(budget, tuple) else budget
+        changes.update(instruments=machine.instruments, max_polyphony=min(base.max_polyphony, machine.polyphony),
+                       max_instruments=min(high or 129, len(machine.instruments)))  # fmt: skip
+    return dataclasses.replace(base, **changes)
+
+
+class _Composer:
+    """The steps of :func:`compose`, sharing the model, settings, metre and seed."""
+
+    def __init__(self, model: Any, settings: SampleConfig, config: ComposeConfig, seed: int) -> None:
+        self.model, self.settings, self.config, self.seed = model, settings, config, seed
+        num, den = config.metre
+        self.bar = TPQ * 4 * num // den
+        self.metre = (config.bpm, num, den)
+        self.steps = 0
+
+    def _seed(self) -> int:
+        self.steps += 1
+        return self.seed * 1009 + self.steps
+
+    def continue_from(self, piece: Arrangement, at_bar: int, bars: int) -> Arrangement:
+        """``bars`` new bars after the first ``at_bar`` bars of ``piece``, as an arrangement from tick 0."""
+        from overworld.generation.sampler import generate
+
+        tokenizer = self.model.tokenizer
+        primer: list[int] = []
+        if at_bar and piece.count():
+            ids = np.asarray(tokenizer.encode(piece.closed(at_bar).score(*self.metre)), dtype=np.int64)
+            budget = self.model.model.config.sequence_length // 2
+            starts = np.flatnonzero(ids == 3)  # BAR
+            first = next((b for b in range(len(starts)) if len(ids) - starts[b] <= budget), len(starts) - 1)
+            primer = tokenizer.tail(ids, first)
+        ids = generate(self.model, config=self.settings, primer_ids=primer, bars=bars, seed=self._seed())[0]
+        return Arrangement.from_score(tokenizer.decode(ids), self.bar)
+
+    def infill(self, piece: Arrangement, first: int, last: int) -> Arrangement:
+        """``piece`` with bars ``first``-``last`` (1-based, inclusive) infilled from both sides."""
+        from overworld.generation.infill import infill
+
+        instruments = tuple(sorted(piece.notes))
+        lines = max(int(a[:, 0].max()) for a in piece.notes.values()) // self.bar + 1 if instruments else 0
+        if not instruments or lines < last:  # nothing there to rewrite or to lead into
+            return piece
+        take = infill(self.model, piece.score(*self.metre), (first, last), instruments=instruments,
+                      config=self.settings, seed=self._seed())[0]  # fmt: skip
+        return Arrangement.from_score(take.score, self.bar)
+
+    def body(self) -> tuple[Arrangement, list[tuple[str, int, int]]]:
+        """The body and its sections (see the module docstring)."""
+        cfg = self.config
+        size = cfg.section_bars if cfg.form else cfg.body_bars
+        parts = sections(cfg.letters, size)
+        piece, first_of = Arrangement(TPQ, self.bar), {}
+        for letter, start, end in parts:
+            if letter in first_of:
+                piece = piece.place(piece.bars(first_of[letter], first_of[letter] + size), start)
+            else:
+                first_of[letter] = start
+                piece = piece.place(self.continue_from(piece, start, end - start), start)
+        changed = round(cfg.variation * size)
+        for letter, start, end in parts:
+            if changed and first_of[letter] != start:
+                piece = self.infill(piece, end - changed + 1, end)
+        return piece.closed(cfg.body_bars), parts
+
+    def frame(self, body: Arrangement) -> Arrangement:
+        """The body with its intro (infilled before it) and ending (sampled after it)."""
+        cfg = self.config
+        piece = Arrangement(TPQ, self.bar).place(body, cfg.intro)
+        if cfg.intro:
+            piece = self.infill(piece, 1, cfg.intro)
+        if cfg.ending:
+            end = cfg.intro + cfg.body_bars
+            piece = piece.place(self.continue_from(piece, end, cfg.ending), end)
+        return piece.closed(cfg.total_bars)
+
+
+def _calmer(piece: Arrangement, level: Intensity, source: Intensity) -> Arrangement:
+    """The layers of ``piece`` that ``level`` keeps (the busiest instruments, no drums below its drum
+    level), its velocities moved into ``level``'s window."""
+    from overworld.midi.gm import DRUMS
+
+    ranked = sorted(piece.notes, key=lambda i: (i == DRUMS, -len(piece.notes[i]), i))
+    kept = [i for i in ranked if i != DRUMS or level.drums][: level.instruments]
+    out = piece.only(set(kept))
+    for inst, a in out.notes.items():
+        a = a.copy()
+        a[:, 3] = level.velocity(a[:, 3], source)
+        out.notes[inst] = a
+    return out
+
+
+def compose(model: Any, config: ComposeConfig, *, seed: int = 0, sampling: SampleConfig | None = None,
+            progress: Callable[[str], None] | None = None) -> list[Composition]:  # fmt: skip
+    """Compose one piece (one :class:`Composition` per intensity level, sharing its structure) with a
+    bar-token model (what :func:`~overworld.models.load_model` returns). ``sampling``: the settings to
+    start from (default: the model's). Raises :class:`ConfigError` for a model that cannot write bars."""
+    if not getattr(model.tokenizer, "can_infill", False):
+        raise ConfigError(f"compose needs a bar-token model (bars and infilling); this one uses "
+                          f"{getattr(model.tokenizer, 'name', 'other')} tokens: train one with prepare --tokenizer bars")  # fmt: skip
+    say = progress or (lambda step: None)
+    key = resolve_key(config.key, seed)
+    settings = base_settings(model, config, key, sampling)
+    levels = tuple(config.intensity)
+    top = Intensity(max(levels)) if levels else None
+    if top is not None:
+        model, settings = with_velocity_window(model, top), top.settings(settings)
+    composer = _Composer(model, settings, config, seed)
+    say("body")
+    body, parts = composer.body()
+    if config.loop:
+        from overworld.generation.loop import close_loop
+
+        say("loop")
+        body = close_loop(composer.model, body, config.body_bars, config.loop_bars, config=settings,
+                          metre=composer.metre, seed=composer._seed())  # fmt: skip
+    say("frame")
+    piece = composer.frame(body)
+    start, end = config.intro, config.intro + config.body_bars
+    shared = dict(bpm=config.bpm, time_signature=config.time_signature, key=key, bars=config.total_bars,
+                  body=(start, end), sections=tuple((c, s + start, e + start) for c, s, e in parts),
+                  loop=(start, end) if config.loop else None, seed=seed, sampling=settings)  # fmt: skip
+    out = []
+    for level in levels or (None,):
+        version = piece if top is None or level == top.level else _calmer(piece, Intensity(level), top)
+        out.append(Composition(score=version.score(*composer.metre), intensity=level, **shared))
+    log.info("composed %d bars in %s (seed %d)", config.total_bars, key, seed)
+    return out
+
+
+def write_composition(
+    piece: Composition, out_dir: Any, config: ComposeConfig, *, model_name: str = ""
+) -> Any:
+    """Write ``piece`` into the folder ``out_dir``: see :func:`overworld.generation.piece_files.write`."""
+    from overworld.generation.piece_files import write
+
+    return write(piece, out_dir, config, model_name=model_name)

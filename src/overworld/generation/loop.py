@@ -1,0 +1,105 @@
+"""Closing a loop: the last bars of a piece rewritten by infilling so that they lead back into bar 1, and
+how likely the model finds the jump from the last bar to the first.
+
+:func:`close_loop` lays the piece's opening bars again after its end, infills the last ``loop_bars`` bars
+between the piece before them and that repeated opening (the model reads both sides), drops the copy and
+ends every note at the loop point (a note still sounding there is closed as a player lifts a key at the
+repeat sign; its release tail is folded onto the start by the audio, :mod:`overworld.render.stems`).
+
+:func:`loop_transitions` scores every bar transition of the looped piece with the model: the mean
+negative log-likelihood per token of each bar, written out (no ``REPEAT`` shortcuts) after the bars
+before it, for bars 2..N, and of bar 1 after bar N (the seam). A musical loop's seam is within the range
+of the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from overworld.config import SampleConfig
+from overworld.generation.arrangement import Arrangement
+from overworld.generation.infill import infill
+from overworld.tokenizers.bars import Layout
+
+__all__ = ["Transitions", "close_loop", "loop_transitions"]
+
+log = logging.getLogger(__name__)
+L = Layout
+FUTURE_BARS = 4  # bars of the opening the model reads after the loop's end
+
+
+def close_loop(model: Any, piece: Arrangement, bars: int, loop_bars: int, *, config: SampleConfig,
+               metre: tuple[float, int, int], seed: int) -> Arrangement:  # fmt: skip
+    """``piece`` (``bars`` bars) with its last ``loop_bars`` bars rewritten to lead into its first;
+    ``metre`` is ``(bpm, numerator, denominator)``. Every note is closed at the loop point."""
+    body = piece.closed(bars)
+    k = min(loop_bars, bars - 1)
+    instruments = tuple(sorted(body.notes))
+    if k < 1 or not instruments:
+        return body
+    extended = body.place(body.bars(0, min(bars, FUTURE_BARS)), bars)
+    last_onset = max(int(a[:, 0].max()) for a in extended.notes.values())
+    if last_onset // piece.bar + 1 < bars:  # the opening and the end are silent: nothing to lead over
+        log.info("loop: the piece's last bars and opening are empty; nothing to close")
+        return body
+    take = infill(model, extended.score(*metre), (bars - k + 1, bars), instruments=instruments,
+                  config=config, seed=seed)[0]  # fmt: skip
+    return Arrangement.from_score(take.score, piece.bar).closed(bars)
+
+
+@dataclass(frozen=True)
+class Transitions:
+    """Mean negative log-likelihood per token (nats) of each bar after the ones before it: ``bars[i]`` is
+    bar ``i + 2`` after bars 1..i+1; ``seam`` is bar 1 after the whole piece."""
+
+    bars: tuple[float, ...]
+    seam: float
+
+    @property
+    def within_range(self) -> bool:
+        return min(self.bars) <= self.seam <= max(self.bars) if self.bars else False
+
+
+def _written_out(tokenizer: Any, ids: np.ndarray, bar: int) -> list[int]:
+    """Bar ``bar`` (0-based) of ``ids`` with its repeats written out, without its metre and tempo."""
+    tail = tokenizer.tail(ids, bar)
+    ends = [i for i, t in enumerate(tail) if t == L.BAR]
+    one = tail[: ends[1]] if len(ends) > 1 else tail
+    return [t for t in one if not L.TIMESIG <= t < L.TRACK]
+
+
+def _bar_nll(lm: Any, prefix: list[int], bar: list[int], window: int) -> float:
+    """Mean NLL of ``bar``'s tokens after ``prefix`` (BOS first), within the model's window."""
+    seq = [*prefix, *bar][-window:]
+    x = torch.tensor(seq[:-1], dtype=torch.long, device=next(lm.parameters()).device)[None]
+    with torch.inference_mode():
+        logits = lm(x)[0].float()  # (T, V)
+    targets = torch.tensor(seq[1:], dtype=torch.long, device=logits.device)
+    nll = torch.nn.functional.cross_entropy(logits, targets, reduction="none")
+    return float(nll[-len(bar) :].mean())
+
+
+def loop_transitions(model: Any, piece: Arrangement, bars: int, metre: tuple[float, int, int]) -> Transitions:
+    """Score the transitions of ``piece`` looped (see the module docstring)."""
+    tokenizer, lm = model.tokenizer, model.model
+    twice = piece.closed(bars).place(piece.closed(bars), bars)
+    ids = np.asarray(tokenizer.encode(twice.score(*metre)), dtype=np.int64)
+    starts = np.flatnonzero(ids == L.BAR)
+    window = lm.config.sequence_length
+    was = lm.training
+    lm.eval()
+    try:
+        scores = []
+        for b in range(1, min(bars, len(starts) - 1) + 1):
+            prefix = [tokenizer.bos_id, *ids[: starts[b]].tolist()]
+            scores.append(_bar_nll(lm, prefix, _written_out(tokenizer, ids, b), window))
+    finally:
+        lm.train(was)
+    if len(scores) < bars:  # the second copy's first bar has no notes: the seam is the last score
+        return Transitions(tuple(scores[:-1]), scores[-1] if scores else float("nan"))
+    return Transitions(tuple(scores[:-1]), scores[-1])

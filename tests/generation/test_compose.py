@@ -1,0 +1,196 @@
+"""compose: exact bars, tempo and key; a seamless loop with markers, OGG comments and stems that sum to the
+mix; intensity that measurably changes density, instruments and velocity; AABA form; one-line errors."""
+
+from __future__ import annotations
+
+import json
+import types
+
+import mido
+import numpy as np
+import pytest
+import soundfile
+import torch
+
+from overworld.cli import main
+from overworld.config import ModelConfig, SampleConfig
+from overworld.errors import ConfigError
+from overworld.generation.arrangement import Arrangement
+from overworld.generation.compose import ComposeConfig, compose, write_composition
+from overworld.generation.loop import loop_transitions
+from overworld.midi.gm import DRUMS
+from overworld.render.stems import seam
+from overworld.render.vorbis_comments import read_comments
+from overworld.theory import parse_key
+from overworld.tokenizers.bars import BarTokenizer
+from overworld.tokenizers.bars import Layout as L
+
+SR = 8000
+
+
+@pytest.fixture(scope="module")
+def bar_model():
+    from overworld.models import build_model
+
+    torch.manual_seed(0)
+    config = ModelConfig(vocab_size=L.SIZE, embedding_size=32, sequence_length=256, num_blocks=2, num_heads=2,
+                         feed_forward_dim=64, dropout=0.0)  # fmt: skip
+    sampling = SampleConfig(max_polyphony=4, max_instruments=(2, 4))  # a random model's parts stay small
+    return types.SimpleNamespace(
+        model=build_model(config).eval(), tokenizer=BarTokenizer(), sampling=sampling
+    )
+
+
+@pytest.fixture(scope="module")
+def battle_loop(bar_model, tmp_path_factory):
+    """compose --bars 16 --bpm 150 --key 'D minor' --loop --stems, written as OGG and WAV."""
+    config = ComposeConfig(bars=16, bpm=150, key="D minor", loop=True, stems=True, sample_rate=SR,
+                           formats=("ogg", "wav"))  # fmt: skip
+    piece = compose(bar_model, config, seed=3)[0]
+    return piece, write_composition(piece, tmp_path_factory.mktemp("loop"), config, model_name="tiny")
+
+
+def test_a_loop_is_exactly_16_bars_in_the_midi_and_the_audio(battle_loop):
+    _, folder = battle_loop
+    midi = mido.MidiFile(folder / "piece.mid")
+    assert max(sum(m.time for m in t) for t in midi.tracks) == 16 * 4 * midi.ticks_per_beat  # to the tick
+    tempos = [m.tempo for t in midi.tracks for m in t if m.type == "set_tempo"]
+    assert tempos == [400_000]  # 150 bpm exactly, not the tokens' nearest tempo bin
+    audio, rate = soundfile.read(folder / "mix.wav")
+    assert rate == SR and len(audio) == 16 * 4 * 60 * SR // 150  # 25.6 s to the sample
+    info = json.loads((folder / "piece.json").read_text())
+    assert info["loop"]["length_samples"] == len(audio) and info["loop"]["start_sample"] == 0
+    assert (info["bpm"], info["bars"], info["key"], info["seed"]) == (150, 16, "D minor", 3)
+
+
+def test_every_pitched_note_is_in_d_minor(battle_loop):
+    piece, _ = battle_loop
+    pitched = [n.pitch for t in piece.score.tracks if not t.is_drum for n in t.notes]
+    assert pitched and {p % 12 for p in pitched} <= parse_key("D minor")
+
+
+def test_loop_markers_comments_and_stems(battle_loop):
+    piece, folder = battle_loop
+    events, tick = [], 0
+    for msg in mido.MidiFile(folder / "piece.mid").tracks[0]:
+        tick += msg.time
+        events.append((tick, msg.type, getattr(msg, "text", getattr(msg, "control", None))))
+    assert (0, "marker", "loopStart") in events and (16 * 1920, "marker", "loopEnd") in events
+    assert (0, "control_change", 111) in events
+    comments = read_comments(folder / "mix.ogg")
+    assert comments["LOOPSTART"] == "0" and comments["LOOPLENGTH"] == str(16 * 4 * 60 * SR // 150)
+    mix, _ = soundfile.read(folder / "mix.wav")
+    stems = [soundfile.read(folder / f)[0] for f in sorted(json.loads((folder / "piece.json").read_text())
+                                                           ["files"]["stems"].values(), key=str)
+             for f in f if f.endswith(".wav")]  # fmt: skip
+    assert len(stems) == len(piece.score.tracks) >= 2 and {len(s) for s in stems} == {len(mix)}
+    assert np.abs(np.sum(stems, axis=0) - mix).max() < 1e-3
+
+
+def test_the_loop_has_no_click(battle_loop):
+    _, folder = battle_loop
+    mix, _ = soundfile.read(folder / "mix.wav")
+    joint = seam(mix)  # the steps around the loop point, played in loop order
+    assert joint.clickless, joint  # no larger than the steps the audio around it makes
+
+
+def test_every_note_is_closed_at_the_loop_point(battle_loop):
+    piece, _ = battle_loop
+    assert all(n.time + n.duration <= 16 * 1920 for t in piece.score.tracks for n in t.notes)
+
+
+def test_the_seam_is_scored_like_the_other_transitions(bar_model, battle_loop):
+    piece, _ = battle_loop
+    arrangement = Arrangement.from_score(piece.score, 1920)
+    scores = loop_transitions(bar_model, arrangement, 16, (150.0, 4, 4))
+    assert len(scores.bars) == 15 and np.isfinite(scores.seam) and all(np.isfinite(scores.bars))
+
+
+def _measures(piece) -> tuple[float, int, float]:
+    notes = [n for t in piece.score.tracks for n in t.notes]
+    seconds = piece.bars * piece.bar_seconds
+    return len(notes) / seconds, len(piece.score.tracks), float(np.mean([n.velocity for n in notes]))
+
+
+def test_intense_beats_calm_on_every_measure_in_ten_seeds(bar_model):
+    def at(level, seed):
+        return compose(
+            bar_model, ComposeConfig(bars=4, bpm=140, key="C major", intensity=(level,)), seed=seed
+        )[0]
+
+    for seed in range(10):
+        calm, intense = _measures(at(0.2, seed)), _measures(at(0.8, seed))
+        assert intense[0] > calm[0] and intense[1] > calm[1] and intense[2] > calm[2], (seed, calm, intense)
+
+
+def test_two_intensities_share_their_structure(bar_model):
+    config = ComposeConfig(bars=4, key="A minor", intensity=(0.2, 0.8))
+    calm, intense = compose(bar_model, config, seed=5)
+    assert (calm.intensity, intense.intensity) == (0.2, 0.8)
+    onsets = lambda p: {(t.program, t.is_drum, n.time, n.pitch) for t in p.score.tracks for n in t.notes}  # noqa: E731
+    assert onsets(calm) < onsets(intense)  # the calm layers are the intense piece's own notes
+    assert not any(t.is_drum for t in calm.score.tracks)
+    assert _measures(calm)[2] < _measures(intense)[2]
+
+
+def _onsets(arr: Arrangement, first: int, end: int) -> set:
+    """(instrument, onset in the bar span, pitch, velocity) of the notes starting in bars first..end-1."""
+    return {(i, int(r[0]), int(r[2]), int(r[3])) for i, a in arr.bars(first, end).notes.items() for r in a}
+
+
+def test_aaba_repeats_a_and_b_differs(bar_model):
+    piece = compose(bar_model, ComposeConfig(form="AABA", section_bars=2, key="G major"), seed=2)[0]
+    arr = Arrangement.from_score(piece.score, 1920)
+    assert [s[0] for s in piece.sections] == list("AABA") and piece.bars == 8
+    a1, a2, b, a3 = (_onsets(arr, s, e) for _, s, e in piece.sections)
+    assert a1 == a2 == a3 and a1 != b  # durations aside: the last A's notes end with the piece
+
+
+def test_variation_rewrites_the_end_of_each_repeat(bar_model):
+    piece = compose(bar_model, ComposeConfig(form="AA", section_bars=2, variation=0.5), seed=4)[0]
+    arr = Arrangement.from_score(piece.score, 1920)
+    assert _onsets(arr, 0, 1) == _onsets(arr, 2, 3)  # the repeat's first bar is the section's own
+    assert _onsets(arr, 1, 2) != _onsets(arr, 3, 4)  # its last bar (half of 2) is new
+
+
+def test_intro_and_ending_lie_outside_the_loop(bar_model, tmp_path):
+    config = ComposeConfig(bars=4, loop=True, intro=2, ending=1, sample_rate=SR, formats=("ogg",))
+    piece = compose(bar_model, config, seed=1)[0]
+    assert (piece.bars, piece.loop) == (7, (2, 6))
+    info = json.loads((write_composition(piece, tmp_path, config) / "piece.json").read_text())
+    assert (
+        info["loop"]["start_sample"] == round(2 * 2.0 * SR) and info["loop"]["length_samples"] == 4 * 2 * SR
+    )
+    assert read_comments(tmp_path / "mix.ogg")["LOOPSTART"] == str(4 * SR)
+
+
+def test_a_console_keeps_to_its_line_up(bar_model):
+    piece = compose(bar_model, ComposeConfig(bars=2, console="nes"), seed=0)[0]
+    assert {DRUMS if t.is_drum else t.program for t in piece.score.tracks} <= {38, 80, 81, DRUMS}
+
+
+def test_a_model_without_bars_is_refused_in_one_line(bar_model):
+    performance = types.SimpleNamespace(
+        model=bar_model.model, tokenizer=types.SimpleNamespace(name="performance")
+    )
+    with pytest.raises(ConfigError, match="bar-token model"):
+        compose(performance, ComposeConfig(bars=2))
+
+
+@pytest.mark.parametrize("flags, valid", [
+    (["--bars", "0"], "between 1 and 128"), (["--bars", "500"], "between 1 and 128"),
+    (["--key", "H minor"], "tonic A-G"), (["--key", "D weird"], "dorian"),
+    (["--form", "A1BA"], "letters like AABA"), (["--intensity", "1.5"], "between 0 (calm) and 1"),
+    (["--intensity", "loud"], "0 (calm) to 1"), (["--console", "atari"], "nes, gameboy, snes, genesis"),
+    (["--time-signature", "5/16"], "4/4, 3/4"), (["--form", "AABA", "--bars", "12"], "16 bars"),
+])  # fmt: skip
+def test_bad_values_are_one_line_listing_what_is_valid(flags, valid, capsys):
+    assert main(["compose", *flags]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("overworld compose: error:") and valid in err and "\n" not in err
+
+
+def test_the_bundled_performance_model_is_refused_in_one_line(tmp_path, capsys):
+    assert main(["compose", "--bars", "2", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "bar-token model" in err and "\n" not in err
