@@ -261,7 +261,7 @@ def test_an_uncached_model_offline_is_a_one_line_error(hf_home, monkeypatch, tmp
         load_model("someone/not-cached")
     assert main(["generate", "--model", "someone/not-cached", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("overworld generate: error: someone/not-cached is not in the Hugging Face cache")
+    assert err.startswith("overworld generate: error: no local folder someone/not-cached, and Hub model")
     assert "\n" not in err
 
 

@@ -28,7 +28,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--model", help='model directory, "default" (bundled) or "bigram" (baseline)')
+    parser.add_argument(
+        "--model", help='model folder, Hub id user/name, "default" (bundled) or "bigram" (baseline)'
+    )
     parser.add_argument("--bigram", action="store_true", help="also score the bigram baseline beside --model")
     parser.add_argument("--data", help="prepared folder to score the model on")
     parser.add_argument("--split", default="test", choices=(*SPLITS, "all"), help="which split to score")

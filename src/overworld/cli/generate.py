@@ -21,7 +21,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "model's: top-p 0.95, a sixteenth-note grid at 120 bpm, 4-9 instruments, polyphony 6, notes up to "
         "2 s); each flag given overrides its setting, and --raw starts from the plain defaults instead.",
     )  # fmt: skip
-    p.add_argument("--model", default="default", help="model directory (default: the bundled model)")
+    p.add_argument(
+        "--model",
+        default="default",
+        help="model or run folder, or Hugging Face Hub id user/name (default: the bundled model)",
+    )
     p.add_argument("--out", default="out", help="output folder (default: out/)")
     p.add_argument("--num", type=int, default=1, help="pieces, sampled as one batch (default: 1)")
     length = p.add_mutually_exclusive_group()

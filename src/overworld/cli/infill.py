@@ -22,7 +22,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--instruments", help="rewrite only these instruments (GM numbers or names, 'drums', as for "
                    "`generate --instruments`); the others keep their notes in the span (default: all)")  # fmt: skip
     p.add_argument(
-        "--model", default="default", help="a bar-token model directory (default: the bundled model)"
+        "--model",
+        default="default",
+        help="a bar-token model folder or Hub id user/name (default: the bundled model)",
     )
     p.add_argument("--out", default="out", help="output folder (default: out/)")
     p.add_argument("--num", type=int, default=1, help="takes, sampled as one batch (default: 1)")

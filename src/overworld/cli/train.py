@@ -37,7 +37,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     again.add_argument(
         "--overwrite", action="store_true", help="replace the run already in RUN (its model, state, metrics)"
     )
-    p.add_argument("--init-from", metavar="MODEL", help="start from another model's weights (fine-tuning)")
+    p.add_argument(
+        "--init-from",
+        metavar="MODEL",
+        help="start from another model's weights (fine-tuning): a folder or Hub id user/name",
+    )
     p.add_argument(
         "--max-minutes",
         type=float,

@@ -61,8 +61,8 @@ def _reason(exc: BaseException, repo_id: str, token_hint: str) -> str:
         from huggingface_hub import constants
 
         return (
-            f"{repo_id} is not in the Hugging Face cache ({constants.HF_HUB_CACHE}) and the Hub cannot be "
-            "reached (offline, or HF_HUB_OFFLINE=1); download it once online"
+            f"no local folder {repo_id}, and Hub model {repo_id} is not in the Hugging Face cache "
+            f"({constants.HF_HUB_CACHE}) while the Hub cannot be reached (offline, or HF_HUB_OFFLINE=1)"
         )
     if isinstance(exc, errors.HfHubHTTPError) and exc.response is not None:
         if exc.response.status_code in (401, 403):
