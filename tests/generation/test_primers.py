@@ -70,6 +70,33 @@ def test_dataset_slice_is_seeded_and_safe(tokenizer, c_major_score, tmp_path):
         primers.from_dataset(tmp_path / "nope", tokenizer)
 
 
+@pytest.mark.parametrize("bpm", [float("nan"), float("inf"), 0.0, -120.0, 1e-300, 1e300])
+@pytest.mark.parametrize("make", [primers.from_melody, primers.from_pitches])
+def test_a_primer_tempo_out_of_range_is_a_one_line_error(tokenizer, make, bpm):
+    # nan used to reach numpy as a negative dimension, 1e-300 an index of -9e16: tracebacks
+    with pytest.raises(ConfigError, match=r"^primer bpm must be between 10 and 1000, not "):
+        make("[60, 62]", tokenizer, bpm=bpm)
+
+
+@pytest.mark.parametrize("seconds", [float("nan"), float("inf"), 0.0, -1.0, 1e12])
+def test_primer_seconds_out_of_range_are_a_one_line_error(tokenizer, c_major_score, tmp_path, seconds):
+    # nan used to cut every note away (or reach int() from a dataset slice: a traceback)
+    folder = prepared_folder(tmp_path, tokenizer, c_major_score)
+    for make in (
+        lambda: primers.from_score(c_major_score, tokenizer, seconds=seconds),
+        lambda: primers.from_dataset(folder, tokenizer, seconds=seconds),
+    ):
+        with pytest.raises(ConfigError, match=r"^primer seconds must be positive and at most 3600, not "):
+            make()
+
+
+def test_a_dataset_whose_manifest_is_not_an_object_is_a_data_error(tokenizer, c_major_score, tmp_path):
+    folder = prepared_folder(tmp_path, tokenizer, c_major_score)
+    (folder / "manifest.json").write_text("[1, 2]")
+    with pytest.raises(DataError, match="holds a list, not a manifest"):
+        primers.from_dataset(folder, tokenizer)
+
+
 @pytest.mark.parametrize("kind", ["melody", "pitches", "file", "dataset"])
 def test_each_primer_starts_the_inclusive_output(kind, tiny_model, tokenizer, c_major_score, tmp_path):
     from overworld.midi import write_score

@@ -80,6 +80,23 @@ def _encode(tokenizer: Tokenizer, score: Any, what: str) -> np.ndarray:
     return ids
 
 
+PRIMER_BPM = (10.0, 1000.0)  # the tempi a primer may be written at (SampleConfig.bpm's range)
+MAX_PRIMER_SECONDS = 3600.0  # a primer of an hour at most (a file's first seconds: longer is all of it)
+
+
+def _check_bpm(bpm: float) -> None:
+    low, high = PRIMER_BPM
+    if not low <= bpm <= high:  # NaN fails too
+        raise ConfigError(f"primer bpm must be between {low:g} and {high:g}, not {bpm}")
+
+
+def _check_seconds(seconds: float) -> None:
+    if not 0 < seconds <= MAX_PRIMER_SECONDS:  # NaN fails too
+        raise ConfigError(
+            f"primer seconds must be positive and at most {MAX_PRIMER_SECONDS:g}, not {seconds}"
+        )
+
+
 def from_melody(
     melody: str | list[int],
     tokenizer: Tokenizer,
@@ -91,8 +108,7 @@ def from_melody(
     """Magenta's melody convention: one event per sixteenth note at ``bpm``; a pitch 0-127 starts a
     note (ending the one before), ``-2`` holds, ``-1`` releases. Example: ``[60, -2, 62, -2, 64]``."""
     events = parse_int_list(melody, "melody")
-    if bpm <= 0:
-        raise ConfigError(f"primer bpm must be positive, not {bpm}")
+    _check_bpm(bpm)
     step = 60.0 / bpm / 4
     notes: list[tuple[float, float, int, int]] = []
     pitch, start = None, 0.0
@@ -115,8 +131,9 @@ def from_pitches(
 ) -> np.ndarray:  # fmt: skip
     """A chord: every pitch starts at 0 and lasts ``beats`` beats at ``bpm``. Example: ``[60, 64, 67]``."""
     values = parse_int_list(pitches, "pitches")
-    if bpm <= 0:
-        raise ConfigError(f"primer bpm must be positive, not {bpm}")
+    _check_bpm(bpm)
+    if not 0 < beats <= MAX_PRIMER_SECONDS:
+        raise ConfigError(f"primer beats must be positive and at most {MAX_PRIMER_SECONDS:g}, not {beats}")
     bad = [p for p in values if not 0 <= p < V.N_PITCHES]
     if bad:
         raise ConfigError(f"primer pitches {bad} are not MIDI pitches 0-127")
@@ -140,8 +157,7 @@ def from_score(
     import symusic
 
     if seconds is not None:
-        if seconds <= 0:
-            raise ConfigError(f"primer seconds must be positive, not {seconds}")
+        _check_seconds(seconds)
         clipped = symusic.Score(score.ticks_per_quarter, ttype="second")
         for track in score.tracks:
             new = symusic.Track(track.name, track.program, track.is_drum, ttype="second")
@@ -166,6 +182,7 @@ def from_dataset(
     tokens from a time shift with the instrument and velocity in force, bar tokens at a bar line with
     the metre and tempo in force). Raises :class:`DataError` if the folder is not a prepared dataset for this tokenizer.
     """
+    _check_seconds(seconds)
     folder = Path(prepared)
     manifest_path = folder / "manifest.json"
     bin_path, idx_path = folder / f"{split}.bin", folder / f"{split}.idx.npy"
@@ -179,6 +196,10 @@ def from_dataset(
         offsets = np.load(idx_path, allow_pickle=False)
     except (OSError, ValueError) as exc:
         raise DataError(f"cannot read prepared dataset {folder}: {exc}") from exc
+    if not isinstance(manifest, dict):
+        raise DataError(
+            f"{manifest_path} holds a {type(manifest).__name__}, not a manifest (run `overworld prepare`)"
+        )
     name = getattr(tokenizer, "name", None)
     if manifest.get("tokenizer") != name or int(manifest.get("vocab_size", -1)) != tokenizer.vocab_size:
         raise DataError(
