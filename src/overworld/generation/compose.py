@@ -32,7 +32,7 @@ from overworld.config import SampleConfig
 from overworld.errors import ConfigError
 from overworld.generation.arrangement import Arrangement
 from overworld.generation.form import parse_form, sections
-from overworld.generation.intensity import Intensity, with_velocity_window
+from overworld.generation.intensity import Intensity, with_intensity
 
 __all__ = ["KEYS", "MAX_BARS", "ComposeConfig", "Composition", "compose", "write_composition"]
 
@@ -286,7 +286,7 @@ def compose(model: Any, config: ComposeConfig, *, seed: int = 0, sampling: Sampl
     levels = tuple(config.intensity)
     top = Intensity(max(levels)) if levels else None
     if top is not None:
-        model, settings = with_velocity_window(model, top), top.settings(settings)
+        model, settings = with_intensity(model, top), top.settings(settings)
     composer = _Composer(model, settings, config, seed)
     say("body")
     body, parts = composer.body()

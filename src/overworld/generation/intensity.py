@@ -7,8 +7,10 @@ bar grammar enforces while sampling (every one measurable in the result):
 * instruments playing: at most ``2 + 5 x`` distinct instruments (2 to 7);
 * note density: at most ``2 + 8 x`` notes sounding at once (2 to 10), and onsets on eighths below
   x = 1/3, on sixteenths below 2/3, anywhere on the 12-a-beat grid above;
+* notes written in a bar: at most ``4 + 28 x``, and at least ``max(0, 24 x - 8)`` where the bar has room
+  for more (no bar line before them);
 * velocity: only velocities within 20 of ``40 + 70 x`` (a calm piece plays 20-60, an intense one
-  90-127): the :class:`VelocityWindow` mask on ``VEL`` tokens;
+  90-127); these two are the :class:`IntensityGrammar` masks over the bar grammar's own;
 * drums: the drum kit only from x = 0.4 on.
 
 Two versions that share their structure (``--intensity 0.2,0.8``) are composed once, at the highest
@@ -33,7 +35,7 @@ from overworld.errors import ConfigError
 from overworld.midi.gm import DRUMS
 from overworld.tokenizers.bars import VELOCITY_BIN, Layout
 
-__all__ = ["Intensity", "VelocityWindow", "with_velocity_window"]
+__all__ = ["Intensity", "IntensityGrammar", "with_intensity"]
 
 L = Layout
 DRUMS_FROM = 0.4  # the drum kit plays from this intensity on
@@ -61,6 +63,11 @@ class Intensity:
     def grid(self) -> int:
         """Onset grid in steps a beat (0: any of the 12)."""
         return 2 if self.level < 1 / 3 else 4 if self.level < 2 / 3 else 0
+
+    @property
+    def notes_per_bar(self) -> tuple[int, int]:
+        """Notes written in one bar: at least, at most."""
+        return max(0, round(24 * self.level - 8)), round(4 + 28 * self.level)
 
     @property
     def drums(self) -> bool:
@@ -92,45 +99,60 @@ class Intensity:
         return np.clip(np.rint(scaled), new_lo, new_hi).astype(np.int64)
 
 
-class VelocityWindow:
-    """A grammar that allows only the ``VEL`` tokens of ``bins`` (low, high, inclusive) on top of
-    ``inner``'s masks; everything else (state, ``done``, clocks) is ``inner``'s."""
+class IntensityGrammar:
+    """``inner``'s masks, and: only the ``VEL`` tokens of ``bins`` (low, high, inclusive); at most
+    ``notes[1]`` written notes (``PITCH`` tokens) a bar (then the bar only closes); no bar line before
+    ``notes[0]`` of them while anything else may come. State, ``done`` and clocks are ``inner``'s."""
 
-    def __init__(self, inner: Any, bins: tuple[int, int]) -> None:
-        self.inner = inner
+    def __init__(self, inner: Any, bins: tuple[int, int], notes: tuple[int, int]) -> None:
+        self.inner, self.notes = inner, notes
         vel = torch.arange(L.PITCH - L.VEL)
         self.refused = torch.zeros(L.SIZE, dtype=torch.bool)
         self.refused[L.VEL : L.PITCH] = (vel < bins[0]) | (vel > bins[1])
+        self.written = torch.zeros(len(inner.rows), dtype=torch.long, device=inner.device)  # (B,) this bar
+        self.closing = torch.ones(L.SIZE, dtype=torch.bool)  # once the bar is full: only BAR or EOS
+        self.closing[[L.BAR, L.EOS, L.PAD]] = False
+        self.ending = torch.zeros(L.SIZE, dtype=torch.bool)
+        self.ending[[L.BAR, L.EOS]] = True
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
+    def update(self, tokens: Tensor) -> None:
+        tok = tokens.to(self.written.device).long()
+        pitch = (tok >= L.PITCH) & (tok < L.DUR)
+        self.written = torch.where(tok == L.BAR, 0, self.written + pitch.long())
+        self.inner.update(tokens)
+
     def allowed(self) -> Tensor:
-        ok = self.inner.allowed()
-        ok = ok & ~self.refused.to(ok.device)[None, :]
+        ok = self.inner.allowed() & ~self.refused.to(self.written.device)[None, :]
+        full = (self.written >= self.notes[1]) & (ok & self.ending[None, :].to(ok.device)).any(dim=1)
+        ok[full] &= ~self.closing.to(ok.device)[None, :]
+        short = (self.written < self.notes[0]) & (ok & ~self.ending[None, :].to(ok.device)).any(dim=1)
+        ok[short] &= ~self.ending.to(ok.device)[None, :]
         stuck = ~ok.any(dim=1)
-        ok[:, L.EOS] |= stuck  # never happens with two or more bins; a row is never left with nothing
+        ok[:, L.EOS] |= stuck  # never expected: every rule above leaves a way on
         return ok
 
 
-class _WindowedTokenizer:
-    """A bar tokenizer whose grammars keep to a velocity window; everything else is the tokenizer's."""
+class _IntensityTokenizer:
+    """A bar tokenizer whose grammars keep to an intensity; everything else is the tokenizer's."""
 
-    def __init__(self, tokenizer: Any, bins: tuple[int, int]) -> None:
-        self._tokenizer, self._bins = tokenizer, bins
+    def __init__(self, tokenizer: Any, bins: tuple[int, int], notes: tuple[int, int]) -> None:
+        self._tokenizer, self._bins, self._notes = tokenizer, bins, notes
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._tokenizer, name)
 
-    def grammar(self, *args: Any, **kwargs: Any) -> VelocityWindow:
-        return VelocityWindow(self._tokenizer.grammar(*args, **kwargs), self._bins)
+    def grammar(self, *args: Any, **kwargs: Any) -> IntensityGrammar:
+        return IntensityGrammar(self._tokenizer.grammar(*args, **kwargs), self._bins, self._notes)
 
 
-def with_velocity_window(model: Any, intensity: Intensity) -> Any:
-    """``model`` (what ``load_model`` returns) sampling only the velocities of ``intensity``."""
+def with_intensity(model: Any, intensity: Intensity) -> Any:
+    """``model`` (what ``load_model`` returns) sampling under ``intensity``'s velocity and note budgets."""
     from types import SimpleNamespace
 
     lo, hi = intensity.velocities
     bins = (lo // VELOCITY_BIN, hi // VELOCITY_BIN)
-    tokenizer = _WindowedTokenizer(model.tokenizer, bins)
+    tokenizer = _IntensityTokenizer(model.tokenizer, bins, intensity.notes_per_bar)
     return SimpleNamespace(model=model.model, tokenizer=tokenizer, sampling=getattr(model, "sampling", None))
