@@ -131,7 +131,9 @@ Voice = Callable[[int, bool], tuple[str, float]]  # (GM program, is drum) -> (ki
 
 
 def _pulse(steps: np.ndarray, pitch: int, duty: float, sr: int) -> np.ndarray:
-    phase = (steps * (_hz(pitch) / sr)) % 1.0
+    """Starts in the middle of its high part, so after whole cycles (a note held to a bar line, where
+    pitch and tempo divide evenly) it is mid-plateau, not on an edge: a loop point falls between edges."""
+    phase = (steps * (_hz(pitch) / sr) + duty / 2) % 1.0
     return np.where(phase < duty, np.float32(1.0), np.float32(-1.0))
 
 
