@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import re
 
 import pytest
 
 from overworld.cli import main
-from overworld.config import MAX_PARAMETERS, ModelConfig, TrainConfig, configs_from_file
-from overworld.devices import pick_device
+from overworld.config import MAX_PARAMETERS, ModelConfig, SampleConfig, TrainConfig, configs_from_file
+from overworld.devices import free_memory, pick_device
 from overworld.errors import ConfigError
 from overworld.models.build import ATTENTION, MODELS
 
@@ -50,6 +52,44 @@ def test_a_bad_model_config_is_a_one_line_error(change, words):
 def test_a_bad_train_config_is_a_one_line_error(change, words):
     with pytest.raises(ConfigError, match=words):
         TrainConfig(**change)
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"top_p": 7.0}, "top_p must be above 0 and at most 1"),
+        ({"top_p": 0.0}, "top_p must be above 0"),
+        ({"top_p": -1.0}, "top_p must be above 0"),
+        ({"top_k": -5}, "top_k must be between 0 (off) and 1,000,000, not -5"),
+        ({"top_k": 10**9}, "top_k must be between 0 (off) and 1,000,000"),
+        ({"top_k": 1e9}, "top_k must be int"),
+        ({"temperature": -1.0}, "temperature must be between 0 (greedy) and 100"),
+        ({"temperature": math.inf}, "temperature must be float, not inf"),
+        ({"temperature": math.nan}, "temperature must be float, not nan"),
+        ({"bpm": -3.0}, "bpm must be 0 (not set) or between 10 and 1000"),
+        ({"bpm": 1e9}, "bpm must be 0 (not set) or between 10 and 1000"),
+        ({"max_note_seconds": 1e9}, "max_note_seconds must be between 0.01 and 600 seconds"),
+        ({"max_polyphony": 0}, "max_polyphony must be between 1 and 256"),
+        ({"grid": 10**6}, "grid must be between 0 (free timing) and 96"),
+        ({"max_instruments": (9, 4)}, "max_instruments range must be"),
+        ({"instruments": (300,)}, "instruments must be GM programs"),
+    ],
+)
+def test_a_bad_sample_config_is_a_one_line_error(change, words):
+    with pytest.raises(ConfigError, match=re.escape(words)) as info:
+        SampleConfig(**change)
+    assert "\n" not in str(info.value)
+
+
+def test_free_memory_is_known_on_the_cpu():
+    assert free_memory("cpu") > 2**20
+
+
+def test_sampling_memory_grows_with_the_batch_and_length():
+    config = ModelConfig(vocab_size=520)
+    assert config.sampling_bytes(4096, 1_000_000) > 4096 * 1_000_000 * 8  # the token buffer alone
+    assert config.sampling_bytes(1, 1024) < 64 * 2**20
+    assert config.sampling_bytes(8, 1024, prefill=2000) > config.sampling_bytes(8, 1024)
 
 
 def test_the_parameter_count_is_known_before_building():

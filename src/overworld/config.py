@@ -124,6 +124,21 @@ class ModelConfig:
                 f"{MAX_PARAMETERS:,} limit; make it smaller"
             )
 
+    def sampling_bytes(self, batch: int, length: int, prefill: int = 1) -> int:
+        """About how much memory (bytes) sampling ``batch`` pieces of ``length`` tokens takes beside the
+        weights: the int64 token buffer, a step's float32 logits (masked, filtered, softmaxed), the cache
+        (attention: keys and values of a window in every block, twice while a step appends to them; LSTM:
+        its states), and feeding ``prefill`` primer tokens in chunks of half a window (scores and MLP)."""
+        tokens, logits = batch * length * 8, 4 * batch * self.vocab_size * 4
+        if self.model == "lstm":
+            return tokens + logits + 2 * 2 * batch * self.lstm_layers * self.lstm_hidden_size * 4
+        window, width = self.sequence_length, self.embedding_size
+        cache = 2 * 2 * batch * self.num_blocks * window * width * 4
+        chunk = min(max(prefill, 1), max(1, window // 2))
+        scores = 4 * batch * self.num_heads * chunk * (window + chunk) * 4  # scores, mask, softmax, skew
+        hidden = 4 * batch * chunk * max(width, self.feed_forward_dim) * 4
+        return tokens + logits + cache + scores + hidden
+
     def num_parameters(self) -> int:
         """How many parameters the model built from this config has (tied weights counted once)."""
         v, c = self.vocab_size, self.embedding_size

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 from overworld.errors import ConfigError
@@ -10,7 +11,7 @@ from overworld.errors import ConfigError
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["DEVICE_KINDS", "pick_device"]
+__all__ = ["DEVICE_KINDS", "free_memory", "pick_device"]
 
 DEVICE_KINDS = ("auto", "cpu", "cuda", "mps")
 
@@ -50,3 +51,27 @@ def pick_device(name: str = "auto") -> torch.device:
     if kind == "mps" and not _mps_available():
         raise ConfigError(f"device {name!r} is not available on this machine; use auto or cpu")
     return torch.device(text)
+
+
+def free_memory(device: torch.device | str) -> int | None:
+    """Bytes free for new tensors on ``device``: CUDA's free memory (and torch's unused cache); on the CPU
+    the kernel's ``MemAvailable`` (Linux), else the physical memory; None where it cannot be told (MPS)."""
+    import torch
+
+    device = torch.device(device)
+    if device.type == "cuda":
+        cached = torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(device)
+        return int(torch.cuda.mem_get_info(device)[0]) + cached
+    if device.type != "cpu":
+        return None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None

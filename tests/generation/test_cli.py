@@ -93,6 +93,83 @@ def test_generate_errors_are_one_line(model_dir, tmp_path, capsys):
     assert len(err) == 3 and all(line.startswith("overworld generate: error:") for line in err)
 
 
+def _one_error_line(capsys) -> str:
+    """The one line generate printed to stderr (a progress bar it cleared aside), without a traceback."""
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("\n") == 1, err
+    line = err.split("\r")[-1].strip()
+    assert line.startswith("overworld generate: error: "), err
+    return line
+
+
+BAD_VALUES = [  # what the issue tried (each was an allocation traceback or silently accepted, or is now refused)
+    (["--top-p", "7"], "top_p must be above 0 and at most 1"),
+    (["--top-p", "0"], "top_p must be above 0"),
+    (["--top-p", "-1"], "top_p must be above 0"),
+    (["--top-k", "-5"], "top_k must be between 0 (off) and 1,000,000, not -5"),
+    (["--top-k", "1e9"], "argument --top-k: invalid int value: '1e9'"),
+    (["--top-k", "1000000000"], "top_k must be between 0 (off) and 1,000,000"),
+    (["--temperature", "-1"], "temperature must be between 0 (greedy) and 100"),
+    (["--temperature", "inf"], "temperature must be float, not inf"),
+    (["--temperature", "nan"], "temperature must be float, not nan"),
+    (["--bpm", "0"], "--bpm must be a positive tempo, not 0.0"),
+    (["--max-note-seconds", "1e9"], "max_note_seconds must be between 0.01 and 600 seconds"),
+    (["--seconds", "nan"], "seconds must be positive and at most 3600, not nan"),
+    (["--seconds", "1e12"], "seconds must be positive and at most 3600"),
+    (["--length", "1e9"], "argument --length: invalid int value: '1e9'"),
+    (["--length", "1000000000"], "length must be between 1 and 1,000,000 tokens"),
+    (["--num", "1e8"], "argument --num: invalid int value: '1e8'"),
+    (["--num", "100000000"], "num must be between 1 and 4096 pieces in one batch"),
+    (["--num", "4096", "--length", "1000000"], "GiB, more than cpu has free"),
+    (["--primer-melody", "60,62", "--primer-bpm", "nan"], "primer bpm must be between 10 and 1000, not nan"),
+]
+
+
+@pytest.mark.parametrize(("flags", "reason"), BAD_VALUES, ids=[" ".join(f) for f, _ in BAD_VALUES])
+def test_bad_values_on_the_command_line_are_one_line_errors(
+    model_dir, tmp_path, capsys, monkeypatch, flags, reason
+):
+    from overworld.generation import sampler
+
+    monkeypatch.setattr(sampler, "free_memory", lambda device: 2**30)  # the same answer on every machine
+    argv = ["generate", "--model", str(model_dir), "--out", str(tmp_path), "--device", "cpu", *flags]
+    if "invalid int value" in reason:  # argparse's own refusal: its usage, then the one error line
+        with pytest.raises(SystemExit) as exit_:
+            main(argv)
+        err = capsys.readouterr().err
+        assert exit_.value.code == 2 and err.splitlines()[-1] == f"overworld generate: error: {reason}"
+    else:
+        assert main(argv) == 2
+        assert reason in _one_error_line(capsys)
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("setting", "reason"),
+    [
+        ({"top_p": 7}, "top_p must be above 0 and at most 1"),
+        ({"top_k": 1e9}, "top_k must be int"),
+        (
+            {"temperature": float("nan")},
+            "temperature must be float, not nan",
+        ),  # json writes NaN, reads it back
+        ({"temperature": float("inf")}, "temperature must be float, not inf"),
+        ({"bpm": -120}, "bpm must be 0 (not set) or between 10 and 1000"),
+        ({"max_note_seconds": 1e9}, "max_note_seconds must be between 0.01 and 600 seconds"),
+        ({"max_instruments": [9, 4]}, "max_instruments range must be"),
+        ({"grid": "4"}, "grid must be int"),
+    ],
+)
+def test_a_tampered_generation_config_is_a_one_line_error(model_dir, tmp_path, capsys, setting, reason):
+    import json
+    import shutil
+
+    folder = shutil.copytree(model_dir, tmp_path / "model")
+    (folder / "generation_config.json").write_text(json.dumps(setting))
+    assert main(["generate", "--model", str(folder), "--out", str(tmp_path / "out")]) == 2
+    assert reason in _one_error_line(capsys)
+
+
 def test_generate_bars_in_a_key_and_metre_with_a_bar_model(tmp_path):
     from overworld.config import ModelConfig
     from overworld.models import build_model

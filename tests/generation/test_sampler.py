@@ -83,6 +83,22 @@ def test_bad_settings_are_one_line_errors(tiny_model, tokenizer):
         generate(tiny_model, tokenizer, banana=3)
 
 
+def test_a_batch_that_would_not_fit_in_memory_is_refused_before_allocating(
+    tiny_model, tokenizer, monkeypatch
+):
+    from overworld.generation import sampler
+
+    sample = sampler._sample
+    monkeypatch.setattr(sampler, "free_memory", lambda device: 2**30)  # a machine with 1 GiB free
+    monkeypatch.setattr(sampler, "_sample", lambda *args: pytest.fail("it went on to allocate"))
+    # 4096 pieces of a million tokens: 32 GB of token ids alone, an allocation traceback before
+    with pytest.raises(ConfigError, match=r"^4096 pieces of up to 1,000,000 tokens need about 3\d\.\d GiB, more "
+                       r"than cpu has free \(1\.0 GiB\); ask for fewer pieces or shorter ones$"):  # fmt: skip
+        generate(tiny_model, tokenizer, num=4096, length=1_000_000)
+    monkeypatch.setattr(sampler, "_sample", sample)
+    assert len(generate(tiny_model, tokenizer, num=2, length=16, seed=0)) == 2  # what fits still runs
+
+
 def test_miditok_tokenizer_samples_and_decodes(tmp_path):
     import torch
 

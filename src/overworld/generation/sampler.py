@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from overworld.config import SampleConfig
+from overworld.config import ModelConfig, SampleConfig
+from overworld.devices import free_memory
 from overworld.errors import ConfigError
 from overworld.generation.controls import draw_budgets
 from overworld.generation.filters import apply_filters
@@ -85,6 +86,7 @@ def generate(
     bad = [t for t in primer if not 0 <= t < tokenizer.vocab_size]
     if bad:
         raise ConfigError(f"primer token {bad[0]} is outside the vocabulary of {tokenizer.vocab_size}")
+    _check_memory(lm, num, length, len(primer) + 1, device)
     generator = torch.Generator(device=device).manual_seed(int(seed))
     budgets = draw_budgets(config.max_instruments, num, generator, device)  # (B,)
     grammar = tokenizer.grammar(
@@ -128,6 +130,21 @@ def _length(num: int, length: int | None, seconds: float | None, bars: int | Non
     if not 1 <= length <= MAX_LENGTH:
         raise ConfigError(f"length must be between 1 and {MAX_LENGTH:,} tokens, not {length}")
     return length
+
+
+def _check_memory(lm: Any, num: int, length: int, prefill: int, device: torch.device) -> None:
+    """Refuse a batch that would not fit in what ``device`` has free (else an allocation traceback, or on
+    Linux the kernel's OOM killer, which may take another process with it)."""
+    config = getattr(lm, "config", None)
+    free = free_memory(device) if isinstance(config, ModelConfig) else None
+    if free is None:
+        return
+    need = config.sampling_bytes(num, length, prefill)
+    if need > 0.8 * free:  # room for the grammar, the output and everything else
+        raise ConfigError(
+            f"{num} pieces of up to {length:,} tokens need about {need / 2**30:.1f} GiB, more than {device} "
+            f"has free ({free / 2**30:.1f} GiB); ask for fewer pieces or shorter ones"
+        )
 
 
 def _sample(
