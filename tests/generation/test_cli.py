@@ -167,7 +167,11 @@ def test_a_tampered_generation_config_is_a_one_line_error(model_dir, tmp_path, c
     folder = shutil.copytree(model_dir, tmp_path / "model")
     (folder / "generation_config.json").write_text(json.dumps(setting))
     assert main(["generate", "--model", str(folder), "--out", str(tmp_path / "out")]) == 2
-    assert reason in _one_error_line(capsys)
+    line = _one_error_line(capsys)
+    assert (
+        line.startswith(f"overworld generate: error: {folder / 'generation_config.json'}: ")
+        and reason in line
+    )
 
 
 def test_generate_bars_in_a_key_and_metre_with_a_bar_model(tmp_path):

@@ -313,6 +313,16 @@ def _read_tokenizer(path: Path) -> Tokenizer:
         raise ConfigError(f"{path}: cannot build its tokenizer ({one_line(exc)})") from exc
 
 
+def _read_sampling(path: Path) -> SampleConfig:
+    """The recommended settings in ``path``; a bad one is a one-line ConfigError that names the file."""
+    try:
+        return config_from_dict(SampleConfig, read_config_file(path))
+    except ConfigError as exc:
+        if str(path) in str(exc):  # read_config_file names it already
+            raise
+        raise ConfigError(f"{path}: {one_line(exc)}") from exc
+
+
 def _load_weights(path: Path, model: LanguageModel) -> None:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
@@ -362,7 +372,7 @@ def load_model(path: str | Path = "default", *, device: torch.device | str = "cp
     card = _read_card(directory / "README.md")
     sampling = None
     if (directory / GENERATION_FILE).is_file():
-        sampling = config_from_dict(SampleConfig, read_config_file(directory / GENERATION_FILE))
+        sampling = _read_sampling(directory / GENERATION_FILE)
     log.info("loaded %s model (%d parameters) from %s", config.model, model.num_parameters(), directory)
     return Pretrained(
         model=model, tokenizer=tokenizer, config=config, card=card, path=directory, sampling=sampling
