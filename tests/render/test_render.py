@@ -109,3 +109,19 @@ def test_plots_are_pngs_of_the_expected_size(tmp_path, c_major_score):
     (run / "metrics.csv").write_text("step,train_loss,train_accuracy,val_loss,val_accuracy\n1,5.0,0.1,,\n"
                                      "2,4.0,0.2,4.5,0.15\n3,3.5,0.3,,\n4,3.0,0.35,3.9,0.2\n")  # fmt: skip
     assert png_size(plot_curves(run, tmp_path / "curves.png", width=10, height=4, dpi=40)) == (400, 160)
+
+
+def test_overworld_render_renders_before_and_after_the_render_package_is_imported(tmp_path):
+    import symusic
+
+    import overworld
+    import overworld.render as package
+
+    score = symusic.Score(480)
+    track = symusic.Track(program=80)
+    track.notes.append(symusic.Note(0, 480, 69, 100))
+    score.tracks.append(track)
+    for n in range(2):  # the second call finds the package bound to overworld.render
+        out = overworld.render(score, tmp_path / f"{n}.wav", synth="chiptune", sample_rate=8000)
+        assert out.exists() and out.stat().st_size > 1000
+    assert callable(package)

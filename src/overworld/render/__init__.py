@@ -3,6 +3,8 @@ curves."""
 
 from __future__ import annotations
 
+import sys
+import types
 from pathlib import Path
 from typing import Any
 
@@ -82,3 +84,14 @@ def plot_curves(runs: Any, out_png: str | Path, **options: Any) -> Path:
     from overworld.render.curves import plot_curves as plot
 
     return plot(runs, out_png, **options)
+
+
+class _CallableModule(types.ModuleType):
+    """``overworld.render`` is both this package and its :func:`render` function: importing the package
+    binds the name ``render`` on ``overworld`` to the module, so the module itself renders when called."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return render(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
