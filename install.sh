@@ -79,6 +79,9 @@ if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
       pingus-data tecnoballz-data bomberclone-data tomatoes-data gltron fb-music-high solarwolf gweled; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
   done
+  if [ -n "$extras" ]; then  # tests/studio drives Debian's headless Chromium with its own chromedriver
+    for pkg in chromium chromium-driver; do dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg"); done
+  fi
   if [ ${#need[@]} -gt 0 ]; then
     apt-get update -q >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null

@@ -28,6 +28,7 @@ VERBS: tuple[str, ...] = (
     "plot",
     "evaluate",
     "push",
+    "studio",
 )
 
 

@@ -1,0 +1,163 @@
+"""The studio's web app: a static page (``static/``) and a small JSON API over :class:`Studio`.
+
+FastAPI and uvicorn come with ``pip install overworld[studio]``; they are imported here only, so the
+core install and ``overworld --help`` do without them. Routes:
+
+* ``GET /``: the page; ``GET /api/info``: the model, what it can do and the choices of every control;
+* ``POST /api/compose`` (form fields, optional ``primer`` file): starts a job, returns ``{"job": id}``;
+* ``POST /api/takes/{id}/regenerate`` (``first``, ``last``, ``instruments``, ``seed``...): a job too;
+* ``GET /api/jobs/{id}``: its step, share done, takes or one-line error;
+* ``GET /api/takes``, ``/api/takes/{id}/mix``, ``/roll.svg``, ``/zip``: the history and each take's files.
+
+A bad value or upload answers 400 with ``{"error": "one line"}``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from overworld.errors import ConfigError, OverworldError
+from overworld.studio import forms
+from overworld.studio.jobs import Jobs
+from overworld.studio.session import Studio
+
+__all__ = ["MAX_UPLOAD_BYTES", "create_app", "info"]
+
+STATIC = Path(__file__).parent / "static"
+MAX_UPLOAD_BYTES = 16 * 2**20  # a primer MIDI or module file
+
+
+def info(studio: Studio) -> dict[str, Any]:
+    """The model and the choices the page offers (from the library's registries)."""
+    from overworld.generation.compose import KEYS, MAX_BARS
+    from overworld.generation.controls import INSTRUMENT_PRESETS
+    from overworld.generation.form import FORMS
+    from overworld.render.consoles import CONSOLES
+    from overworld.tokenizers.bars import TIME_SIGNATURES
+
+    sampling = getattr(studio.model, "sampling", None)
+    return {
+        "model": studio.model_name, "tokens": getattr(studio.model.tokenizer, "name", ""),
+        "can_bars": studio.can_bars, "limitation": studio.limitation, "max_bars": MAX_BARS,
+        "keys": ["auto", *KEYS], "forms": sorted(FORMS), "time_signatures": [f"{n}/{d}" for n, d in TIME_SIGNATURES],
+        "consoles": {k: c.description for k, c in CONSOLES.items()}, "instrument_presets": sorted(INSTRUMENT_PRESETS),
+        "temperature": getattr(sampling, "temperature", 1.0), "top_p": getattr(sampling, "top_p", 1.0),
+    }  # fmt: skip
+
+
+def _safe_name(name: str) -> str:
+    base = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name or "primer.mid").name).strip("._") or "primer.mid"
+    return base[-80:]
+
+
+def _save_primer(studio: Studio, upload: Any, data: bytes) -> Path | None:
+    """The uploaded primer, checked (it must load as MIDI or a module) and kept in the work folder."""
+    from overworld.midi import load_score
+
+    name = _safe_name(getattr(upload, "filename", "") or "")
+    if not data:
+        raise ConfigError(f"{name}: the uploaded primer is empty")
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ConfigError(f"{name}: the primer is over {MAX_UPLOAD_BYTES // 2**20} MB; upload a MIDI file")
+    try:
+        load_score(data)
+    except OverworldError as exc:
+        raise ConfigError(f"{name}: not a MIDI or module file the studio can read ({exc})") from None
+    folder = studio.workdir / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{len(list(folder.iterdir())) + 1}-{name}"
+    path.write_bytes(data)
+    return path
+
+
+def _compose_work(studio: Studio, fields: dict[str, Any], primer: Path | None) -> Any:
+    """Check the form now (a bad value answers at once) and return the job's work."""
+    seed = forms.seed_of(fields)
+    if fields.get("mode", "compose") == "compose":
+        if primer is not None:
+            raise ConfigError("a primer is continued by generate: choose generate, or remove the primer")
+        studio.require_bars("composing")
+        config = forms.compose_config(fields, sample_rate=studio.sample_rate, synth=studio.synth)
+        sampling = studio.sampling(forms.sampling_changes(fields))
+        return lambda progress: studio.compose(config, sampling, seed, progress)
+    length = forms.generate_length(fields, studio.can_bars)
+    sampling = studio.sampling(forms.generate_changes(fields))
+    stems = forms.flag(fields, "stems")
+    return lambda progress: [studio.generate(sampling, seed=seed, primer=primer, stems=stems, progress=progress,
+                                             **length)]  # fmt: skip
+
+
+def create_app(studio: Studio) -> Any:
+    """The FastAPI app serving ``studio``."""
+    from fastapi import FastAPI, Request
+    from fastapi.responses import FileResponse, JSONResponse, Response
+    from fastapi.staticfiles import StaticFiles
+
+    app = FastAPI(title="overworld studio", docs_url=None, redoc_url=None, openapi_url=None)
+    jobs = Jobs()
+    app.state.studio, app.state.jobs = studio, jobs
+    app.add_event_handler("shutdown", jobs.close)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.exception_handler(OverworldError)
+    async def one_line(request: Request, exc: OverworldError) -> JSONResponse:
+        return JSONResponse({"error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__}, 400)
+
+    @app.get("/")
+    def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    @app.get("/api/info")
+    def api_info() -> dict[str, Any]:
+        return info(studio)
+
+    @app.post("/api/compose")
+    async def api_compose(request: Request) -> dict[str, Any]:
+        form = await request.form()
+        fields = {k: v for k, v in form.items() if isinstance(v, str)}
+        upload = form.get("primer")
+        data = await upload.read() if upload is not None and not isinstance(upload, str) else b""
+        primer = _save_primer(studio, upload, data) if data or getattr(upload, "filename", "") else None
+        return {"job": jobs.submit(_compose_work(studio, fields, primer)).id}
+
+    @app.post("/api/takes/{take_id}/regenerate")
+    async def api_regenerate(take_id: int, request: Request) -> dict[str, Any]:
+        from overworld.generation.controls import parse_instruments
+
+        fields = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        studio.require_bars("regenerating bars")
+        take = studio.take(take_id)
+        span = forms.infill_span(fields, take.bars)
+        instruments = parse_instruments(fields.get("instruments"))
+        changes = {k: v for k, v in forms.sampling_changes(fields).items() if k != "instruments"}
+        studio.sampling(changes, take.sampling)  # checked now
+        seed = forms.seed_of(fields)
+        return {"job": jobs.submit(lambda progress: [studio.regenerate(
+            take_id, span, instruments=instruments, changes=changes, seed=seed, progress=progress)]).id}  # fmt: skip
+
+    @app.get("/api/jobs/{job_id}")
+    def api_job(job_id: int) -> Any:
+        job = jobs.get(job_id)
+        return job.describe() if job else JSONResponse({"error": f"there is no job {job_id}"}, 404)
+
+    @app.get("/api/takes")
+    def api_takes() -> list[dict[str, Any]]:
+        return [t.describe() for t in studio.takes.values()]
+
+    @app.get("/api/takes/{take_id}/mix")
+    def api_mix(take_id: int) -> FileResponse:
+        return FileResponse(studio.take(take_id).folder / "mix.ogg", media_type="audio/ogg")
+
+    @app.get("/api/takes/{take_id}/roll.svg")
+    def api_roll(take_id: int) -> Response:
+        return Response(studio.roll(take_id), media_type="image/svg+xml")
+
+    @app.get("/api/takes/{take_id}/zip")
+    def api_zip(take_id: int) -> Response:
+        name = f"overworld-take-{take_id}.zip"
+        return Response(studio.zip(take_id), media_type="application/zip",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
+
+    return app

@@ -1,0 +1,149 @@
+// overworld studio page: the forms post to the JSON API, jobs are polled for progress, takes are kept in
+// the history while the page is open. No framework: the page is the only client of its own API.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const state = { info: null, takes: [], current: null, anchor: null, busy: false };
+
+function say(text) { $("message").textContent = text || ""; }
+
+async function api(url, options) {
+  const response = await fetch(url, options);
+  const body = await response.json().catch(() => ({ error: `${response.status} ${response.statusText}` }));
+  if (!response.ok) throw new Error(body.error || `${response.status} ${response.statusText}`);
+  return body;
+}
+
+function setBusy(busy) {
+  state.busy = busy;
+  $("go").disabled = busy;
+  $("regen").disabled = busy || !(state.info && state.info.can_bars);
+  $("progress").hidden = !busy;
+}
+
+async function runJob(url, data) {
+  say("");
+  setBusy(true);
+  $("status").textContent = "starting";
+  try {
+    const { job } = await api(url, { method: "POST", body: data });
+    for (;;) {
+      const j = await api(`/api/jobs/${job}`);
+      $("status").textContent = j.step;
+      if (j.share === null) $("progress").removeAttribute("value"); else $("progress").value = j.share;
+      if (j.state === "done") { j.takes.forEach(addTake); $("status").textContent = `take ${j.takes.at(-1).id} ready`; break; }
+      if (j.state === "error") { say(j.error); $("status").textContent = ""; break; }
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  } catch (err) {
+    say(err.message);
+    $("status").textContent = "";
+  } finally {
+    setBusy(false);
+  }
+}
+
+function addTake(take) {
+  state.takes.push(take);
+  const li = document.createElement("li");
+  li.dataset.take = take.id;
+  const button = document.createElement("button");
+  button.type = "button";
+  button.textContent = `${take.label} (seed ${take.seed}, ${take.seconds.toFixed(1)} s)`;
+  button.addEventListener("click", () => showTake(take));
+  li.appendChild(button);
+  $("history").appendChild(li);
+  showTake(take);
+}
+
+async function showTake(take) {
+  state.current = take;
+  state.anchor = null;
+  $("result").hidden = false;
+  $("take-title").textContent = `Take ${take.id}: ${take.label}`;
+  $("player").src = take.mix;
+  $("download").href = take.zip;
+  $("download").setAttribute("download", `overworld-take-${take.id}.zip`);
+  for (const li of $("history").children) li.classList.toggle("current", li.dataset.take === String(take.id));
+  const svg = await fetch(take.roll).then((r) => r.text());
+  $("roll").innerHTML = svg;
+  for (const bar of $("roll").querySelectorAll("rect.bar")) {
+    bar.addEventListener("mousedown", (e) => { e.preventDefault(); pick(Number(bar.dataset.bar), e.shiftKey); state.dragging = true; });
+    bar.addEventListener("mouseenter", () => { if (state.dragging) pick(Number(bar.dataset.bar), true); });
+  }
+  select(null, null);
+}
+
+function pick(bar, extend) {
+  if (!extend || state.anchor === null) { state.anchor = bar; select(bar, bar); }
+  else select(Math.min(state.anchor, bar), Math.max(state.anchor, bar));
+}
+
+function select(first, last) {
+  $("first").value = first ?? "";
+  $("last").value = last ?? "";
+  for (const rect of $("roll").querySelectorAll("rect.bar")) {
+    const n = Number(rect.dataset.bar);
+    rect.classList.toggle("selected", first !== null && n >= first && n <= last);
+  }
+  $("selection").textContent = first === null
+    ? "Click a bar on the roll (shift-click or drag for several) to regenerate it."
+    : `Bars ${first}-${last} selected.`;
+}
+
+function movePlayhead() {
+  const svg = $("roll").querySelector("svg");
+  const line = svg && svg.querySelector("#playhead");
+  if (!line) return;
+  const x = ($("player").currentTime / Number(svg.dataset.seconds)) * Number(svg.getAttribute("width"));
+  line.setAttribute("x1", x); line.setAttribute("x2", x);
+  const box = $("roll");
+  if (x < box.scrollLeft || x > box.scrollLeft + box.clientWidth - 40) box.scrollLeft = Math.max(0, x - 40);
+}
+
+function showMode() {
+  const compose = $("mode").value === "compose";
+  $("compose-controls").hidden = !compose;
+  $("generate-controls").hidden = compose;
+  $("go").textContent = compose ? "Compose" : "Generate";
+}
+
+function fill(select, values) {
+  for (const [value, text] of values) {
+    const option = document.createElement("option");
+    option.value = value; if (text !== undefined) option.textContent = text;
+    select.appendChild(option);
+  }
+}
+
+async function start() {
+  const info = await api("/api/info");
+  state.info = info;
+  $("model").textContent = `model: ${info.model} (${info.tokens} tokens)`;
+  fill($("keys"), info.keys.map((k) => [k]));
+  fill($("forms"), info.forms.map((k) => [k]));
+  fill($("time_signature"), info.time_signatures.map((t) => [t, t]));
+  fill($("console"), Object.entries(info.consoles).map(([k, d]) => [k, `${k}: ${d}`]));
+  $("temperature").placeholder = info.temperature;
+  $("top_p").placeholder = info.top_p;
+  $("bars").max = info.max_bars;
+  if (info.limitation) { $("limitation").textContent = info.limitation; $("limitation").hidden = false; }
+  if (!info.can_bars) { $("mode").value = "generate"; $("bars").placeholder = "seconds instead"; }
+  showMode();
+  setBusy(false);
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("mode").addEventListener("change", showMode);
+  $("compose").addEventListener("submit", (e) => { e.preventDefault(); if (!state.busy) runJob("/api/compose", new FormData($("compose"))); });
+  $("regenerate").addEventListener("submit", (e) => {
+    e.preventDefault();
+    if (state.busy || !state.current) return;
+    const data = new FormData($("regenerate"));
+    for (const name of ["temperature", "top_p"]) data.set(name, $(name).value);
+    runJob(`/api/takes/${state.current.id}/regenerate`, data);
+  });
+  document.addEventListener("mouseup", () => { state.dragging = false; });
+  $("player").addEventListener("timeupdate", movePlayhead);
+  start().catch((err) => say(err.message));
+});

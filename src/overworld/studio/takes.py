@@ -1,0 +1,106 @@
+"""Takes: each piece the studio made (composed, generated or with bars regenerated), written to its own
+folder as ``overworld compose`` writes one (``piece.mid``, ``mix.ogg``, ``stems/``, ``piece.json``),
+with the bar lines its piano roll draws and the zip the page downloads."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from overworld.config import SampleConfig, config_to_dict
+
+__all__ = ["Take", "bar_lines_of", "write_free_piece", "zip_folder"]
+
+
+@dataclass(frozen=True)
+class Take:
+    """One take: its number, what made it, its folder, the score in ticks, where its bars start (seconds,
+    the end last; empty when the model has no bars), the composition it came from (None for a generated
+    piece) and the settings and seed that made it."""
+
+    id: int
+    label: str
+    folder: Path
+    score: Any
+    bar_lines: tuple[float, ...]
+    composition: Any
+    config: Any
+    sampling: SampleConfig
+    seed: int
+    parent: int | None = None
+
+    @property
+    def bars(self) -> int:
+        return max(len(self.bar_lines) - 1, 0)
+
+    @property
+    def seconds(self) -> float:
+        from overworld.midi import in_seconds
+
+        return self.bar_lines[-1] if self.bar_lines else float(in_seconds(self.score).end())
+
+    def describe(self) -> dict[str, Any]:
+        """What the page shows of the take (JSON-ready)."""
+        info = json.loads((self.folder / "piece.json").read_text(encoding="utf-8"))
+        return {"id": self.id, "label": self.label, "seed": self.seed, "bars": self.bars, "parent": self.parent,
+                "seconds": round(self.seconds, 3), "key": info.get("key"), "bpm": info.get("bpm"),
+                "mix": f"/api/takes/{self.id}/mix", "roll": f"/api/takes/{self.id}/roll.svg",
+                "zip": f"/api/takes/{self.id}/zip"}  # fmt: skip
+
+
+def bar_lines_of(score: Any, tokenizer: Any) -> tuple[float, ...]:
+    """Where the bars of a tick ``score`` start in seconds, with the end of the last one; empty for a
+    tokenizer without bars."""
+    import symusic
+
+    if not getattr(tokenizer, "can_infill", False) or not len(score.tracks):
+        return ()
+    lines = [int(t) for t in tokenizer.bar_ticks(score)]
+    step = lines[-1] - lines[-2] if len(lines) > 1 else 4 * score.ticks_per_quarter
+    lines.append(lines[-1] + step)
+    probe = symusic.Score(score.ticks_per_quarter)  # the tempo map converts the ticks to seconds
+    probe.tempos = score.tempos.copy()
+    probe.time_signatures = score.time_signatures.copy()
+    track = symusic.Track("bars")
+    for tick in lines:
+        track.notes.append(symusic.Note(tick, 1, 60, 1))
+    probe.tracks.append(track)
+    return tuple(float(n.time) for n in probe.to("second").tracks[0].notes)
+
+
+def write_free_piece(score: Any, folder: Path, *, sampling: SampleConfig, seed: int, model_name: str,
+                     stems: bool, sample_rate: int, synth: str = "chiptune") -> Path:  # fmt: skip
+    """A generated piece (no bars, form or loop of its own) in the layout of a composed one."""
+    from overworld.midi import write_score
+    from overworld.render.audio import write_audio
+    from overworld.render.stems import render_stems
+
+    folder.mkdir(parents=True, exist_ok=True)
+    midi = write_score(score, folder / "piece.mid")
+    rendered = render_stems(score, synth=synth, sample_rate=sample_rate)
+    files: dict[str, Any] = {"midi": midi.name, "mix": [write_audio(folder / "mix.ogg", rendered.mix, sample_rate).name],
+                             "stems": {}}  # fmt: skip
+    if stems:
+        for name, audio in zip(rendered.names, rendered.audio):
+            files["stems"][name] = [
+                f"stems/{write_audio(folder / 'stems' / f'{name}.ogg', audio, sample_rate).name}"
+            ]
+    tempo = float(score.tempos[0].qpm) if len(score.tempos) else None
+    info = {"bpm": tempo, "key": sampling.key or None, "samples": int(rendered.audio.shape[1]),
+            "sample_rate": sample_rate, "seed": seed, "model": model_name, "sampling": config_to_dict(sampling),
+            "files": files}  # fmt: skip
+    (folder / "piece.json").write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
+    return folder
+
+
+def zip_folder(folder: Path, name: str) -> bytes:
+    """Every file of ``folder`` (piece.mid, the mix, stems/, piece.json) in a zip under ``name/``."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            archive.write(path, f"{name}/{path.relative_to(folder).as_posix()}")
+    return buffer.getvalue()
