@@ -139,6 +139,17 @@ class ModelConfig:
         hidden = 4 * batch * chunk * max(width, self.feed_forward_dim) * 4
         return tokens + logits + cache + scores + hidden
 
+    def scoring_bytes(self, batch: int) -> int:
+        """About how much memory (bytes) one inference forward pass over ``batch`` full windows takes
+        beside the weights: float32 logits three times over (logits, log-softmax, guesses), a block's
+        attention scores (three ``(B, H, T, T)`` tensors) and its activations."""
+        steps, width = self.sequence_length, self.embedding_size
+        logits = 3 * batch * steps * self.vocab_size * 4
+        if self.model == "lstm":
+            return logits + 4 * batch * steps * max(width, self.lstm_hidden_size) * 4
+        scores = 3 * batch * self.num_heads * steps * steps * 4
+        return logits + scores + 4 * batch * steps * max(width, self.feed_forward_dim) * 4
+
     def num_parameters(self) -> int:
         """How many parameters the model built from this config has (tied weights counted once)."""
         v, c = self.vocab_size, self.embedding_size

@@ -93,3 +93,39 @@ def test_bad_input_is_one_line(tmp_path, prepared, capsys):
     assert main(["evaluate"]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 3 and all(line.startswith("overworld evaluate: error:") for line in lines)
+
+
+@pytest.mark.parametrize("damage", ["missing", "corrupt", "a list"])
+@pytest.mark.parametrize("model", ["bigram", "tiny"])
+def test_a_folder_with_a_missing_or_damaged_manifest_prints_no_scores(
+    tmp_path, prepared, tiny_model, capsys, damage, model
+):
+    from overworld.models.storage import save_model
+    from overworld.tokenizers import make_tokenizer
+
+    if model == "tiny":
+        model = str(
+            save_model(tmp_path / "model", tiny_model, make_tokenizer("performance"), {"data": "test"})
+        )
+    manifest = prepared / "manifest.json"
+    manifest.unlink() if damage == "missing" else manifest.write_text(
+        "{oops" if damage == "corrupt" else "[1]"
+    )
+    assert main(["evaluate", "--model", model, "--data", str(prepared)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and err.startswith("overworld evaluate: error: ")
+    assert "manifest.json" in err
+
+
+@pytest.mark.parametrize(
+    ("flags", "reason"),
+    [(["--stride", "-4"], "stride must be 0"), (["--batch-size", "0"], "batch size must be between 1")],
+)
+def test_sizes_out_of_range_are_one_line(tmp_path, prepared, tiny_model, capsys, flags, reason):
+    from overworld.models.storage import save_model
+    from overworld.tokenizers import make_tokenizer
+
+    model = save_model(tmp_path / "model", tiny_model, make_tokenizer("performance"), {"data": "test"})
+    assert main(["evaluate", "--model", str(model), "--data", str(prepared), *flags]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and err.startswith(f"overworld evaluate: error: {reason}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from overworld.data.shards import read_split
-from overworld.errors import DataError
+from overworld.errors import ConfigError, DataError
 from overworld.evaluation.likelihood import evaluate_model, sliding_windows
 from overworld.tokenizers import make_tokenizer
 
@@ -100,3 +101,58 @@ def test_missing_split_and_folder_are_one_line_errors(prepared, tmp_path):
     np.save(prepared / "train.idx.npy", np.array([0, 5, 3], dtype=np.int64))
     with pytest.raises(DataError, match="does not index"):
         read_split(prepared, "train")
+
+
+@pytest.mark.parametrize(
+    ("sizes", "reason"),
+    [
+        ({"batch_size": 0}, "batch size must be between 1 and 65,536 windows, not 0"),  # was taken as 1
+        ({"batch_size": -3}, "batch size must be between 1 and 65,536 windows, not -3"),
+        ({"batch_size": 10**8}, "batch size must be between 1 and 65,536 windows"),
+        ({"stride": -4}, "stride must be 0 (half the window) or more tokens, not -4"),  # was a ValueError
+    ],
+)
+def test_sizes_out_of_range_are_one_line_config_errors(prepared, tiny_model, sizes, reason):
+    with pytest.raises(ConfigError, match=re.escape(reason)):
+        evaluate_model(tiny_model, make_tokenizer("performance"), prepared, "test", **sizes)
+
+
+def test_a_stride_longer_than_the_window_scores_every_token_once(prepared, tiny_model):
+    tok = make_tokenizer("performance")
+    long = evaluate_model(tiny_model, tok, prepared, "all", stride=10**9)
+    window = evaluate_model(tiny_model, tok, prepared, "all", stride=tiny_model.config.sequence_length)
+    assert long == window
+
+
+def test_a_batch_that_would_not_fit_in_memory_is_refused(prepared, tiny_model, monkeypatch):
+    from overworld import devices
+
+    monkeypatch.setattr(devices, "free_memory", lambda device: 2**20)  # a device with 1 MiB free
+    with pytest.raises(
+        ConfigError, match=r"^a batch of \d+ windows needs about .* GiB, more than cpu has free"
+    ):
+        evaluate_model(tiny_model, make_tokenizer("performance"), prepared, "test", batch_size=64)
+
+
+@pytest.mark.parametrize(
+    ("manifest", "reason"),
+    [
+        (None, "is not a prepared folder: no manifest.json"),
+        ("{broken", "cannot read"),
+        ("[1, 2]", "must hold an object, not list"),
+        ('{"tokenizer": "remi", "vocab_size": 520, "splits": {}, "files": []}', "says tokenizer 'remi'"),
+        ('{"tokenizer": "performance", "vocab_size": 9, "splits": {}, "files": []}', "says vocabulary 9"),
+    ],
+)
+def test_a_folder_without_a_sound_manifest_is_not_scored(prepared, tiny_model, manifest, reason):
+    path = prepared / "manifest.json"
+    path.unlink() if manifest is None else path.write_text(manifest)  # scores used to be printed anyway
+    with pytest.raises(DataError, match=re.escape(reason)) as info:
+        evaluate_model(tiny_model, make_tokenizer("performance"), prepared, "test")
+    assert "\n" not in str(info.value)
+
+
+def test_a_prepared_tokenizer_json_that_is_not_an_object_is_a_data_error(prepared, tiny_model):
+    (prepared / "tokenizer.json").write_text("[1]")  # was an AttributeError
+    with pytest.raises(DataError, match=r"tokenizer\.json must hold an object, not list"):
+        evaluate_model(tiny_model, make_tokenizer("performance"), prepared, "test")

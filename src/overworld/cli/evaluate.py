@@ -94,8 +94,11 @@ def run(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
+    from overworld.data.shards import read_manifest
     from overworld.errors import ConfigError
 
+    if args.data:  # scores of a folder nobody prepared (or whose manifest is damaged) mean nothing
+        read_manifest(args.data)
     if args.copy_test:
         return _copy_test(args)
     if args.infill is not None:

@@ -20,6 +20,7 @@ import contextlib
 import json
 import logging
 import math
+import numbers
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,8 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from overworld.data.shards import read_split
-from overworld.errors import DataError
+from overworld.data.shards import read_manifest, read_split
+from overworld.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
     import torch
@@ -146,32 +147,36 @@ def evaluate_model(
 ) -> LikelihoodResult:
     """Score every file of ``split`` with ``model`` (see the module docstring for the windows).
 
-    ``stride`` 0 means ``sequence_length // 2``. ``files`` (ids ``BOS..EOS``) replaces reading the split.
+    ``stride`` 0 means ``sequence_length // 2``. ``files`` (ids ``BOS..EOS``) replaces reading the split;
+    otherwise the folder must be a prepared one (a readable ``manifest.json``) for the model's tokenizer.
     ``progress(windows_done, windows_total)`` is called after each batch (the CLI draws a bar with it).
+    Raises :class:`ConfigError` for a batch size or stride out of range, :class:`DataError` for bad data.
     """
     import torch
 
+    _check_sizes(batch_size, stride)
     if files is None:
         _check_tokenizer(prepared_dir, tokenizer)
         files = read_split(prepared_dir, split)
     if not files:
         raise DataError(f"the {split} split of {prepared_dir} holds no files")
     length = int(model.config.sequence_length)
-    stride = int(stride) or max(1, length // 2)
+    stride = stride or max(1, length // 2)
     vocab = int(model.config.vocab_size)
     for ids in files:
         if len(ids) and int(ids.max()) >= vocab:
             raise DataError(f"token id {int(ids.max())} is outside the model's vocabulary of {vocab}")
     windows = _windows(files, length, stride)
     windows.sort(key=lambda w: len(w[0]))  # similar lengths batch together: little padding
+    _check_memory(model.config, min(batch_size, len(windows)), device)
     pad = int(tokenizer.pad_id)
     nats, correct, scored = 0.0, 0, 0
     was_training = model.training
     model.eval()
     try:
         with torch.inference_mode():
-            for i in range(0, len(windows), max(1, batch_size)):
-                batch = windows[i : i + max(1, batch_size)]
+            for i in range(0, len(windows), batch_size):
+                batch = windows[i : i + batch_size]
                 width = max(len(w[0]) for w in batch) - 1
                 ids = np.full((len(batch), width + 1), pad, dtype=np.int64)
                 mask = np.zeros((len(batch), width), dtype=bool)
@@ -238,21 +243,59 @@ def evaluate_windows(
     return {"val_loss": loss, "val_accuracy": hits / max(count, 1), "val_bits_per_token": loss / _LN2}
 
 
-def _check_tokenizer(prepared_dir: str | Path, tokenizer: Tokenizer) -> None:
-    """The prepared folder's tokenizer must be the model's, or the ids mean different things."""
-    path = Path(prepared_dir) / "tokenizer.json"
-    if not path.is_file():
+MAX_BATCH_SIZE = 65_536  # windows in one forward pass, whatever the memory
+
+
+def _check_sizes(batch_size: int, stride: int) -> None:
+    """A batch size of at least 1, and a stride of 0 (half a window) or more (one longer than the window
+    scores like one of the window's length)."""
+    if not _whole(batch_size) or not 1 <= batch_size <= MAX_BATCH_SIZE:
+        raise ConfigError(f"batch size must be between 1 and {MAX_BATCH_SIZE:,} windows, not {batch_size}")
+    if not _whole(stride) or stride < 0:
+        raise ConfigError(f"stride must be 0 (half the window) or more tokens, not {stride}")
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _check_memory(config: Any, batch: int, device: str | torch.device) -> None:
+    """Refuse a batch whose forward pass would not fit in what ``device`` has free (else an allocation
+    traceback, or on Linux the kernel's OOM killer)."""
+    from overworld.config import ModelConfig
+    from overworld.devices import free_memory
+
+    free = free_memory(device) if isinstance(config, ModelConfig) else None
+    if free is None:
         return
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise DataError(f"cannot read {path}: {exc}") from exc
-    kind, size = data.get("type"), data.get("vocab_size")
-    if kind is not None and kind != tokenizer.name:
-        raise DataError(
-            f"{prepared_dir} was prepared with tokenizer {kind!r}, the model uses {tokenizer.name!r}"
+    need = config.scoring_bytes(batch)
+    if need > 0.8 * free:
+        raise ConfigError(
+            f"a batch of {batch:,} windows needs about {need / 2**30:.1f} GiB, more than {device} has free "
+            f"({free / 2**30:.1f} GiB); use a smaller batch size"
         )
-    if size is not None and int(size) != tokenizer.vocab_size:
-        raise DataError(
-            f"{prepared_dir} has vocabulary {size}, the model's tokenizer has {tokenizer.vocab_size}"
-        )
+
+
+def _check_tokenizer(prepared_dir: str | Path, tokenizer: Tokenizer) -> None:
+    """The folder must be a prepared one (its ``manifest.json`` read and checked) whose tokenizer is the
+    model's, or the ids mean different things (or the scores are of files nobody prepared)."""
+    manifest = read_manifest(prepared_dir)
+    path = Path(prepared_dir) / "tokenizer.json"
+    data: Any = {}
+    if path.is_file():
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise DataError(f"cannot read {path}: {exc}") from exc
+        if not isinstance(data, dict):
+            raise DataError(f"{path} must hold an object, not {type(data).__name__}; prepare again")
+    for where, kind, size in (
+        (path, data.get("type"), data.get("vocab_size")),
+        (Path(prepared_dir) / "manifest.json", manifest["tokenizer"], manifest["vocab_size"]),
+    ):
+        if kind is not None and kind != tokenizer.name:
+            raise DataError(f"{where} says tokenizer {kind!r}, the model uses {tokenizer.name!r}")
+        if size is not None and size != tokenizer.vocab_size:
+            raise DataError(
+                f"{where} says vocabulary {size!r}, the model's tokenizer has {tokenizer.vocab_size}"
+            )
