@@ -137,12 +137,17 @@ def main() -> None:
         "--bars", type=int, default=16, help="bars a piece in the real-time table (default: 16)"
     )
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8], help="batch sizes (default: 1 8)")
+    parser.add_argument("--real-time-only", action="store_true", help="only the trained model's real-time table")
     args = parser.parse_args()
     devices = [torch.device("cpu")]
     if args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available()):
         devices = (
             [torch.device("cuda")] if args.device == "cuda" else [torch.device("cpu"), torch.device("cuda")]
         )
+    for device in devices if args.real_time_only else ():
+        real_time(args.model, args.bars, args.batches, device)
+    if args.real_time_only:
+        return
     print(f"Music Transformer (relative attention), {args.layers} blocks, d={args.d_model}, {args.heads} heads, "
           f"batch 1; torch {torch.__version__}, {torch.get_num_threads()} CPU threads")  # fmt: skip
     print(f"{'device':<8}{'context':>8}{'cached tok/s':>14}{'full-window tok/s':>19}{'speed-up':>10}")
