@@ -11,7 +11,14 @@ import re
 import pytest
 
 from overworld.cli import main
-from overworld.config import MAX_PARAMETERS, ModelConfig, SampleConfig, TrainConfig, configs_from_file
+from overworld.config import (
+    MAX_PARAMETERS,
+    DataConfig,
+    ModelConfig,
+    SampleConfig,
+    TrainConfig,
+    configs_from_file,
+)
 from overworld.devices import free_memory, pick_device
 from overworld.errors import ConfigError
 from overworld.models.build import ATTENTION, MODELS
@@ -90,6 +97,36 @@ def test_sampling_memory_grows_with_the_batch_and_length():
     assert config.sampling_bytes(4096, 1_000_000) > 4096 * 1_000_000 * 8  # the token buffer alone
     assert config.sampling_bytes(1, 1024) < 64 * 2**20
     assert config.sampling_bytes(8, 1024, prefill=2000) > config.sampling_bytes(8, 1024)
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"workers": -2}, "workers must be between 0 (one per core) and 256, not -2"),  # was accepted
+        ({"workers": 100_000}, "workers must be between 0 (one per core) and 256"),
+        ({"workers": 2.5}, "workers must be int"),
+        ({"file_timeout_s": math.nan}, "file_timeout_s must be float, not nan"),
+        ({"file_timeout_s": 0.0}, "file_timeout_s must be above 0 seconds"),
+        ({"file_memory_mb": -1}, "file_memory_mb must be at least 1"),
+        ({"max_seconds": -60.0}, "max_seconds must be above 0 seconds"),
+        ({"splits": (90.0, 5.0, math.nan)}, "splits must be three shares"),
+        ({"splits": (0.0, 0.0, 0.0)}, "splits must be three shares"),
+        ({"splits": (0.9, 0.1)}, "splits must be three shares"),
+    ],
+)
+def test_a_bad_data_config_is_a_one_line_error(change, words):
+    with pytest.raises(ConfigError, match=re.escape(words)) as info:
+        DataConfig(**change)
+    assert "\n" not in str(info.value)
+
+
+def test_prepare_with_negative_workers_is_one_line_from_the_cli(tmp_path, capsys):
+    assert main(["prepare", str(tmp_path), "--out", str(tmp_path / "out"), "--workers", "-2"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err
+        == "overworld prepare: error: DataConfig.workers must be between 0 (one per core) and 256, not -2\n"
+    )
 
 
 def test_the_parameter_count_is_known_before_building():

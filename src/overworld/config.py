@@ -43,6 +43,36 @@ class DataConfig:
     max_file_bytes: int = 64 * 1024 * 1024
     max_seconds: float = 3600.0  # longer pieces (giant delta times) are rejected
 
+    def __post_init__(self) -> None:
+        """Types and ranges, once for every caller (CLI, Python): ``workers`` -2 used to be accepted."""
+        _check_types(self)
+        name = type(self).__name__
+        splits = self.splits
+        if not (
+            isinstance(splits, tuple)
+            and len(splits) == 3
+            and all(isinstance(f, int | float) and not isinstance(f, bool) for f in splits)
+            and all(math.isfinite(f) and f >= 0 for f in splits)
+            and sum(splits) > 0
+        ):
+            raise ConfigError(
+                f"{name}.splits must be three shares at least 0 with a positive sum (train, validation, "
+                f"test), not {splits!r}"
+            )
+        checks = (
+            ("workers", 0 <= self.workers <= MAX_WORKERS, f"between 0 (one per core) and {MAX_WORKERS}"),
+            ("file_timeout_s", self.file_timeout_s > 0, "above 0 seconds"),
+            ("file_memory_mb", self.file_memory_mb >= 1, "at least 1"),
+            ("max_file_bytes", self.max_file_bytes >= 1, "at least 1"),
+            ("max_seconds", self.max_seconds > 0, "above 0 seconds"),
+        )
+        for field, ok, what in checks:
+            if not ok:
+                raise ConfigError(f"{name}.{field} must be {what}, not {getattr(self, field)!r}")
+
+
+MAX_WORKERS = 256  # parsing processes at once, whatever the cores
+
 
 MAX_PARAMETERS = 2_000_000_000  # a ModelConfig that would build more is refused before allocating
 MAX_SEQUENCE_LENGTH = 65_536  # the attention of one window grows as its square
