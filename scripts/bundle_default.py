@@ -22,7 +22,8 @@ TARGET = ROOT / "src" / "overworld" / "assets" / "default"
 # 0.95 and an instrument budget of 4-9 a piece (the training pieces' 10th to 90th percentile); no grid,
 # tempo, polyphony or note-length caps (the bar tokens keep a beat grid of their own)
 RECOMMENDED = SampleConfig(top_p=0.95, max_instruments=(4, 9))
-RESULTS = ("bars", "bars-5-midi", "bigram", "bigram-5-midi", "statistics", "statistics-raw", "copying", "copy-test")
+RESULTS = ("bars", "bars-5-midi", "bars-plain", "infill", "bigram", "bigram-5-midi", "statistics", "statistics-raw",
+           "copying", "copy-test")
 PREVIOUS_BITS_PER_NOTE = 12.56  # the previous bundled model (performance tokens) on the 5 MIDI test pieces
 
 
@@ -35,13 +36,13 @@ def main(run: str) -> None:
             results[name] = json.loads(path.read_text())
     card = dict(pretrained.card)
     card["name"] = "overworld default: a Music Transformer of free game music on bar tokens"
-    card["licence"] = ("pre-trained on the music21 corpus (public-domain compositions, BSD-3-Clause encodings) "
-                       "with the game music, fine-tuned on Freedoom's music (BSD-3-Clause), OpenTTD's OpenMSX "
-                       "(GPL-2.0) and the tracker modules of Debian's game packages (GPL-2+, GPL-3+, GPL-2, "
-                       "LGPL-2.1, Zlib; see data/tracker/dataset.json); check these before shipping what it "
-                       "composes in a product")  # fmt: skip
-    card["pretrained_on"] = ("music21 (`overworld fetch music21 --limit 879`) + Freedoom + OpenMSX, bar tokens, "
-                             "28 minutes on 2 CPU cores (222 steps of 4 x 1024 tokens)")  # fmt: skip
+    card["licence"] = ("trained on Freedoom's music (BSD-3-Clause), OpenTTD's OpenMSX (GPL-2.0) and the tracker "
+                       "modules of Debian's game packages (GPL-2+, GPL-3+, GPL-2, LGPL-2.1, Zlib; see "
+                       "data/tracker/dataset.json); check these before shipping what it composes in a product")  # fmt: skip
+    card["training"] = ("bar tokens; continuation on the game music (configs/bars-music-transformer.json, RoPE "
+                        "attention, stopped by the clock), then a fine-tune with half its windows teaching "
+                        "infilling (configs/bars-infill-finetune.json, --infill-rate 0.5)")  # fmt: skip
+    card.pop("pretrained_on", None)
     if Path(pretrained.path).resolve() != TARGET.resolve():  # refreshing the bundle keeps its training record
         card["training_command"] = "scripts/train_bundled.sh (CPU; --gpu for one GPU)"
     card["hardware"] = "2 CPU cores, no GPU (none was lent for this run)"
@@ -54,6 +55,11 @@ def main(run: str) -> None:
     card["previous_bundled_model_test_bits_per_note"] = PREVIOUS_BITS_PER_NOTE
     if "bigram" in results:
         card["baselines_test_bits_per_note"] = {"bigram": results["bigram"]["bits_per_note"]}
+    if "bars-plain" in results:
+        card["test_bits_per_note_before_the_infilling_fine_tune"] = results["bars-plain"]["bits_per_note"]
+    if "infill" in results:
+        card["infill_4_bar_gaps_bits_per_note"] = {"past_only": results["infill"]["bits_per_note_past_only"],
+                                                   "past_and_future": results["infill"]["bits_per_note_past_and_future"]}  # fmt: skip
     if "statistics" in results:
         oa = results["statistics"]["metrics"]["mean_overlapping_area"]
         card["sampling"] = (

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Reproduces the README's results section in one run, with overworld's own commands:
 #   1. the bundled model's recipe when runs/bars is missing (scripts/train_bundled.sh: fetch, prepare with
-#      the bar tokenizer, pre-train on music21 + the game music, fine-tune on the game music),
+#      the bar tokenizer, train on the game music, fine-tune with infilling windows),
 #   2. test-split bits per note: the whole test split (5 MIDI pieces + 1 module) and the 5 MIDI pieces the
-#      previous bundled model (performance tokens, 12.56 bits/note) was scored on,
+#      previous bundled model (performance tokens, 12.56 bits/note) was scored on; the model before its
+#      infilling fine-tune (runs/bars-plain) beside it; held-out 4-bar gaps past-only vs past and future,
 #   3. 20 pieces of 32 bars with the recommended settings (generation_config.json) and 20 with the model
 #      alone (--raw --top-p 0.95): statistics against the test pieces (the Yang-Lerch rows, drum share,
 #      bar self-similarity, exact repeats), copy detection against the training set, the copy test,
-#   4. bar self-similarity of the corpora, a self-similarity plot, a piano roll and chiptune samples.
+#   4. bar self-similarity of the corpora, a self-similarity plot, a piano roll and chiptune samples,
+#   5. speed: seconds of music per second of compute, seconds to infill 4 bars of a 32-bar piece.
 # Outputs go to docs/results/. Usage: scripts/results.sh [--model DIR] (default: runs/bars)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +23,11 @@ overworld prepare data/freedoom data/openmsx --out data/prepared-bars   # the pr
 
 overworld evaluate --model "$model" --data data/prepared-game-bars --split test --json "$out/bars.json"
 overworld evaluate --model "$model" --data data/prepared-bars --split test --json "$out/bars-5-midi.json"
+[ -d runs/bars-plain ] && overworld evaluate --model runs/bars-plain --data data/prepared-game-bars --split test \
+  --json "$out/bars-plain.json"
+overworld evaluate --model "$model" --data data/prepared-game-bars --split test --infill 4 --json "$out/infill.json"
+[ -d runs/bars-plain ] && overworld evaluate --model runs/bars-plain --data data/prepared-game-bars --split test \
+  --infill 4 --json "$out/infill-plain.json"
 overworld evaluate --model bigram --data data/prepared-game-bars --split test --json "$out/bigram.json"
 overworld evaluate --model bigram --data data/prepared-bars --split test --json "$out/bigram-5-midi.json"
 python3 scripts/loss_by_position.py "$model" data/prepared-game-bars --split test | tee "$out/loss-by-position.txt"
@@ -51,3 +58,6 @@ for n in 0 1 2; do
   overworld render "$out/generated/overworld-1-$n.mid" --synth chiptune --sample-rate 22050 \
     --out "$out/samples/overworld-1-$n.ogg"
 done
+
+python3 benchmarks/bench_generate.py --model "$model" --real-time-only --bars 16 | tee "$out/bench-generate.txt"
+python3 benchmarks/bench_infill.py --model "$model" | tee "$out/bench-infill.txt"
