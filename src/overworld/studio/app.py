@@ -1,7 +1,7 @@
 """The studio's web app: a static page (``static/``) and a small JSON API over :class:`Studio`.
 
-FastAPI and uvicorn come with ``pip install overworld[studio]``; they are imported here only, so the
-core install and ``overworld --help`` do without them. Routes:
+FastAPI and uvicorn come with ``pip install overworld[studio]``; only this module imports them (and only
+``overworld studio`` imports this module), so the core install and ``overworld --help`` do without them. Routes:
 
 * ``GET /``: the page; ``GET /api/info``: the model, what it can do and the choices of every control;
 * ``POST /api/compose`` (form fields, optional ``primer`` file): starts a job, returns ``{"job": id}``;
@@ -15,8 +15,14 @@ A bad value or upload answers 400 with ``{"error": "one line"}``.
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 
 from overworld.errors import ConfigError, OverworldError
 from overworld.studio import forms
@@ -91,14 +97,17 @@ def _compose_work(studio: Studio, fields: dict[str, Any], primer: Path | None) -
 
 def create_app(studio: Studio) -> Any:
     """The FastAPI app serving ``studio``."""
-    from fastapi import FastAPI, Request
-    from fastapi.responses import FileResponse, JSONResponse, Response
-    from fastapi.staticfiles import StaticFiles
-
-    app = FastAPI(title="overworld studio", docs_url=None, redoc_url=None, openapi_url=None)
     jobs = Jobs()
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        yield
+        jobs.close()
+
+    app = FastAPI(
+        title="overworld studio", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+    )
     app.state.studio, app.state.jobs = studio, jobs
-    app.add_event_handler("shutdown", jobs.close)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.exception_handler(OverworldError)
