@@ -197,3 +197,27 @@ def test_an_infill_rate_needs_a_tokenizer_that_can_infill(prepared, tmp_path, ti
         train(tmp_path / "run", prepared, tiny_model, replace(tiny_train, infill_rate=0.5), progress=False)
     with pytest.raises(ConfigError, match="infill_rate"):
         replace(tiny_train, infill_rate=1.5)
+
+
+@pytest.mark.parametrize(
+    ("flags", "reason"),
+    [
+        (["--steps", "-5"], "TrainConfig.steps must be at least 1, not -5"),  # wrote an untrained model once
+        (["--batch-size", "0"], "TrainConfig.batch_size must be at least 1, not 0"),  # was a traceback
+        (
+            ["--max-minutes", "-1"],
+            "max_minutes must be 0 (no limit) or a positive number of minutes, not -1.0",
+        ),
+        (
+            ["--max-minutes", "nan"],
+            "max_minutes must be 0 (no limit) or a positive number of minutes, not nan",
+        ),
+    ],
+)
+def test_train_values_out_of_range_are_one_line_and_leave_no_run(prepared, tmp_path, capsys, flags, reason):
+    run = tmp_path / "run"
+    assert (
+        main(["train", "--data", str(prepared), "--out", str(run), "--quiet", "--device", "cpu", *flags]) == 2
+    )
+    assert capsys.readouterr().err == f"overworld train: error: {reason}\n"
+    assert not (run / "model").exists() and not (run / "latest").exists()

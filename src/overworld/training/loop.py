@@ -493,6 +493,10 @@ def train(
     latest state and returns with ``stopped="interrupted"``.
     """
     run_dir, data_dir = Path(run_dir), Path(data_dir)
+    if not 0 <= max_minutes < math.inf:  # nan fails too: -1 stopped after one step, nan never
+        raise ConfigError(
+            f"max_minutes must be 0 (no limit) or a positive number of minutes, not {max_minutes}"
+        )
     _check_prepared(data_dir)
     # rank 0 holds the folder for every rank
     claim = (
