@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+
 import mido
 import numpy as np
 import pytest
@@ -26,6 +28,15 @@ def test_each_pathological_case_is_kept_or_reported(name):
             load_score(data)
         assert outcome in str(info.value)
         assert "\n" not in str(info.value)  # one line
+
+
+def test_more_tracks_than_a_header_can_count_is_a_real_reason():
+    # a header claiming 65,535 tracks, then 65,536 empty ones (12 bytes each, under 1 MB): the repair pass
+    # used to leak struct's "'H' format requires 0 <= number <= 65535"
+    empty = b"MTrk" + struct.pack(">I", 4) + b"\x00\xff\x2f\x00"
+    data = b"MThd" + struct.pack(">IHHH", 6, 1, 0xFFFF, 480) + empty * 0x10000
+    with pytest.raises(MidiError, match=r"^has 65,536 tracks; a MIDI file holds at most 65,535$"):
+        load_score(data)
 
 
 def test_smpte_division_keeps_real_seconds():

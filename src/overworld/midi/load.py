@@ -13,7 +13,8 @@ Repaired and kept:
 
 Rejected with a reason:
 - empty files, files that are not MIDI (HTML saved as .mid...), a header chunk shorter than 6 bytes,
-  format 2 (independent sequences, which have no shared time line) and unknown formats, division 0;
+  format 2 (independent sequences, which have no shared time line) and unknown formats, division 0,
+  more than 65,535 tracks (the most a header can count);
 - tempo events of 0 microseconds per beat or faster than ``MAX_QPM`` beats a minute (1 us per beat would
   squeeze a whole piece into microseconds);
 - pieces longer than ``max_seconds`` (giant delta times), and files with no notes at all;
@@ -35,11 +36,12 @@ from typing import Any
 from overworld.errors import MidiError
 from overworld.midi.modules import MODULE_SUFFIXES, is_module, load_module
 
-__all__ = ["MAX_QPM", "MIDI_SUFFIXES", "in_seconds", "load_score", "repair_smf"]
+__all__ = ["MAX_QPM", "MAX_TRACKS", "MIDI_SUFFIXES", "in_seconds", "load_score", "repair_smf"]
 
 MIDI_SUFFIXES = (".mid", ".midi", ".kar", ".rmi", ".smf")  # what counts as a MIDI file by name
 
 MAX_QPM = 2000.0
+MAX_TRACKS = 0xFFFF  # the header's 16-bit track count
 _TEMPO_1S = b"\x00\xff\x51\x03\x0f\x42\x40"  # delta 0, set tempo 1,000,000 us per beat
 
 
@@ -96,6 +98,8 @@ def repair_smf(data: bytes) -> bytes:
         pos += 8 + size
     if not tracks:
         raise MidiError("no track chunks")
+    if len(tracks) > MAX_TRACKS:  # the header counts them in 16 bits
+        raise MidiError(f"has {len(tracks):,} tracks; a MIDI file holds at most {MAX_TRACKS:,}")
     if smpte:
         tracks[0] = _TEMPO_1S + tracks[0]
     out = bytearray(b"MThd" + struct.pack(">IHHH", 6, 1 if len(tracks) > 1 else fmt, len(tracks), division))
