@@ -264,6 +264,7 @@ class SampleConfig:
     grid: int = 0  # onsets only on this many even steps a beat (4: sixteenths); 0: free timing
     key: str = ""  # pitched notes only in this key ("D minor", "F# dorian"); empty: any pitch
     time_signature: str = ""  # bar tokens: every bar in this metre ("3/4"); empty: the model's choice
+    steady: bool = False  # bar tokens: one metre and one tempo for the whole piece (named in its first bar)
 
     def __post_init__(self) -> None:
         """Check every setting once, for every caller (CLI, Python, a generation_config.json)."""

@@ -121,6 +121,17 @@ def test_key_and_time_signature_bind_pitched_notes_and_every_bar(bars, random_mo
         assert pitched and all(p % 12 in scale for p in pitched)
 
 
+def test_steady_names_metre_and_tempo_once(bars):
+    bias = np.zeros(L.SIZE)
+    bias[L.TIMESIG : L.TRACK] = 6.0  # a model that wants to change metre and tempo in every bar
+    model = BiasedModel(bias)
+    changing = generate(model, bars, SampleConfig(), num=2, bars=6, seed=1)
+    steady = generate(model, bars, SampleConfig(steady=True), num=2, bars=6, seed=1)
+    assert all(((ids >= L.TIMESIG) & (ids < L.TRACK)).sum() > 2 for ids in changing)
+    for ids in steady:
+        assert ((ids >= L.TIMESIG) & (ids < L.TEMPO)).sum() == 1 and ((ids >= L.TEMPO) & (ids < L.TRACK)).sum() == 1
+
+
 def test_performance_tokens_keep_a_key_too_and_refuse_a_metre(random_model):
     from overworld.errors import ConfigError
     from overworld.theory import parse_key

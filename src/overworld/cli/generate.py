@@ -57,6 +57,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "'A minor pentatonic'...; drums untouched (plain default: any pitch)")  # fmt: skip
     p.add_argument("--time-signature", help="bar tokens: every bar in this metre, e.g. 3/4 or 6/8 (plain default: "
                    "the model's choice)")  # fmt: skip
+    p.add_argument("--steady", action=argparse.BooleanOptionalAction, default=None,
+                   help="bar tokens: one metre and one tempo for the whole piece (--no-steady lets the model "
+                   "change them; default: the model's setting)")  # fmt: skip
     p.add_argument(
         "--raw",
         action="store_true",
@@ -114,7 +117,7 @@ def _changes(args: argparse.Namespace) -> dict[str, Any]:
     from overworld.generation.controls import parse_budget, parse_instruments
 
     given = {name: getattr(args, name) for name in ("temperature", "top_k", "top_p", "max_polyphony",
-                                                     "max_note_seconds", "grid", "bpm", "key", "time_signature")}  # fmt: skip
+                                                     "max_note_seconds", "grid", "bpm", "key", "time_signature", "steady")}  # fmt: skip
     changes = {name: value for name, value in given.items() if value is not None}
     if args.bpm is not None and not args.bpm > 0:
         raise ConfigError(f"--bpm must be a positive tempo, not {args.bpm}")

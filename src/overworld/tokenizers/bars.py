@@ -405,7 +405,7 @@ class BarTokenizer(Tokenizer):
                           max_note_seconds=config.max_note_seconds, instruments=config.instruments,
                           max_instruments=budgets, bpm=config.bpm, grid=config.grid,
                           max_seconds=max_seconds, max_bars=max_bars, key=key, time_signature=metre,
-                          device=device)  # fmt: skip
+                          steady=config.steady, device=device)  # fmt: skip
 
     def primer_slice(self, ids: np.ndarray, seconds: float, rng: np.random.Generator) -> np.ndarray:
         """About ``seconds`` of whole bars from a random bar line, standing alone (see :meth:`tail`)."""

@@ -15,7 +15,8 @@ since the primer. It allows:
   only those; a ``PITCH`` only where fewer than ``max_polyphony`` notes sound at its position (written
   notes; a repeated part is not counted); a ``DUR`` only up to ``max_note_seconds`` at the bar's tempo and only as long as
   fewer than ``max_polyphony`` notes sound over the whole note;
-* ``TEMPO`` only the bin of ``bpm`` when one is asked, ``TIMESIG`` only ``time_signature``; pitched
+* ``TEMPO`` only the bin of ``bpm`` when one is asked, ``TIMESIG`` only ``time_signature``, both only in
+  the first bar when ``steady``; pitched
   notes only in ``key`` (drums untouched);
 * with ``max_bars`` or ``max_seconds``: no EOS before, and EOS instead of the ``BAR`` that would start
   bar ``max_bars + 1`` or start past ``max_seconds``; without either, EOS wherever a ``BAR`` may come;
@@ -81,6 +82,7 @@ class BarGrammar(BudgetMixin):
         max_bars: int | None = None,
         key: frozenset[int] | None = None,
         time_signature: tuple[int, int] | None = None,
+        steady: bool = False,
         device: torch.device | str = "cpu",
     ) -> None:
         if time_signature is not None and time_signature not in TIME_SIGNATURES:
@@ -101,6 +103,7 @@ class BarGrammar(BudgetMixin):
         self.grid_step = STEPS_PER_QUARTER // grid if grid else 1
         self.tempo_only = tempo_bin(bpm) if bpm > 0 else -1
         self.max_seconds, self.max_bars = max_seconds, max_bars
+        self.steady = bool(steady)  # metre and tempo only in the first bar
         self.allowed_instruments = torch.ones(N_INSTRUMENTS, dtype=torch.bool, device=dev)
         if instruments:
             self.allowed_instruments[:] = False
@@ -240,10 +243,11 @@ class BarGrammar(BudgetMixin):
         bar_ok, eos_ok = self._bar_or_end(k)
         first = self.bars == 1
         opening = (k == BAR) | (k == TIMESIG) | (k == TEMPO)
-        ok[:, L.TIMESIG : L.TEMPO] = ((k == BAR) & ~(first & self.has_sig))[:, None] & self.signatures[
+        later = ~first if not self.steady else torch.zeros_like(first)  # bars where metre and tempo may change
+        ok[:, L.TIMESIG : L.TEMPO] = ((k == BAR) & (first & ~self.has_sig | later))[:, None] & self.signatures[
             None, :
         ]
-        tempo = ((k == BAR) & ~first) | (k == TIMESIG)
+        tempo = ((k == BAR) & later) | (k == TIMESIG)
         ok[:, L.TEMPO : L.TRACK] = self._tempo_mask(tempo)
         between = (opening & ~(first & ~(self.has_sig & self.has_tempo))) | (k == REPEAT) | (k == DUR)
         ok[:, L.TRACK : L.REPEAT] = tracks & between[:, None]
