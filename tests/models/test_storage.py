@@ -276,6 +276,36 @@ def test_weights_of_another_architecture_are_a_data_error(saved, tiny_config, tm
     _one_line(exc)
 
 
+def test_a_config_json_grown_within_the_limit_is_refused_before_building(saved, monkeypatch):
+    import overworld.models.storage as storage
+
+    data = json.loads((saved / "config.json").read_text())
+    data.update(embedding_size=8192, feed_forward_dim=32768)  # ~0.6 billion parameters, 2.4 GB to build
+    (saved / "config.json").write_text(json.dumps(data))
+    built = []
+
+    def build(config, **kwargs):
+        built.append(str(torch.empty(0).device))  # where the model's tensors would go
+        return build_model(config, **kwargs)
+
+    monkeypatch.setattr(storage, "build_model", build)
+    with pytest.raises(
+        DataError, match=r"model\.safetensors: [\w.]+ has shape \(.*16.*\), the config needs \(.*8192.*\)$"
+    ):
+        load_model(saved)
+    assert built == ["meta"]  # built only where it takes no memory
+
+
+def test_a_model_larger_than_free_memory_is_a_one_line_error(saved, monkeypatch):
+    import overworld.devices
+
+    monkeypatch.setattr(overworld.devices, "free_memory", lambda device: 1024)
+    with pytest.raises(
+        ConfigError, match=r"a model of [\d,]+ parameters needs about .* GiB, more than cpu has free"
+    ):
+        load_model(saved)
+
+
 def test_missing_directory_and_missing_files_are_data_errors(saved, tmp_path):
     with pytest.raises(DataError):
         load_model(tmp_path / "nowhere")

@@ -323,29 +323,62 @@ def _read_sampling(path: Path) -> SampleConfig:
         raise ConfigError(f"{path}: {one_line(exc)}") from exc
 
 
+def _check_weights_fit(path: Path, config: ModelConfig, device: torch.device | str) -> None:
+    """Before anything is allocated: the names and shapes in the weights' header are those of the model
+    ``config`` describes (built on the meta device: no memory), and that model fits in what ``device`` has
+    free. A tampered config.json within the parameter limit used to allocate gigabytes before failing."""
+    from safetensors import SafetensorError, safe_open
+
+    from overworld.devices import free_memory
+
+    try:
+        with safe_open(str(path), "pt") as handle:
+            names = list(handle.keys())  # a safe_open handle is not iterable
+            shapes = {name: tuple(handle.get_slice(name).get_shape()) for name in names}
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise DataError(f"cannot read weights {path}: {one_line(exc)}") from exc
+    with torch.device("meta"):
+        expected = _weight_shapes(build_model(config))
+    missing, unexpected = sorted(set(expected) - set(shapes)), sorted(set(shapes) - set(expected))
+    if missing or unexpected:
+        raise DataError(
+            f"weights {path} do not fit the config: missing {missing[:3]}, unexpected {unexpected[:3]}"
+        )
+    for name, shape in shapes.items():
+        if shape != expected[name]:
+            raise DataError(f"weights {path}: {name} has shape {shape}, the config needs {expected[name]}")
+    need, free = 4 * config.num_parameters(), free_memory(device)
+    if free is not None and need > 0.8 * free:
+        raise ConfigError(
+            f"{path.parent}: a model of {config.num_parameters():,} parameters needs about "
+            f"{need / 2**30:.1f} GiB, more than {device} has free ({free / 2**30:.1f} GiB)"
+        )
+
+
+def _weight_shapes(model: torch.nn.Module) -> dict[str, tuple[int, ...]]:
+    """``{name: shape}`` of the state dict without the aliases of tied weights (as ``save_model`` writes
+    it); aliases are the same Parameter object, which holds on the meta device too."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    seen: set[int] = set()
+    for name, tensor in model.state_dict(keep_vars=True).items():
+        if id(tensor) not in seen:
+            seen.add(id(tensor))
+            shapes[name] = tuple(tensor.shape)
+    return shapes
+
+
 def _load_weights(path: Path, model: LanguageModel) -> None:
+    """Load weights whose names and shapes :func:`_check_weights_fit` checked; each must be floating
+    point (int64/bool were cast silently into nonsense weights) and finite."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     try:
         tensors = load_file(str(path), device="cpu")
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        reason = one_line(exc)
-        raise DataError(f"cannot read weights {path}: {reason}") from exc
-    expected, _ = _canonical_state(model)
-    missing = sorted(set(expected) - set(tensors))
-    unexpected = sorted(set(tensors) - set(expected))
-    if missing or unexpected:
-        raise DataError(
-            f"weights {path} do not fit the config: missing {missing[:3]}, unexpected {unexpected[:3]}"
-        )
+        raise DataError(f"cannot read weights {path}: {one_line(exc)}") from exc
     for name, tensor in tensors.items():
-        if tuple(tensor.shape) != tuple(expected[name].shape):
-            raise DataError(
-                f"weights {path}: {name} has shape {tuple(tensor.shape)}, "
-                f"the config needs {tuple(expected[name].shape)}"
-            )
-        if not tensor.is_floating_point():  # loading would cast int64/bool silently into nonsense weights
+        if not tensor.is_floating_point():
             raise DataError(f"weights {path}: {name} is {tensor.dtype}, not floating point")
         if not bool(torch.isfinite(tensor).all()):
             raise DataError(f"weights {path}: {name} holds NaN or infinite values; the model is broken")
@@ -366,6 +399,7 @@ def load_model(path: str | Path = "default", *, device: torch.device | str = "cp
             f"{directory}: config vocab_size {config.vocab_size} does not match the vocabulary of "
             f"{directory / 'tokenizer.json'} ({tokenizer.vocab_size})"
         )
+    _check_weights_fit(directory / "model.safetensors", config, device)
     model = build_model(config)
     _load_weights(directory / "model.safetensors", model)
     model.to(device).eval()
