@@ -136,7 +136,7 @@ def _extract_tar(archive: Path, work: Path, limits: ArchiveLimits,
         try:
             tf = tarfile.open(fileobj=raw)
         except (tarfile.TarError, OSError, EOFError) as exc:
-            raise DownloadError(f"{archive.name} is neither a zip nor a tar archive ({exc})") from exc
+            raise DownloadError(f"{archive.name} is not a zip or tar archive, or is cut short") from exc
         with tf:
             for member in tf:
                 budget.member()
