@@ -1,0 +1,553 @@
+"""What scripts/reliability.py tries, built in code: MIDI files and their mutations, hostile archives, and
+tampered model folders and training states. Everything random takes a ``random.Random``.
+
+Kept apart from the driver so each list reads on its own: ``mutate`` (how a MIDI file is fuzzed),
+``ARCHIVE_ATTACKS`` (what an archive can do to an extractor), ``MODEL_TAMPERINGS`` and ``STATE_TAMPERINGS``
+(what a damaged or hostile file in a model folder or run folder holds).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import struct
+import tarfile
+import warnings
+import zipfile
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+__all__ = ["ARCHIVE_ATTACKS", "ESCAPE", "MID", "MODEL_TAMPERINGS", "STATE_TAMPERINGS", "bad_invocations", "controls",
+           "good_files", "mutate", "seed_files", "smf", "track"]  # fmt: skip
+
+# ---------------------------------------------------------------------------------------------- MIDI
+
+
+def vlq(n: int) -> bytes:
+    """A MIDI variable-length quantity (at most 0x0FFFFFFF)."""
+    out = [n & 0x7F]
+    n >>= 7
+    while n:
+        out.append(0x80 | (n & 0x7F))
+        n >>= 7
+    return bytes(reversed(out))
+
+
+def track(events: bytes) -> bytes:
+    return b"MTrk" + struct.pack(">I", len(events) + 4) + events + b"\x00\xff\x2f\x00"
+
+
+def smf(tracks: list[bytes], fmt: int = 1, division: int = 480) -> bytes:
+    return b"MThd" + struct.pack(">IHHH", 6, fmt, len(tracks), division) + b"".join(tracks)
+
+
+def tempo(us_per_beat: int) -> bytes:
+    return b"\x00\xff\x51\x03" + us_per_beat.to_bytes(3, "big")
+
+
+def line(
+    pitches: list[int], beat: int = 480, channel: int = 0, program: int = 0, velocity: int = 90
+) -> bytes:
+    """One note after another, each a beat long, on ``channel`` with ``program``."""
+    out = bytes([0x00, 0xC0 | channel, program])
+    for p in pitches:
+        out += b"\x00" + bytes([0x90 | channel, p, velocity]) + vlq(beat) + bytes([0x80 | channel, p, 0])
+    return out
+
+
+def running_status(pitches: list[int], beat: int = 96) -> bytes:
+    """Note-ons with running status, note-offs as velocity-0 note-ons (as many sequencers write them)."""
+    out = b"\x00\x90"
+    for i, p in enumerate(pitches):
+        out += (b"" if i == 0 else b"\x00") + bytes([p, 100]) + vlq(beat) + bytes([p, 0])
+    return out
+
+
+def seed_files() -> list[bytes]:
+    """A few valid MIDI files that the fuzzer mutates: each exercises a different part of the format."""
+    arpeggio = [60, 64, 67, 72, 67, 64]
+    drums = b"".join(
+        b"\x00\x99" + bytes([k, 110]) + b"\x83\x60\x89" + bytes([k, 0]) for k in (36, 38, 42, 38)
+    )
+    meta = (b"\x00\xff\x03\x05Intro" + b"\x00\xff\x58\x04\x03\x02\x18\x08" + b"\x00\xff\x59\x02\xfe\x01"
+            + b"\x00\xf0\x05\x7e\x7f\x09\x01\xf7" + b"\x00\xb0\x07\x64" + b"\x00\xe0\x00\x50")  # fmt: skip
+    rmid_body = smf([track(tempo(600_000) + line([62, 65, 69]))], fmt=0)
+    rmid = b"RMID" + b"data" + struct.pack("<I", len(rmid_body)) + rmid_body
+    smpte = ((256 - 25) << 8) | 40  # 25 frames a second, 40 ticks a frame
+    return [
+        smf([track(tempo(500_000) + line(arpeggio))], fmt=0),  # format 0, one line at 120 bpm
+        smf(
+            [
+                track(tempo(500_000) + b"\x00\xff\x51\x03\x03\xd0\x90"),  # two tempos
+                track(line([48, 55, 52], channel=1, program=80)),
+                track(line(arpeggio, channel=2, program=38)),
+                track(drums),
+            ]
+        ),
+        smf([track(running_status(list(range(50, 80))))]),
+        smf([track(line([60, 62, 64], beat=1000))], division=smpte),
+        b"RIFF" + struct.pack("<I", len(rmid)) + rmid,
+        smf([track(meta + line([57, 60, 64, 69], beat=240, program=81))], division=96),
+    ]
+
+
+def good_files(n: int, rng: random.Random) -> list[bytes]:
+    """``n`` distinct valid files: short melodies on one or two tracks, every one a different tune."""
+    out: list[bytes] = []
+    while len(out) < n:
+        melody = [rng.randrange(48, 84) for _ in range(rng.randrange(8, 24))]
+        bass = [p - 12 for p in melody[::2]]
+        parts = [track(tempo(rng.randrange(300_000, 900_000)) + line(melody, program=rng.randrange(0, 100)))]
+        if rng.random() < 0.5:
+            parts.append(track(line(bass, beat=960, channel=1, program=33)))
+        data = smf(parts, fmt=1 if len(parts) > 1 else 0)
+        if data not in out:
+            out.append(data)
+    return out
+
+
+def _chunks(data: bytes) -> list[int]:
+    """Offsets of the chunk headers (MThd/MTrk) in ``data``."""
+    found, pos = [], data.find(b"MT")
+    while pos != -1:
+        if data[pos : pos + 4] in (b"MThd", b"MTrk"):
+            found.append(pos)
+        pos = data.find(b"MT", pos + 1)
+    return found
+
+
+def _flip_bits(data: bytes, rng: random.Random) -> bytes:
+    out = bytearray(data)
+    for _ in range(rng.choice((1, 1, 2, 4, 16))):
+        out[rng.randrange(len(out))] ^= 1 << rng.randrange(8)
+    return bytes(out)
+
+
+def _interesting_bytes(data: bytes, rng: random.Random) -> bytes:
+    out = bytearray(data)
+    for _ in range(rng.randrange(1, 6)):
+        out[rng.randrange(len(out))] = rng.choice((0x00, 0x7F, 0x80, 0xF0, 0xF7, 0xFF, 0x2F, 0x51))
+    return bytes(out)
+
+
+def _truncate(data: bytes, rng: random.Random) -> bytes:
+    return data[: rng.randrange(len(data))]
+
+
+def _length_lie(data: bytes, rng: random.Random) -> bytes:
+    chunks = _chunks(data)
+    if not chunks:
+        return _flip_bits(data, rng)
+    pos = rng.choice(chunks) + 4
+    size = struct.unpack_from(">I", data, pos)[0] if pos + 4 <= len(data) else 0
+    lie = rng.choice(
+        (0, 1, 5, max(size - 1, 0), size + 1, size * 2, 0x7FFFFFFF, 0xFFFFFFFF, rng.getrandbits(32))
+    )
+    return data[:pos] + struct.pack(">I", lie) + data[pos + 4 :]
+
+
+def _header_lie(data: bytes, rng: random.Random) -> bytes:
+    pos = data.find(b"MThd")
+    if pos < 0 or pos + 14 > len(data):
+        return _flip_bits(data, rng)
+    field = rng.choice((8, 10, 12))  # format, track count, division
+    value = rng.choice((0, 1, 2, 3, 0x7FFF, 0x8000, 0xE728, 0xFFFF, rng.getrandbits(16)))
+    return data[: pos + field] + struct.pack(">H", value) + data[pos + field + 2 :]
+
+
+def _huge_delta(data: bytes, rng: random.Random) -> bytes:
+    """A delta time of up to 0x0FFFFFFF ticks (and sometimes the slowest tempo) at the start of a track."""
+    tracks = [p for p in _chunks(data) if data[p : p + 4] == b"MTrk"]
+    if not tracks:
+        return _flip_bits(data, rng)
+    pos = rng.choice(tracks)
+    slow = tempo(0xFFFFFF) if rng.random() < 0.5 else b""
+    extra = slow + vlq(rng.choice((0x0FFFFFFF, 0x00FFFFFF, 1 << rng.randrange(28)))) + b"\xff\x01\x00"
+    size = struct.unpack_from(">I", data, pos + 4)[0] if pos + 8 <= len(data) else 0
+    return data[: pos + 4] + struct.pack(">I", (size + len(extra)) & 0xFFFFFFFF) + extra + data[pos + 8 :]
+
+
+def _many_tracks(data: bytes, rng: random.Random) -> bytes:
+    """The file's smallest track repeated up to 70,000 times, the header counting some number of them."""
+    tracks = [p for p in _chunks(data) if data[p : p + 4] == b"MTrk"]
+    n = int(2 ** rng.uniform(1, 16.1))  # 2 .. ~70,000, log-uniform
+    body = track(line([60])) if not tracks else data[tracks[0] : tracks[0] + 8 + 64]
+    declared = rng.choice((n, min(n, 0xFFFF), 1, rng.randrange(0x10000)))
+    return b"MThd" + struct.pack(">IHHH", 6, 1, declared & 0xFFFF, 480) + body * n
+
+
+def _insert_random(data: bytes, rng: random.Random) -> bytes:
+    pos = rng.randrange(len(data) + 1)
+    return data[:pos] + rng.randbytes(rng.randrange(1, 64)) + data[pos:]
+
+
+def _delete(data: bytes, rng: random.Random) -> bytes:
+    start = rng.randrange(len(data))
+    return data[:start] + data[start + rng.randrange(1, 32) :]
+
+
+def _repeat(data: bytes, rng: random.Random) -> bytes:
+    start = rng.randrange(len(data))
+    piece = data[start : start + rng.randrange(1, 16)]
+    return data[:start] + piece * rng.randrange(2, 2000) + data[start:]
+
+
+MUTATIONS: dict[str, Callable[[bytes, random.Random], bytes]] = {
+    "bit flips": _flip_bits, "interesting bytes": _interesting_bytes, "truncation": _truncate,
+    "chunk-length lie": _length_lie, "header lie": _header_lie, "huge delta time": _huge_delta,
+    "many tracks": _many_tracks, "random insert": _insert_random, "deletion": _delete, "repeat": _repeat,
+}  # fmt: skip
+
+
+def mutate(seeds: list[bytes], rng: random.Random) -> tuple[bytes, str]:
+    """One fuzzed byte string: a seed (sometimes two spliced) under one to three mutations; and their names."""
+    data = rng.choice(seeds)
+    names = []
+    if rng.random() < 0.1:
+        other = rng.choice(seeds)
+        data = data[: rng.randrange(1, len(data))] + other[rng.randrange(len(other)) :]
+        names.append("splice")
+    for _ in range(rng.choice((1, 1, 2, 3))):
+        name = rng.choice(list(MUTATIONS))
+        data = MUTATIONS[name](data or b"\0", rng)
+        names.append(name)
+    return data, "+".join(names)
+
+
+# ------------------------------------------------------------------------------------------- archives
+
+MID = smf([track(tempo(500_000) + line([60, 64, 67]))], fmt=0)
+ESCAPE = "overworld-reliability-escape.mid"  # the name every traversal tries to write outside the target
+
+
+def make_zip(members: list[tuple[str, bytes]]) -> bytes:
+    buf = io.BytesIO()
+    with warnings.catch_warnings(), zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        warnings.simplefilter("ignore")  # "Duplicate name": an attack of its own
+        for name, data in members:
+            zf.writestr(zipfile.ZipInfo(name), data)  # ZipInfo: duplicate names and odd paths kept as given
+    return buf.getvalue()
+
+
+def make_tar(members: list[tarfile.TarInfo | tuple[str, bytes]], mode: str = "w:gz") -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode=mode) as tf:
+        for member in members:
+            if isinstance(member, tarfile.TarInfo):
+                tf.addfile(member)
+            else:
+                info = tarfile.TarInfo(member[0])
+                info.size = len(member[1])
+                tf.addfile(info, io.BytesIO(member[1]))
+    return buf.getvalue()
+
+
+def _special(name: str, kind: bytes, linkname: str = "") -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname = kind, linkname
+    return info
+
+
+def _deflated_zeros(mib: int, prefix: bytes = b"", suffix: bytes = b"") -> bytes:
+    """A raw deflate stream of ``prefix``, ``mib`` MiB of zeros and ``suffix``, ~1 KB a MiB: one compressed
+    MiB repeated, each copy ending on a byte boundary (a full flush) and referring to nothing before it."""
+    head = b""
+    if prefix:
+        first = zlib.compressobj(9, zlib.DEFLATED, -15)
+        head = first.compress(prefix) + first.flush(zlib.Z_FULL_FLUSH)
+    one = zlib.compressobj(9, zlib.DEFLATED, -15)
+    mib_of_zeros = one.compress(bytes(1 << 20)) + one.flush(zlib.Z_FULL_FLUSH)
+    end = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return head + mib_of_zeros * mib + end.compress(suffix) + end.flush()
+
+
+def zip_of(members: list[tuple[str, bytes, int, int]]) -> bytes:
+    """A zip assembled by hand from (name, stored bytes, declared size, method), with a zip64 end record,
+    so declared sizes and member counts are whatever an attack needs."""
+    local, central, offset = [], [], 0
+    for name, data, size, method in members:
+        raw = name.encode()
+        local.append(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, method, 0, 0, 0, len(data), size, len(raw), 0)
+                     + raw + data)  # fmt: skip
+        central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, method, 0, 0, 0, len(data), size,
+                                   len(raw), 0, 0, 0, 0, 0, offset) + raw)  # fmt: skip
+        offset += len(local[-1])
+    directory = b"".join(central)
+    n, end64 = len(members), offset + len(directory)
+    tail = (struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, n, n, len(directory), offset)
+            + struct.pack("<IIQI", 0x07064B50, 0, end64, 1)
+            + struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 0xFFFF, 0xFFFF, len(directory), offset, 0))  # fmt: skip
+    return b"".join(local) + directory + tail
+
+
+def _symlink_zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        info = zipfile.ZipInfo("link.mid")
+        info.external_attr = (0o120777 << 16) | 0x20
+        zf.writestr(info, "/etc/passwd")
+    return buf.getvalue()
+
+
+def _tar_gz_bomb(mib: int, name: str = "zeros.mid") -> bytes:
+    info = tarfile.TarInfo(name)
+    info.size = mib << 20
+    return (
+        b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+        + _deflated_zeros(mib, info.tobuf(), bytes(1024))
+        + bytes(8)
+    )
+
+
+def _many_member_tar(n: int) -> bytes:
+    return make_tar([(f"m{i}.mid", b"") for i in range(n)])
+
+
+def _truncated(data: bytes) -> bytes:
+    return data[: len(data) * 2 // 3]
+
+
+# name -> (file name, a function making its bytes). Every traversal aims at ESCAPE beside or above the
+# target, or at /tmp/ESCAPE; the driver looks for it there after each extraction.
+ARCHIVE_ATTACKS: dict[str, tuple[str, Callable[[], bytes]]] = {
+    "tar: ../ traversal": ("a.tar.gz", lambda: make_tar([("ok.mid", MID), (f"../../{ESCAPE}", MID)])),
+    "tar: deep ../ traversal": ("a.tar.gz", lambda: make_tar([("x/../../../../../../../../tmp/" + ESCAPE, MID)])),
+    "tar: absolute path": ("a.tar.gz", lambda: make_tar([(f"/tmp/{ESCAPE}", MID)])),
+    "tar: backslash traversal": ("a.tar.gz", lambda: make_tar([(f"..\\..\\{ESCAPE}", MID)])),
+    "tar: drive-letter path": ("a.tar.gz", lambda: make_tar([(f"C:/{ESCAPE}", MID)])),
+    "tar: symlink to /etc/passwd": ("a.tar.gz", lambda: make_tar([_special("link.mid", tarfile.SYMTYPE, "/etc/passwd")])),
+    "tar: symlinked folder, then a file through it": ("a.tar.gz", lambda: make_tar(
+        [_special("d", tarfile.SYMTYPE, "../.."), (f"d/{ESCAPE}", MID)])),
+    "tar: hardlink to /etc/passwd": ("a.tar.gz", lambda: make_tar([_special("hard.mid", tarfile.LNKTYPE, "/etc/passwd")])),
+    "tar: hardlink to an earlier member": ("a.tar.gz", lambda: make_tar(
+        [("ok.mid", MID), _special("again.mid", tarfile.LNKTYPE, "ok.mid")])),
+    "tar: character device": ("a.tar.gz", lambda: make_tar([_special("tty.mid", tarfile.CHRTYPE)])),
+    "tar: block device": ("a.tar.gz", lambda: make_tar([_special("sda.mid", tarfile.BLKTYPE)])),
+    "tar: fifo": ("a.tar.gz", lambda: make_tar([_special("pipe.mid", tarfile.FIFOTYPE)])),
+    "tar: duplicate names": ("a.tar", lambda: make_tar([("same.mid", MID), ("same.mid", MID[:-4])], mode="w")),
+    "tar.gz bomb: 1 GiB of zeros in ~1 MB": ("bomb.tar.gz", lambda: _tar_gz_bomb(1024)),
+    "tar.gz bomb in a non-MIDI member": ("bomb.tar.gz", lambda: _tar_gz_bomb(1024, "zeros.txt")),
+    "tar: 60,000 members": ("many.tar.gz", lambda: _many_member_tar(60_000)),
+    "tar.gz cut short": ("cut.tar.gz", lambda: _truncated(make_tar([(f"m{i}.mid", MID * 50) for i in range(20)]))),
+    "zip: ../ traversal": ("a.zip", lambda: make_zip([("ok.mid", MID), (f"../../{ESCAPE}", MID)])),
+    "zip: absolute path": ("a.zip", lambda: make_zip([(f"/tmp/{ESCAPE}", MID)])),
+    "zip: backslash traversal": ("a.zip", lambda: make_zip([(f"..\\..\\{ESCAPE}", MID)])),
+    "zip: symlink member": ("a.zip", _symlink_zip),
+    "zip: duplicate names": ("a.zip", lambda: make_zip([("same.mid", MID), ("same.mid", MID[:-4])])),
+    "zip bomb: 1 GiB of zeros in ~1 MB": ("bomb.zip", lambda: zip_of([("zeros.mid", _deflated_zeros(1024), 1 << 30, 8)])),
+    "zip bomb whose header declares 1 KB": ("liar.zip", lambda: zip_of([("zeros.mid", _deflated_zeros(64), 1024, 8)])),
+    "zip: 100,000 members": ("many.zip", lambda: zip_of([(f"m{i}.mid", b"", 0, 0) for i in range(100_000)])),
+    "zip cut short": ("cut.zip", lambda: _truncated(make_zip([(f"m{i}.mid", MID * 50) for i in range(20)]))),
+}  # fmt: skip
+
+# ------------------------------------------------------------------------------- model folders, states
+
+
+def _json(name: str, value: Any) -> Callable[[Path], None]:
+    return lambda folder: (folder / name).write_text(json.dumps(value), encoding="utf-8")
+
+
+def _config(**changes: Any) -> Callable[[Path], None]:
+    def change(folder: Path) -> None:
+        path = folder / "config.json"
+        path.write_text(json.dumps({**json.loads(path.read_text()), **changes}), encoding="utf-8")
+
+    return change
+
+
+def _weights(change: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[[Path], None]:
+    def tamper(folder: Path) -> None:
+        from safetensors import safe_open
+        from safetensors.torch import load_file, save_file
+
+        path = folder / "model.safetensors"
+        with safe_open(str(path), "pt") as f:
+            metadata = f.metadata()
+        save_file(change(load_file(str(path))), str(path), metadata=metadata)
+
+    return tamper
+
+
+def _first_to(fill: float) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    def change(tensors: dict[str, Any]) -> dict[str, Any]:
+        name = next(iter(tensors))
+        tensors[name] = tensors[name].clone()
+        tensors[name].view(-1)[0] = fill
+        return tensors
+
+    return change
+
+
+def _other_tokenizer(folder: Path) -> None:
+    from overworld.tokenizers import make_tokenizer
+
+    make_tokenizer("bars").save(folder / "tokenizer.json")  # the model's vocabulary is the performance one
+
+
+def _write(name: str, data: bytes) -> Callable[[Path], None]:
+    return lambda folder: (folder / name).write_bytes(data)
+
+
+def _remove(name: str) -> Callable[[Path], None]:
+    return lambda folder: (folder / name).unlink()
+
+
+# label -> what is done to a copy of a tiny performance-token model folder
+MODEL_TAMPERINGS: dict[str, Callable[[Path], None]] = {
+    "config.json: num_blocks as text": _config(num_blocks="2"),
+    "config.json: embedding_size 4.5": _config(embedding_size=4.5),
+    "config.json: num_blocks 10^6": _config(num_blocks=10**6),
+    "config.json: sequence_length 10^9": _config(sequence_length=10**9),
+    "config.json: a list": _json("config.json", [1, 2]),
+    "config.json: not JSON": _write("config.json", b"{num_blocks: 2"),
+    "config.json: an unknown key": _config(wings=2),
+    "config.json: missing": _remove("config.json"),
+    "tokenizer.json: a list": _json("tokenizer.json", ["performance"]),
+    "tokenizer.json: another vocabulary": _other_tokenizer,
+    "tokenizer.json: missing": _remove("tokenizer.json"),
+    "model.safetensors: int64 weights": _weights(lambda t: {k: v.long() for k, v in t.items()}),
+    "model.safetensors: bool weights": _weights(lambda t: {k: v.bool() for k, v in t.items()}),
+    "model.safetensors: a NaN": _weights(_first_to(float("nan"))),
+    "model.safetensors: an infinity": _weights(_first_to(float("inf"))),
+    "model.safetensors: a weight missing": _weights(lambda t: dict(list(t.items())[1:])),
+    "model.safetensors: not safetensors": _write("model.safetensors", b"\x89PNG\r\n\x1a\n" + bytes(500)),
+    "README.md: binary": _write("README.md", bytes(range(256)) * 4),
+    "generation_config.json: top_p 7": _json("generation_config.json", {"top_p": 7}),
+    "generation_config.json: a list": _json("generation_config.json", [0.9]),
+}
+
+
+def _state(change: Callable[[dict[str, Any]], Any]) -> Callable[[Path], None]:
+    def tamper(path: Path) -> None:
+        from overworld.training.checkpoint import load_state, save_state
+
+        save_state(path, change(load_state(path)))
+
+    return tamper
+
+
+def _moments_3x3(state: dict[str, Any]) -> dict[str, Any]:
+    import torch
+
+    for moments in state["optimizer"]["state"].values():
+        moments["exp_avg"] = torch.zeros(3, 3)
+    return state
+
+
+def _nan_weights(state: dict[str, Any]) -> dict[str, Any]:
+    name = next(iter(state["model"]))
+    state["model"][name] = state["model"][name] * float("nan")
+    return state
+
+
+def _wider(state: dict[str, Any]) -> dict[str, Any]:
+    state["model_config"] = json.dumps({**json.loads(state["model_config"]), "embedding_size": 64})
+    return state
+
+
+def _bytes_state(data: Callable[[bytes], bytes]) -> Callable[[Path], None]:
+    return lambda path: path.write_bytes(data(path.read_bytes()))
+
+
+# label -> what is done to RUN/latest/state.pt of a tiny run before `train --resume`
+STATE_TAMPERINGS: dict[str, Callable[[Path], None]] = {
+    "state.pt: not a torch file": _bytes_state(lambda b: b"not a checkpoint at all" * 10),
+    "state.pt: cut in half": _bytes_state(lambda b: b[: len(b) // 2]),
+    "state.pt: no step": _state(lambda s: {k: v for k, v in s.items() if k != "step"}),
+    "state.pt: step 10^12": _state(lambda s: {**s, "step": 10**12}),
+    "state.pt: a list": _state(lambda s: [1, 2]),
+    "state.pt: moments of the wrong shape": _state(_moments_3x3),
+    "state.pt: NaN weights": _state(_nan_weights),
+    "state.pt: another model width": _state(_wider),
+}
+
+
+def _args(argv: list[Any]) -> str:
+    """Flags as a label: a fixture path by its name alone."""
+    return " ".join(a.name if isinstance(a, Path) else a for a in argv)
+
+
+def bad_invocations(f: Any) -> list[tuple[str, list[str]]]:
+    """(label, argv after ``python -m overworld``) of invocations that must each be a one-line error.
+
+    ``f`` names the fixtures: ``perf`` and ``bars`` (tiny model folders), ``prepared`` (a tiny prepared
+    folder), ``mid`` (a good MIDI file), ``text`` (a text file named .mid), ``raw`` (a folder of MIDI
+    files), ``empty`` (a folder with none), ``out`` (where each case writes: out/<n>), ``config_list``
+    and ``config_unknown`` (bad train --config files), ``models`` {label: tampered model folder},
+    ``runs`` {label: run folder with a tampered state}, ``manifests`` {label: tampered prepared folder}.
+    """
+    gen = ["generate", "--model", f.perf, "--length", "16", "--seed", "0"]
+    train = ["train", "--data", f.prepared, "--steps", "2", "--sequence-length", "32", "--embedding-size", "32",
+             "--num-blocks", "1", "--num-heads", "2", "--feed-forward-dim", "64", "--quiet", "--device", "cpu"]  # fmt: skip
+    ev = ["evaluate", "--model", f.perf, "--data", f.prepared, "--device", "cpu"]
+    infill = ["infill", f.mid, "--model", f.bars, "--bars", "1-2", "--seed", "0", "--device", "cpu"]
+    compose = ["compose", "--model", f.bars, "--bars", "2", "--seed", "0", "--device", "cpu"]
+    cases: list[tuple[str, list[str]]] = [
+        *[(f"generate {flag} {value}", [*gen, flag, value]) for flag, value in (
+            ("--top-p", "7"), ("--top-p", "0"), ("--top-p", "-1"), ("--top-p", "nan"), ("--top-k", "-5"),
+            ("--top-k", "1000000000"), ("--temperature", "-1"), ("--temperature", "inf"), ("--temperature", "nan"),
+            ("--bpm", "0"), ("--max-note-seconds", "1e9"), ("--seconds", "nan"), ("--seconds", "1e12"),
+            ("--length", "1000000000"), ("--num", "100000000"), ("--num", "0"), ("--num", "-1"),
+            ("--max-polyphony", "-1"), ("--instruments", "kazoo-orchestra"), ("--key", "H major"),
+            ("--time-signature", "0/4"), ("--grid", "-3"), ("--max-instruments", "9-4"), ("--device", "tpu9"),
+            ("--primer", "/nonexistent/primer.mid"), ("--primer", f.text), ("--model", "/nonexistent/model"))],
+        ("generate --primer-seconds nan", [*gen, "--primer", f.mid, "--primer-seconds", "nan"]),
+        *[(f"train {_args(extra)}", [*train, *extra]) for extra in (
+            ["--steps", "-5"], ["--steps", "0"], ["--batch-size", "0"], ["--lr", "nan"], ["--lr", "-1"],
+            ["--dropout", "1.5"], ["--sequence-length", "1000000000"], ["--num-blocks", "1000000"],
+            ["--embedding-size", "0"], ["--num-heads", "3"], ["--eval-every", "0"], ["--infill-rate", "2"],
+            ["--max-minutes", "nan"], ["--max-minutes", "-1"], ["--grad-accumulation", "0"],
+            ["--model", "transformer-xl"], ["--attention", "quantum"], ["--config", f.config_list],
+            ["--config", f.config_unknown], ["--config", "/nonexistent/config.json"])],
+        ("train --data (missing folder)", ["train", "--data", "/nonexistent/data", "--quiet"]),
+        ("train --data (a folder of MIDI files)", ["train", "--data", f.raw, "--quiet"]),
+        *[(f"prepare {_args(extra)}", ["prepare", f.raw, *extra]) for extra in (
+            ["--workers", "-2"], ["--workers", "100000"], ["--timeout", "nan"], ["--timeout", "0"],
+            ["--memory-mb", "0"], ["--split", "50,50"], ["--split", "a,b,c"], ["--tokenizer", "klingon"],
+            ["--max-piece-minutes", "-1"])],
+        ("prepare (missing input)", ["prepare", "/nonexistent/midi"]),
+        ("prepare (no MIDI files)", ["prepare", f.empty]),
+        *[(f"evaluate {_args(extra)}", [*ev, *extra]) for extra in (
+            ["--batch-size", "0"], ["--stride", "-4"], ["--split", "banana"], ["--model", f.bars],
+            ["--data", "/nonexistent/data"])],
+        *[(f"evaluate --data ({label})", [*ev, "--data", folder]) for label, folder in f.manifests.items()],
+        *[(f"inspect ({label})", ["inspect", folder]) for label, folder in f.manifests.items()],
+        ("evaluate --ngram 0", ["evaluate", "--generated", f.raw, "--train", f.prepared, "--ngram", "0"]),
+        *[(f"infill {_args(extra)}", [*infill, *extra]) for extra in (
+            ["--bars", "0"], ["--bars", "8-5"], ["--bars", "1-1000000"], ["--top-p", "7"],
+            ["--temperature", "nan"], ["--num", "100000000"], ["--model", f.perf])],
+        ("infill (missing FILE)", ["infill", "/nonexistent/a.mid", "--model", f.bars, "--bars", "1-2"]),
+        ("infill (FILE not MIDI)", ["infill", f.text, "--model", f.bars, "--bars", "1-2"]),
+        *[(f"compose {_args(extra)}", [*compose, *extra]) for extra in (
+            ["--bars", "0"], ["--bars", "100000"], ["--bpm", "0"], ["--bpm", "nan"], ["--time-signature", "7/0"],
+            ["--key", "H major"], ["--form", "A!B"], ["--console", "atari2600"], ["--intensity", "2"],
+            ["--variation", "nan"], ["--sample-rate", "0"], ["--loop-bars", "-1"], ["--model", f.perf])],
+        *[(f"render {_args(extra)}", ["render", f.mid, "--synth", "chiptune", *extra]) for extra in (
+            ["--sample-rate", "0"], ["--sample-rate", "nan"], ["--max-seconds", "nan"], ["--max-seconds", "-1"],
+            ["--synth", "kazoo"], ["--synth", "soundfont", "--soundfont", "/nonexistent/gm.sf2"])],
+        ("render (missing file)", ["render", "/nonexistent/a.mid", "--synth", "chiptune"]),
+        ("render (file not MIDI)", ["render", f.text, "--synth", "chiptune"]),
+        *[(f"generate --model ({label})", [*gen, "--model", folder]) for label, folder in f.models.items()],
+        *[(f"evaluate --model ({label})", [*ev, "--model", f.models[label]]) for label in (
+            "model.safetensors: a NaN", "model.safetensors: int64 weights", "tokenizer.json: another vocabulary")],
+        *[(f"train --resume ({label})", ["train", "--data", f.prepared, "--out", run, "--resume", "--steps", "4",
+                                         "--quiet", "--device", "cpu"]) for label, run in f.runs.items()],
+    ]  # fmt: skip
+    return cases
+
+
+def controls(f: Any) -> list[tuple[str, list[str]]]:
+    """The same calls on untampered inputs, which must succeed: the errors above are the inputs' doing."""
+    return [
+        ("generate (tiny model)", ["generate", "--model", f.perf, "--length", "16", "--seed", "0"]),
+        ("evaluate (tiny model, tiny data)", ["evaluate", "--model", f.perf, "--data", f.prepared, "--device", "cpu"]),
+        ("train --resume (untampered state)", ["train", "--data", f.prepared, "--out", f.good_run, "--resume",
+                                               "--steps", "4", "--quiet", "--device", "cpu"]),
+        ("prepare (good MIDI files)", ["prepare", f.raw]),
+        ("render (good MIDI file)", ["render", f.mid, "--synth", "chiptune"]),
+        ("infill (tiny bar model)", ["infill", f.mid, "--model", f.bars, "--bars", "1-2", "--seed", "0",
+                                     "--device", "cpu"]),
+    ]  # fmt: skip

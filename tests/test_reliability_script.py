@@ -1,0 +1,34 @@
+"""scripts/reliability.py --quick: every section runs and reports no crash, hang, loss, difference, escape,
+traceback or silent acceptance (issue 15's counts, a few of each)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "reliability.py"
+SECTIONS = ["MIDI parser", "prepare", "training kills", "archives", "bad inputs"]
+
+
+@pytest.mark.slow
+def test_the_quick_reliability_run_finds_nothing_wrong(tmp_path):
+    results = tmp_path / "reliability.json"
+    done = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--json", str(results)], cwd=tmp_path,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=900)  # fmt: skip
+    assert results.exists(), done.stdout + done.stderr
+    sections = json.loads(results.read_text())
+    assert [s["name"] for s in sections] == SECTIONS
+    for s in sections:
+        assert s["count"] > 0, s
+        assert s["failures"] == 0, f"{s['name']}: {s['examples']}"
+    by_name = {s["name"]: s["tally"] for s in sections}
+    assert by_name["prepare"]["good files kept"] > 0
+    assert by_name["training kills"]["equal"] == 1  # killed, resumed, and bitwise the uninterrupted run
+    assert by_name["archives"]["refused"] >= 20
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "| tried | count |" in done.stdout  # the final table
