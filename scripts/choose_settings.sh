@@ -17,10 +17,10 @@ for f in json.loads(Path("data/prepared-game-bars/manifest.json").read_text())["
 PY
 declare -A candidates=(
   [raw]="--raw --top-p 0.95"
-  [raw-t1]="--raw"
-  [budget]="--raw --top-p 0.95 --max-instruments 4-9"
-  [budget-poly]="--raw --top-p 0.95 --max-instruments 4-9 --max-polyphony 8"
-  [budget-t09]="--raw --top-p 0.95 --temperature 0.9 --max-instruments 4-9"
+  [steady]="--raw --top-p 0.95 --steady"
+  [steady-budget]="--raw --top-p 0.95 --steady --max-instruments 4-9"
+  [steady-budget-t09]="--raw --top-p 0.95 --steady --max-instruments 4-9 --temperature 0.9"
+  [steady-t09]="--raw --top-p 0.95 --steady --temperature 0.9"
 )
 for name in "${!candidates[@]}"; do
   # shellcheck disable=SC2086
