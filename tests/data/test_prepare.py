@@ -109,3 +109,11 @@ def test_fetch_and_prepare_the_free_soundtracks(tmp_path, capsys):
               f"{report['files_failed']} failed, {report['duplicates']} duplicates")  # fmt: skip
     # the bar tokenizer (the default) writes ~28 tokens a second of this music: 406,572 tokens in all
     assert report["files_ok"] >= 95 and report["files_failed"] == 0 and report["tokens"] > 300_000
+
+
+def test_a_missing_input_is_one_line_of_its_own(tmp_path, capsys):
+    from overworld.cli import main
+
+    assert main(["prepare", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == [f"overworld prepare: error: input {tmp_path / 'nowhere'} does not exist"]

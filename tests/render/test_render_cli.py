@@ -60,3 +60,13 @@ def test_plot_writes_beside_its_input_without_out(tmp_path, c_major_score, capsy
     assert main(["plot", str(tmp_path / "runs" / "a"), str(_metrics(tmp_path / "runs" / "b"))]) == 0
     assert (tmp_path / "runs" / "a-vs-b.png").exists()
     assert capsys.readouterr().out.strip().splitlines()[-1] == f"wrote {tmp_path / 'runs' / 'a-vs-b.png'}"
+
+
+def test_absurd_sample_rates_and_lengths_are_one_line(tmp_path, c_major_score, capsys):
+    from overworld.midi import write_score
+
+    mid = write_score(c_major_score, tmp_path / "song.mid")
+    for flags in (["--sample-rate", "0"], ["--max-seconds", "nan"], ["--max-seconds", "-1"]):
+        assert main(["render", str(mid), "--synth", "chiptune", *flags, "--out", str(tmp_path / "o")]) == 2
+        [line] = capsys.readouterr().err.strip().splitlines()
+        assert line.startswith("overworld render: error:") and ("sample rate" in line or "max_seconds" in line)

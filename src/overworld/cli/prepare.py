@@ -61,14 +61,19 @@ def run(args: argparse.Namespace) -> int:
     config = DataConfig(tokenizer=args.tokenizer, splits=splits, workers=args.workers,  # type: ignore[arg-type]
                         file_timeout_s=args.timeout, file_memory_mb=args.memory_mb,
                         max_seconds=_max_piece_minutes(args) * 60)  # fmt: skip
-    bar = tqdm(unit="file", desc="prepare", dynamic_ncols=True)
+    bars: list[tqdm] = []  # opened once the inputs are found, so an error about them stands on its own line
 
     def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.update(done - bar.n)
+        if not bars:
+            bars.append(tqdm(unit="file", desc="prepare", dynamic_ncols=True, total=total))
+        bars[0].total = total
+        bars[0].update(done - bars[0].n)
 
-    report = prepare(args.inputs, args.out, config, progress)
-    bar.close()
+    try:
+        report = prepare(args.inputs, args.out, config, progress)
+    finally:
+        for bar in bars:
+            bar.close()
     print(f"{report.files_ok} files, {report.tokens} tokens in {args.out}; "
           f"{report.files_failed} failed, {report.duplicates} duplicates (see {args.out}/report.json)")  # fmt: skip
     for failure in report.failures[:10]:

@@ -45,6 +45,10 @@ def render(source: Any, out_path: str | Path | None = None, *, synth: str = "sou
 
     if synth not in SYNTHS:
         raise OverworldError(f"unknown synth {synth!r}; choose soundfont or chiptune")
+    if not (isinstance(sample_rate, int) and 4000 <= sample_rate <= 192_000):
+        raise OverworldError(f"the sample rate must be 4,000-192,000 Hz, not {sample_rate}")
+    if not 0 < max_seconds <= 24 * 3600:  # also refuses nan
+        raise OverworldError(f"max_seconds must be above 0 and at most a day, not {max_seconds}")
     # a generous load limit: whatever is longer than max_seconds is cut below, not refused
     score = as_score(source, max_seconds=max(3600.0, max_seconds))
     cap = int(max_seconds * sample_rate)
