@@ -4,6 +4,7 @@ settings (generation_config.json, the settings scripts/results.sh samples the ge
 
     python scripts/bundle_default.py runs/bars
     python scripts/bundle_default.py default     # refresh the bundled model's card and settings only
+    python scripts/bundle_default.py runs/bars --settings-only   # only write RECOMMENDED into the run's model
 """
 
 from __future__ import annotations
@@ -73,5 +74,16 @@ def main(run: str) -> None:
     print(f"bundled {run} into {TARGET} ({size / 1e6:.1f} MB)")
 
 
+def write_settings(run: str) -> None:
+    """Write RECOMMENDED as the run's generation_config.json, so scripts/results.sh samples with it."""
+    from overworld.config import config_to_dict
+    from overworld.models.storage import GENERATION_FILE, resolve_model_dir
+
+    path = resolve_model_dir(run) / GENERATION_FILE
+    path.write_text(json.dumps(config_to_dict(RECOMMENDED), indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {path}")
+
+
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "runs/bars")
+    target = sys.argv[1] if len(sys.argv) > 1 else "runs/bars"
+    write_settings(target) if "--settings-only" in sys.argv else main(target)

@@ -17,10 +17,9 @@ for f in json.loads(Path("data/prepared-game-bars/manifest.json").read_text())["
 PY
 declare -A candidates=(
   [raw]="--raw --top-p 0.95"
-  [steady]="--raw --top-p 0.95 --steady"
   [steady-budget]="--raw --top-p 0.95 --steady --max-instruments 4-9"
   [steady-budget-t09]="--raw --top-p 0.95 --steady --max-instruments 4-9 --temperature 0.9"
-  [steady-t09]="--raw --top-p 0.95 --steady --temperature 0.9"
+  [steady-budget-t08]="--raw --top-p 0.95 --steady --max-instruments 4-9 --temperature 0.8"
 )
 for name in "${!candidates[@]}"; do
   # shellcheck disable=SC2086

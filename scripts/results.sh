@@ -19,7 +19,7 @@ out=docs/results
 mkdir -p "$out" data runs
 [ -f "$model/model/config.json" ] || [ -f "$model/config.json" ] || scripts/train_bundled.sh
 [ -f data/prepared-game-bars/manifest.json ] || scripts/train_bundled.sh
-overworld prepare data/freedoom data/openmsx --out data/prepared-bars   # the previous model's 5 test pieces
+[ -f data/prepared-bars/manifest.json ] || overworld prepare data/freedoom data/openmsx --out data/prepared-bars  # the previous model's 5 test pieces
 
 overworld evaluate --model "$model" --data data/prepared-game-bars --split test --json "$out/bars.json"
 overworld evaluate --model "$model" --data data/prepared-bars --split test --json "$out/bars-5-midi.json"
@@ -33,6 +33,7 @@ overworld evaluate --model bigram --data data/prepared-bars --split test --json 
 python3 scripts/loss_by_position.py "$model" data/prepared-game-bars --split test | tee "$out/loss-by-position.txt"
 
 rm -rf "$out/generated" "$out/generated-raw" "$out/test-pieces"
+python3 scripts/bundle_default.py "$model" --settings-only   # the recommended settings the bundle will carry
 overworld generate --model "$model" --out "$out/generated" --num 20 --bars 32 --seed 1
 overworld generate --model "$model" --raw --top-p 0.95 --out "$out/generated-raw" --num 20 --bars 32 --seed 1
 python3 - "$out/test-pieces" <<'PY'

@@ -190,7 +190,14 @@ def test_bad_values_are_one_line_listing_what_is_valid(flags, valid, capsys):
     assert err.startswith("overworld compose: error:") and valid in err and "\n" not in err
 
 
-def test_the_bundled_performance_model_is_refused_in_one_line(tmp_path, capsys):
-    assert main(["compose", "--bars", "2", "--out", str(tmp_path)]) == 2
+def test_a_performance_model_is_refused_in_one_line(tmp_path, capsys):
+    from overworld.models import build_model, save_model
+    from overworld.tokenizers import make_tokenizer
+
+    tokenizer = make_tokenizer("performance")
+    config = ModelConfig(vocab_size=tokenizer.vocab_size, embedding_size=16, sequence_length=32, num_blocks=1,
+                         num_heads=2, feed_forward_dim=32)  # fmt: skip
+    folder = save_model(tmp_path / "performance", build_model(config), tokenizer)
+    assert main(["compose", "--model", str(folder), "--bars", "2", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert "bar-token model" in err and "\n" not in err
