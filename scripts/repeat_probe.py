@@ -6,7 +6,8 @@ For a bar-token model (``overworld.tokenizers.bars``) this prints, side by side 
   ``REPEAT`` and the mean probability the model puts on a ``REPEAT`` there (all of them, and only the ones
   the grammar allows: the instrument had a part ``k`` bars back);
 * free-running: the share of ``REPEAT`` parts and parts per bar in ``--num`` generated pieces of
-  ``--bars`` bars, for each sampling setting given with ``--setting NAME=k=v,k=v``.
+  ``--bars`` bars, for each sampling setting given with ``--setting NAME=k=v,k=v`` (a NAME starting with
+  ``raw`` starts from the plain defaults, as ``generate --raw``; others from the model's recommended ones).
 
     python3 scripts/repeat_probe.py runs/bars data/prepared-game-bars --num 8 --bars 32 \\
         --setting raw=top_p=1.0 --setting recommended=
@@ -20,6 +21,7 @@ import numpy as np
 import torch
 
 from overworld import load_model
+from overworld.config import SampleConfig
 from overworld.data.shards import read_split
 from overworld.generation.sampler import generate
 from overworld.tokenizers.bars import N_REPEATS, Layout as L
@@ -102,7 +104,10 @@ def main() -> None:
     print(f"teacher-forced after TRACK: data {data:.2f} REPEAT; model mass {mass:.2f}, on allowed {allowed:.2f}")
     for text in args.setting or ["recommended="]:
         name, settings = parse_setting(text)
-        pieces = generate(pre, num=args.num, bars=args.bars, seed=1, **settings)
+        if name.startswith("raw"):  # the plain defaults plus these settings, as generate --raw
+            pieces = generate(pre, config=SampleConfig(**settings), num=args.num, bars=args.bars, seed=1)
+        else:  # the model's recommended settings plus these
+            pieces = generate(pre, num=args.num, bars=args.bars, seed=1, **settings)
         share, parts_per_bar = part_stats([np.concatenate([[L.BAR], p]) for p in pieces])
         print(f"generated {name:<14} {share:.2f} of parts REPEAT, {parts_per_bar:.1f} parts a bar")
 

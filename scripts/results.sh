@@ -48,6 +48,8 @@ overworld evaluate --generated "$out/generated" --reference "$out/test-pieces" -
 overworld evaluate --generated "$out/generated-raw" --reference "$out/test-pieces" --json "$out/statistics-raw.json"
 overworld evaluate --generated "$out/generated" --train data/prepared-game-bars --json "$out/copying.json"
 overworld evaluate --model "$model" --copy-test --data data/prepared-game-bars --split test --json "$out/copy-test.json"
+python3 scripts/repeat_probe.py "$model" data/prepared-game-bars --num 8 --bars 16 --setting raw=top_p=0.95 \
+  --setting recommended= | tee "$out/repeat-probe.txt"
 python3 scripts/structure_of_corpora.py data/freedoom data/openmsx data/tracker "$out/generated" "$out/generated-raw" \
   | tee "$out/structure.txt"
 
