@@ -24,7 +24,8 @@ from overworld import load_model
 from overworld.config import SampleConfig
 from overworld.data.shards import read_split
 from overworld.generation.sampler import generate
-from overworld.tokenizers.bars import N_REPEATS, Layout as L
+from overworld.tokenizers.bars import N_REPEATS
+from overworld.tokenizers.bars import Layout as L
 
 
 def part_stats(seqs: list[np.ndarray]) -> tuple[float, float]:
