@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # How the bundled model's recommended settings were chosen: 20 pieces of 32 bars for each candidate, compared
 # with the VALIDATION pieces (never the test pieces): mean Yang-Lerch OA, drum share, bar self-similarity.
-#   scripts/choose_settings.sh [MODEL] (default: runs/bars); NUM=4 BARS=8 for a quick look
+#   scripts/choose_settings.sh [MODEL] (default: runs/bars); NUM=4 BARS=8 for a quick look, ONLY="raw ..." for
+#   some of the candidates (the others' results stay)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model="${1:-runs/bars}"
 out=docs/results/choose
-rm -rf "$out" && mkdir -p "$out/validation-pieces"
+rm -rf "$out/validation-pieces" && mkdir -p "$out/validation-pieces"
 python3 - "$out/validation-pieces" <<'PY'
 import json, shutil, sys
 from pathlib import Path
@@ -20,8 +21,12 @@ declare -A candidates=(
   [steady-budget]="--raw --top-p 0.95 --steady --max-instruments 4-9"
   [steady-budget-t09]="--raw --top-p 0.95 --steady --max-instruments 4-9 --temperature 0.9"
   [steady-budget-t08]="--raw --top-p 0.95 --steady --max-instruments 4-9 --temperature 0.8"
+  [steady-budget-t07]="--raw --top-p 0.95 --steady --max-instruments 4-9 --temperature 0.7"
+  [steady-budget-t06]="--raw --top-p 0.95 --steady --max-instruments 4-9 --temperature 0.6"
+  [steady-budget-t05]="--raw --top-p 0.95 --steady --max-instruments 4-9 --temperature 0.5"
 )
-for name in "${!candidates[@]}"; do
+for name in ${ONLY:-${!candidates[@]}}; do
+  rm -rf "${out:?}/$name"
   # shellcheck disable=SC2086
   overworld generate --model "$model" ${candidates[$name]} --out "$out/$name" --num "${NUM:-20}" --bars "${BARS:-32}" --seed 1 >/dev/null 2>&1
   overworld evaluate --generated "$out/$name" --reference "$out/validation-pieces" --json "$out/$name.json" >/dev/null 2>&1
