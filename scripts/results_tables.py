@@ -25,6 +25,7 @@ def likelihood() -> None:
     print("| model | test split | tokens | notes | bits/token | **bits/note** | accuracy |")
     print("|---|---|---|---|---|---|---|")
     for name, model, split in (("bars", "bundled (bar tokens)", "6 pieces (5 MIDI + 1 module)"),
+                               ("bars-plain", "the same before its infilling fine-tune", "6 pieces (5 MIDI + 1 module)"),
                                ("bigram", "bigram baseline (bar tokens)", "6 pieces (5 MIDI + 1 module)"),
                                ("bars-5-midi", "bundled (bar tokens)", "the previous 5 MIDI pieces"),
                                ("bigram-5-midi", "bigram baseline (bar tokens)", "the previous 5 MIDI pieces"),
@@ -69,6 +70,15 @@ def statistics_table() -> None:
                   f"{statistics.median(reps):.3f}, pieces with an exact repeat {sum(v > 0 for v in reps)} of {len(reps)}")  # fmt: skip
 
 
+def infilling() -> None:
+    for name, model in (("infill", "bundled"), ("infill-plain", "before the infilling fine-tune")):
+        r = _load(name)
+        if r:
+            print(f"infill ({model}): {r['gaps']} gaps of {r['gap_bars']} bars in {r['pieces']} pieces, {r['notes']:,} "
+                  f"notes: past only {r['bits_per_note_past_only']:.3f}, past and future "
+                  f"{r['bits_per_note_past_and_future']:.3f} bits/note ({r['reduction']:.1%} lower)")  # fmt: skip
+
+
 def copying() -> None:
     for name in ("copying", "previous/copying"):
         r = _load(name)
@@ -87,5 +97,7 @@ if __name__ == "__main__":
     likelihood()
     print()
     statistics_table()
+    print()
+    infilling()
     print()
     copying()

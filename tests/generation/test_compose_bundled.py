@@ -1,0 +1,74 @@
+"""compose on the bundled model: a 16-bar battle loop at 150 bpm in D minor, with stems, exactly as long as
+asked in the MIDI and the audio, in key, with loop markers and OGG comments, stems that sum to the mix, no
+click at the seam, and a seam the model scores like its other bar transitions."""
+
+from __future__ import annotations
+
+import json
+
+import mido
+import numpy as np
+import pytest
+import soundfile
+
+from overworld import load_model
+from overworld.generation.arrangement import Arrangement
+from overworld.generation.compose import ComposeConfig, compose, write_composition
+from overworld.generation.loop import loop_transitions
+from overworld.render.stems import seam
+from overworld.render.vorbis_comments import read_comments
+from overworld.theory import parse_key
+
+SR = 8000
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    model = load_model("default")
+    if not model.tokenizer.can_infill:
+        pytest.skip("the bundled model has no bar tokens")
+    return model
+
+
+@pytest.fixture(scope="module")
+def battle_loop(bundled, tmp_path_factory):
+    config = ComposeConfig(bars=16, bpm=150, key="D minor", loop=True, stems=True, sample_rate=SR,
+                           formats=("ogg", "wav"))  # fmt: skip
+    piece = compose(bundled, config, seed=7)[0]
+    return piece, write_composition(piece, tmp_path_factory.mktemp("loop"), config, model_name="default")
+
+
+def test_the_loop_is_16_bars_to_the_tick_and_to_the_sample_in_d_minor(battle_loop):
+    piece, folder = battle_loop
+    midi = mido.MidiFile(folder / "piece.mid")
+    assert max(sum(m.time for m in t) for t in midi.tracks) == 16 * 4 * midi.ticks_per_beat
+    audio, rate = soundfile.read(folder / "mix.wav")
+    assert rate == SR and len(audio) == 16 * 4 * 60 * SR // 150
+    pitched = [n.pitch for t in piece.score.tracks if not t.is_drum for n in t.notes]
+    assert pitched and {p % 12 for p in pitched} <= parse_key("D minor")
+    events, tick = set(), 0
+    for msg in midi.tracks[0]:
+        tick += msg.time
+        events.add((tick, msg.type, getattr(msg, "text", getattr(msg, "control", None))))
+    assert {(0, "marker", "loopStart"), (16 * 4 * midi.ticks_per_beat, "marker", "loopEnd")} <= events
+    assert (0, "control_change", 111) in events
+    assert read_comments(folder / "mix.ogg")["LOOPLENGTH"] == str(len(audio))
+
+
+def test_stems_sum_to_the_mix_and_the_seam_has_no_click(battle_loop):
+    _, folder = battle_loop
+    mix, _ = soundfile.read(folder / "mix.wav")
+    stems = [soundfile.read(folder / f)[0] for f in json.loads((folder / "piece.json").read_text())["files"]["stems"]
+             .values() for f in f if f.endswith(".wav")]  # fmt: skip
+    assert len(stems) >= 2 and np.abs(np.sum(stems, axis=0) - mix).max() < 1e-3
+    assert seam(mix).clickless, seam(mix)
+
+
+@pytest.mark.xfail(strict=True, reason="not yet: the bundled model barely uses what follows a gap (evaluate "
+                   "--infill: 0.2% lower), so closing the loop by infilling leaves the seam as likely as without it; "
+                   "6 of 10 seeds' seams lie within their other transitions' range, seed 7's (1.22 nats/token) above "
+                   "them (0.30-1.11)")  # fmt: skip
+def test_the_seam_is_as_likely_as_the_other_bar_transitions(bundled, battle_loop):
+    piece, _ = battle_loop
+    scores = loop_transitions(bundled, Arrangement.from_score(piece.score, 1920), 16, (150.0, 4, 4))
+    assert min(scores.bars) <= scores.seam <= max(scores.bars), scores
