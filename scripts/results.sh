@@ -51,6 +51,7 @@ overworld evaluate --model "$model" --copy-test --data data/prepared-game-bars -
 python3 scripts/repeat_probe.py "$model" data/prepared-game-bars --num 8 --bars 16 --setting raw=top_p=0.95 \
   --setting recommended= | tee "$out/repeat-probe.txt"
 python3 scripts/structure_of_corpora.py data/freedoom data/openmsx data/tracker "$out/generated" "$out/generated-raw" \
+  "$out/previous/generated" \
   | tee "$out/structure.txt"
 
 overworld plot "$model" --out "$out/curves.png" --height 4

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import mido
 import pretty_midi
+import pytest
 import symusic
 
 from overworld.midi import write_score
@@ -76,3 +77,24 @@ def test_symusic_drops_zero_length_and_zero_velocity_notes(tmp_path):
     assert heard == [64]
     ours = write_score(score, tmp_path / "ours.mid")  # one tick long at least, velocity at least 1
     assert [n.pitch for n in pretty_midi.PrettyMIDI(str(ours)).instruments[0].notes] == [60, 62, 64]
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)], ids=oct)
+def test_midi_files_are_written_with_the_users_umask(tmp_path, umask, mode):
+    import os
+    import stat
+
+    import symusic
+
+    from overworld.midi import write_score
+
+    score = symusic.Score(480)
+    track = symusic.Track(program=0)
+    track.notes.append(symusic.Note(0, 480, 60, 90))
+    score.tracks.append(track)
+    old = os.umask(umask)
+    try:
+        path = write_score(score, tmp_path / "a.mid")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == mode

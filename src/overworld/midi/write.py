@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import struct
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -143,11 +142,12 @@ def write_score(score: Any, path: str | Path, **extra: Any) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = score_to_smf(score, **extra)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    from overworld.atomic import temp_file_beside
+
+    fd, tmp = temp_file_beside(path)  # the mode any new file of the user's gets (their umask)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a MIDI file is for sharing
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
