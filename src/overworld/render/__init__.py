@@ -13,6 +13,7 @@ import numpy as np
 __all__ = [
     "SYNTHS",
     "as_score",
+    "music_end",
     "plot_curves",
     "plot_pianoroll",
     "plot_self_similarity",
@@ -34,14 +35,25 @@ def as_score(source: Any, max_seconds: float = 3600.0) -> Any:
     return in_seconds(source)
 
 
+def music_end(score: Any) -> float:
+    """When the last note of a Score in seconds ends (controls and markers after it do not count)."""
+    ends = [float((n["time"] + n["duration"]).max()) for t in score.tracks if len(t.notes)
+            for n in [t.notes.numpy()]]  # fmt: skip
+    return max(ends, default=0.0)
+
+
 def render(source: Any, out_path: str | Path | None = None, *, synth: str = "soundfont",
            soundfont: str | Path | None = None, sample_rate: int = 44100, max_seconds: float = 600.0) -> Any:  # fmt: skip
-    """Audio of a Score or MIDI file, at most ``max_seconds`` long and normalised without clipping.
+    """Audio of a Score or MIDI file, at most ``max_seconds`` long.
 
-    Returns the float32 samples, or the written path when ``out_path`` is given (.wav, .flac or .ogg).
+    The audio ends at the last note's end plus its release (at most 2 s more; trailing near-silence is
+    cut), and is brought to one loudness whichever the synth (-18 LUFS, ITU-R BS.1770) with its peak at
+    most -1 dBFS: a piece that would clip at the target stays quieter instead (see
+    :func:`overworld.render.audio.loudness_gain`). Returns the float32 samples, or the written path when
+    ``out_path`` is given (.wav, .flac or .ogg; a decoded OGG never goes above full scale).
     """
     from overworld.errors import OverworldError
-    from overworld.render.audio import normalise, write_audio
+    from overworld.render.audio import normalise_loudness, trim, write_audio
 
     if synth not in SYNTHS:
         raise OverworldError(f"unknown synth {synth!r}; choose soundfont or chiptune")
@@ -60,7 +72,9 @@ def render(source: Any, out_path: str | Path | None = None, *, synth: str = "sou
         from overworld.render.soundfont import synthesize
 
         audio = synthesize(score.clip(0, max_seconds, clip_end=True), sample_rate, soundfont)
-    audio = normalise(np.asarray(audio[:cap], dtype=np.float32))
+    audio = np.asarray(audio[:cap], dtype=np.float32)
+    audio = trim(audio, sample_rate, min(music_end(score), max_seconds))
+    audio = normalise_loudness(audio, sample_rate)
     if out_path is None:
         return audio
     return write_audio(out_path, audio, sample_rate)

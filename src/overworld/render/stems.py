@@ -8,8 +8,10 @@ track alone), pads them to one length, then:
 * with ``length`` (samples), cuts every stem to exactly that many samples; with ``loop_start`` as well,
   whatever sounds past the end (release tails) is added back from ``loop_start`` on, wrapping round the
   loop, so the loop region plays on without a click or a gap;
-* scales all stems by one shared gain (the mix's peak to 0.89): stems are never normalised apart, so
-  their sum is the mix.
+* without ``length``, cuts them all where the mix falls silent after the last note, at most 2 s after it
+  (as :func:`overworld.render.render` does);
+* scales all stems by one shared gain, the mix's (:func:`overworld.render.audio.loudness_gain`: the mix
+  to -18 LUFS, its peak at most 0.89): stems are never normalised apart, so their sum is the mix.
 """
 
 from __future__ import annotations
@@ -101,7 +103,8 @@ def render_stems(source: Any, *, synth: str = "chiptune", console: Any = None, s
                  sample_rate: int = 44100, length: int | None = None, loop_start: int | None = None) -> Stems:  # fmt: skip
     """The stems of a Score or MIDI file (see the module docstring). ``console``: a
     :class:`~overworld.render.consoles.Console` whose voices the chiptune synth uses."""
-    from overworld.render import as_score
+    from overworld.render import as_score, music_end
+    from overworld.render.audio import loudness_gain, trim
 
     if synth not in SYNTH_TRACKS:
         raise ConfigError(f"unknown synth {synth!r}; choose one of: {', '.join(SYNTH_TRACKS)}")
@@ -114,9 +117,11 @@ def render_stems(source: Any, *, synth: str = "chiptune", console: Any = None, s
     extra = soundfont if synth == "soundfont" else console
     audio = SYNTH_TRACKS[synth](score, sample_rate, extra)  # (S, N) or (S, 2, N)
     if length is not None:
-        audio = fold_loop(audio, length, loop_start)
-    peak = float(np.abs(audio.sum(axis=0)).max())
-    gain = PEAK / peak if peak > 0 else 1.0
+        audio = fold_loop(audio, length, loop_start)  # exactly ``length``: never trimmed
+    else:
+        audio = trim(audio, sample_rate, music_end(score), axis=-1, judge=audio.sum(axis=0))  # the mix's end
+    mix = audio.sum(axis=0)  # (N,) or (2, N)
+    gain = loudness_gain(mix if mix.ndim == 1 else mix.T, sample_rate, ceiling=PEAK)
     audio = (audio * gain).astype(np.float32)
     if audio.ndim == 3:
         audio = audio.transpose(0, 2, 1)  # (S, N, 2): soundfile's frames x channels
