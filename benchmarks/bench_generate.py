@@ -137,7 +137,9 @@ def main() -> None:
         "--bars", type=int, default=16, help="bars a piece in the real-time table (default: 16)"
     )
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8], help="batch sizes (default: 1 8)")
-    parser.add_argument("--real-time-only", action="store_true", help="only the trained model's real-time table")
+    parser.add_argument(
+        "--real-time-only", action="store_true", help="only the trained model's real-time table"
+    )
     args = parser.parse_args()
     devices = [torch.device("cpu")]
     if args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available()):

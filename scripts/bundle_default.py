@@ -24,8 +24,18 @@ TARGET = ROOT / "src" / "overworld" / "assets" / "default"
 # percentile) and temperature 0.8: mean OA 0.784 and bar self-similarity 0.37 (0.795 and 0.27 at 0.9, 0.658
 # and 0.48 at 0.6, 0.663 and 0.63 at 0.5; the validation pieces' own self-similarity is 0.63)
 RECOMMENDED = SampleConfig(top_p=0.95, temperature=0.8, max_instruments=(4, 9), steady=True)
-RESULTS = ("bars", "bars-5-midi", "bars-plain", "infill", "bigram", "bigram-5-midi", "statistics", "statistics-raw",
-           "copying", "copy-test")
+RESULTS = (
+    "bars",
+    "bars-5-midi",
+    "bars-plain",
+    "infill",
+    "bigram",
+    "bigram-5-midi",
+    "statistics",
+    "statistics-raw",
+    "copying",
+    "copy-test",
+)
 PREVIOUS_BITS_PER_NOTE = 12.56  # the previous bundled model (performance tokens) on the 5 MIDI test pieces
 
 

@@ -102,7 +102,9 @@ def main() -> None:
     share, parts_per_bar = part_stats(seqs)
     data, mass, allowed = teacher_forced(pre, seqs, pre.model.config.sequence_length)
     print(f"validation data: {share:.2f} of parts REPEAT, {parts_per_bar:.1f} parts a bar")
-    print(f"teacher-forced after TRACK: data {data:.2f} REPEAT; model mass {mass:.2f}, on allowed {allowed:.2f}")
+    print(
+        f"teacher-forced after TRACK: data {data:.2f} REPEAT; model mass {mass:.2f}, on allowed {allowed:.2f}"
+    )
     for text in args.setting or ["recommended="]:
         name, settings = parse_setting(text)
         if name.startswith("raw"):  # the plain defaults plus these settings, as generate --raw

@@ -116,4 +116,6 @@ def test_a_missing_input_is_one_line_of_its_own(tmp_path, capsys):
 
     assert main(["prepare", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
-    assert err.strip().splitlines() == [f"overworld prepare: error: input {tmp_path / 'nowhere'} does not exist"]
+    assert err.strip().splitlines() == [
+        f"overworld prepare: error: input {tmp_path / 'nowhere'} does not exist"
+    ]

@@ -129,7 +129,9 @@ def test_steady_names_metre_and_tempo_once(bars):
     steady = generate(model, bars, SampleConfig(steady=True), num=2, bars=6, seed=1)
     assert all(((ids >= L.TIMESIG) & (ids < L.TRACK)).sum() > 2 for ids in changing)
     for ids in steady:
-        assert ((ids >= L.TIMESIG) & (ids < L.TEMPO)).sum() == 1 and ((ids >= L.TEMPO) & (ids < L.TRACK)).sum() == 1
+        assert ((ids >= L.TIMESIG) & (ids < L.TEMPO)).sum() == 1 and (
+            (ids >= L.TEMPO) & (ids < L.TRACK)
+        ).sum() == 1
 
 
 def test_performance_tokens_keep_a_key_too_and_refuse_a_metre(random_model):

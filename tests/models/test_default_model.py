@@ -17,7 +17,10 @@ def test_default_model_loads_and_describes_itself():
     assert model.config.model == "music-transformer" and model.config.attention == "rope"
     card = model.card
     assert card["test"]["bits_per_note"] < card["baselines_test_bits_per_note"]["bigram"]
-    assert card["test_bits_per_note_on_the_5_midi_test_pieces"] < card["previous_bundled_model_test_bits_per_note"]
+    assert (
+        card["test_bits_per_note_on_the_5_midi_test_pieces"]
+        < card["previous_bundled_model_test_bits_per_note"]
+    )
     assert set(card["data"]["sources"]) == {"freedoom", "openmsx", "tracker"}
     assert model.sampling.steady and model.sampling.top_p < 1
 
@@ -50,5 +53,7 @@ def test_the_default_model_infills_keeping_the_rest(tmp_path):
     score.tracks.append(piano)
     take = infill(load_model("default"), score, (3, 4), seed=1)[0]
     outside = lambda n: not 2 * 1920 <= n.time < 4 * 1920  # noqa: E731
-    kept = sorted((n.time, n.duration, n.pitch, n.velocity) for t in take.score.tracks for n in t.notes if outside(n))
+    kept = sorted(
+        (n.time, n.duration, n.pitch, n.velocity) for t in take.score.tracks for n in t.notes if outside(n)
+    )
     assert kept == sorted((n.time, n.duration, n.pitch, n.velocity) for n in piano.notes if outside(n))

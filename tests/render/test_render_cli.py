@@ -69,4 +69,6 @@ def test_absurd_sample_rates_and_lengths_are_one_line(tmp_path, c_major_score, c
     for flags in (["--sample-rate", "0"], ["--max-seconds", "nan"], ["--max-seconds", "-1"]):
         assert main(["render", str(mid), "--synth", "chiptune", *flags, "--out", str(tmp_path / "o")]) == 2
         [line] = capsys.readouterr().err.strip().splitlines()
-        assert line.startswith("overworld render: error:") and ("sample rate" in line or "max_seconds" in line)
+        assert line.startswith("overworld render: error:") and (
+            "sample rate" in line or "max_seconds" in line
+        )

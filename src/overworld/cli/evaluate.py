@@ -186,7 +186,9 @@ def _infill(args: argparse.Namespace) -> int:
     print(f"infilling on the {args.split} split of {args.data}: {report.gaps} gaps of {report.bars} bars in "
           f"{report.pieces} pieces ({report.skipped} too short), {report.notes} notes")  # fmt: skip
     print(f"  bits per note, past only:        {report.bits_per_note_past:.3f}")
-    print(f"  bits per note, past and future:  {report.bits_per_note_both:.3f}  ({report.reduction:.1%} lower)")
+    print(
+        f"  bits per note, past and future:  {report.bits_per_note_both:.3f}  ({report.reduction:.1%} lower)"
+    )
     if args.json:
         Path(args.json).write_text(json.dumps(report.to_dict(), indent=1), encoding="utf-8")
     return 0

@@ -70,7 +70,9 @@ class TokenWindows:
         at = int(rng.integers(0, len(self.tokens)))
         piece = int(np.searchsorted(self.index, at, side="right")) - 1
         begin, end = int(self.index[piece]), int(self.index[min(piece + 1, len(self.index) - 1)])
-        ids = self.tokenizer.infill_example(np.asarray(self.tokens[begin:end], dtype=np.int64), rng, self.length)
+        ids = self.tokenizer.infill_example(
+            np.asarray(self.tokens[begin:end], dtype=np.int64), rng, self.length
+        )
         return None if ids is None else ids[ids != self.tokenizer.pad_id]
 
     def _augmented(self, ids: np.ndarray, rng: np.random.Generator) -> np.ndarray:

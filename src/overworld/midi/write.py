@@ -38,7 +38,9 @@ def _vlq(n: int) -> bytes:
     return bytes(reversed(out))
 
 
-def _track_bytes(name: str, channel: int, program: int | None, notes: dict[str, np.ndarray], scale: float) -> bytes:
+def _track_bytes(
+    name: str, channel: int, program: int | None, notes: dict[str, np.ndarray], scale: float
+) -> bytes:
     body = bytearray()
     encoded = name.encode("latin-1", "replace")[:127]
     body += b"\x00\xff\x03" + _vlq(len(encoded)) + encoded
@@ -102,7 +104,9 @@ def _tempo_track(score: Any, scale: float, markers: Markers = (), controls: Cont
     return b"MTrk" + struct.pack(">I", len(body)) + bytes(body)
 
 
-def score_to_smf(score: Any, *, markers: Markers = (), controls: Controls = (), end_tick: int | None = None) -> bytes:
+def score_to_smf(
+    score: Any, *, markers: Markers = (), controls: Controls = (), end_tick: int | None = None
+) -> bytes:
     """The bytes of a format-1 SMF: a tempo track (the score's tempo map and time signatures), then one
     track per non-empty track of ``score``. Drums go to channel 10; pitched tracks take channels 1-9,
     11-16 in turn (shared, each with its program change, when there are more than 15). A score in ticks

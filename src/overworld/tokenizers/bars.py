@@ -426,7 +426,9 @@ class BarTokenizer(Tokenizer):
 
         return infill_example(self, piece, rng, length)
 
-    def infill_context(self, ids: np.ndarray, first: int, end: int, length: int) -> tuple[list[int], list[int]]:
+    def infill_context(
+        self, ids: np.ndarray, first: int, end: int, length: int
+    ) -> tuple[list[int], list[int]]:
         """See :func:`overworld.tokenizers.bars_infill.infill_context`."""
         from overworld.tokenizers.bars_infill import infill_context
 

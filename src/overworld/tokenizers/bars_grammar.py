@@ -243,10 +243,12 @@ class BarGrammar(BudgetMixin):
         bar_ok, eos_ok = self._bar_or_end(k)
         first = self.bars == 1
         opening = (k == BAR) | (k == TIMESIG) | (k == TEMPO)
-        later = ~first if not self.steady else torch.zeros_like(first)  # bars where metre and tempo may change
-        ok[:, L.TIMESIG : L.TEMPO] = ((k == BAR) & (first & ~self.has_sig | later))[:, None] & self.signatures[
-            None, :
-        ]
+        later = (
+            ~first if not self.steady else torch.zeros_like(first)
+        )  # bars where metre and tempo may change
+        ok[:, L.TIMESIG : L.TEMPO] = ((k == BAR) & (first & ~self.has_sig | later))[
+            :, None
+        ] & self.signatures[None, :]
         tempo = ((k == BAR) & later) | (k == TIMESIG)
         ok[:, L.TEMPO : L.TRACK] = self._tempo_mask(tempo)
         between = (opening & ~(first & ~(self.has_sig & self.has_tempo))) | (k == REPEAT) | (k == DUR)

@@ -132,7 +132,9 @@ class Tokenizer(abc.ABC):
 
         raise ConfigError(f"the {self.name} tokenizer cannot infill; use the bar tokenizer")
 
-    def infill_context(self, ids: np.ndarray, first: int, end: int, length: int) -> tuple[list[int], list[int]]:
+    def infill_context(
+        self, ids: np.ndarray, first: int, end: int, length: int
+    ) -> tuple[list[int], list[int]]:
         """``(context, gap)``: what a model reads before regenerating bars ``first`` to ``end - 1`` of
         ``ids``, within ``length`` tokens, and the piece's own tokens of those bars. This default: the
         tokenizer cannot infill."""
