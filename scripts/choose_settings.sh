@@ -22,8 +22,12 @@ declare -A candidates=(
   [steady-budget-t09]="--raw --top-p 0.95 --steady --max-instruments 4-9 --temperature 0.9"
   [steady-budget-t08]="--raw --top-p 0.95 --steady --max-instruments 4-9 --temperature 0.8"
   [steady-budget-t07]="--raw --top-p 0.95 --steady --max-instruments 4-9 --temperature 0.7"
+  [steady-budget-t065]="--raw --top-p 0.95 --steady --max-instruments 4-9 --temperature 0.65"
   [steady-budget-t06]="--raw --top-p 0.95 --steady --max-instruments 4-9 --temperature 0.6"
   [steady-budget-t05]="--raw --top-p 0.95 --steady --max-instruments 4-9 --temperature 0.5"
+  [t08-s05]="--raw --top-p 0.95 --steady --max-instruments 4-9 --temperature 0.8 --structure-temperature 0.5"
+  [t08-s03]="--raw --top-p 0.95 --steady --max-instruments 4-9 --temperature 0.8 --structure-temperature 0.3"
+  [t09-s03]="--raw --top-p 0.95 --steady --max-instruments 4-9 --temperature 0.9 --structure-temperature 0.3"
 )
 for name in ${ONLY:-${!candidates[@]}}; do
   rm -rf "${out:?}/$name"

@@ -265,6 +265,9 @@ class SampleConfig:
     key: str = ""  # pitched notes only in this key ("D minor", "F# dorian"); empty: any pitch
     time_signature: str = ""  # bar tokens: every bar in this metre ("3/4"); empty: the model's choice
     steady: bool = False  # bar tokens: one metre and one tempo for the whole piece (named in its first bar)
+    # the temperature of structural choices (bar tokens: repeat a part or write it, which part comes next);
+    # 0: the same as ``temperature``
+    structure_temperature: float = 0.0
 
     def __post_init__(self) -> None:
         """Check every setting once, for every caller (CLI, Python, a generation_config.json)."""
@@ -278,6 +281,11 @@ class SampleConfig:
         name = type(self).__name__
         checks = (
             ("temperature", 0 <= self.temperature <= 100, "between 0 (greedy) and 100"),
+            (
+                "structure_temperature",
+                0 <= self.structure_temperature <= 100,
+                "between 0 (the same as temperature) and 100",
+            ),
             ("top_k", 0 <= self.top_k <= 1_000_000, "between 0 (off) and 1,000,000"),
             ("top_p", 0 < self.top_p <= 1, "above 0 and at most 1 (off)"),
             ("max_polyphony", 1 <= self.max_polyphony <= 256, "between 1 and 256"),

@@ -134,6 +134,27 @@ def test_steady_names_metre_and_tempo_once(bars):
         ).sum() == 1
 
 
+def test_structure_temperature_sharpens_only_the_structural_choices(bars):
+    from overworld.errors import ConfigError
+
+    bias = np.zeros(L.SIZE)
+    bias[L.REPEAT : L.POS] = 3.0  # repeating a part is the likelier choice, not a certain one
+    bias[L.POS : L.VEL] = -1.0
+    model = BiasedModel(bias)
+
+    def share(config: SampleConfig) -> float:
+        pieces = generate(model, bars, config, num=4, bars=12, seed=2)
+        parts = sum(int(((p >= L.TRACK) & (p < L.REPEAT)).sum()) for p in pieces)
+        return sum(int(((p >= L.REPEAT) & (p < L.POS)).sum()) for p in pieces) / parts
+
+    one = (0,)  # one instrument: every part after the first bar may repeat
+    plain = share(SampleConfig(instruments=one))
+    sharp = share(SampleConfig(instruments=one, structure_temperature=0.1))
+    assert sharp > plain + 0.2, (plain, sharp)
+    with pytest.raises(ConfigError, match="structure_temperature"):
+        SampleConfig(structure_temperature=-1.0)
+
+
 def test_performance_tokens_keep_a_key_too_and_refuse_a_metre(random_model):
     from overworld.errors import ConfigError
     from overworld.theory import parse_key

@@ -33,6 +33,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     length.add_argument("--seconds", type=float, help="stop each piece when its music reaches S seconds")
     length.add_argument("--bars", type=int, help="compose N bars per piece (bar-token models)")
     p.add_argument("--temperature", type=float, help="softmax temperature; 0 is greedy (plain default: 1)")
+    p.add_argument("--structure-temperature", type=float,
+                   help="bar tokens: the temperature of structural choices (repeat a part or write it, which "
+                   "part comes next); 0: the same as --temperature (plain default: 0)")  # fmt: skip
     p.add_argument("--top-k", type=int, help="sample among the K best tokens; 0: off (plain default: 0)")
     p.add_argument("--top-p", type=float, help="nucleus probability; 1: off (plain default: 1)")
     p.add_argument(
@@ -117,7 +120,8 @@ def _changes(args: argparse.Namespace) -> dict[str, Any]:
     from overworld.generation.controls import parse_budget, parse_instruments
 
     given = {name: getattr(args, name) for name in ("temperature", "top_k", "top_p", "max_polyphony",
-                                                     "max_note_seconds", "grid", "bpm", "key", "time_signature", "steady")}  # fmt: skip
+                                                     "max_note_seconds", "grid", "bpm", "key", "time_signature", "steady",
+                                                     "structure_temperature")}  # fmt: skip
     changes = {name: value for name, value in given.items() if value is not None}
     if args.bpm is not None and not args.bpm > 0:
         raise ConfigError(f"--bpm must be a positive tempo, not {args.bpm}")

@@ -175,7 +175,8 @@ def _sample(
             for begin in range(0, prefix.shape[1], chunk):
                 logits = lm.step(prefix[:, begin : begin + chunk], cache)[:, -1]  # (B, V)
             for t in range(length):
-                logits = apply_filters(logits.float().masked_fill(~grammar.allowed(), float("-inf")), config)
+                logits = _structure_scaled(logits.float(), grammar, config)
+                logits = apply_filters(logits.masked_fill(~grammar.allowed(), float("-inf")), config)
                 probs = torch.softmax(logits, dim=-1)  # (B, V)
                 token = torch.multinomial(probs, 1, generator=generator).squeeze(1)  # (B,)
                 token = torch.where(done, torch.full_like(token, tokenizer.pad_id), token)
@@ -240,6 +241,16 @@ def _music_reached(grammar: Any, unit: str) -> torch.Tensor | None:
     if hasattr(grammar, "elapsed") and hasattr(grammar, "start_seconds"):
         return (grammar.elapsed - grammar.start_seconds).double()
     return None
+
+
+def _structure_scaled(logits: torch.Tensor, grammar: Any, config: SampleConfig) -> torch.Tensor:
+    """``logits (B, V)`` of the rows whose next token is a structural choice (the grammar's
+    ``structural()``) scaled so that the temperature filter gives them ``structure_temperature``."""
+    t, s = config.temperature, config.structure_temperature
+    if not s or s == t or t <= 0 or not hasattr(grammar, "structural"):
+        return logits
+    rows = grammar.structural()  # (B,) bool
+    return torch.where(rows[:, None], logits * (t / s), logits)
 
 
 def _piece(ids: torch.Tensor, pad: int, eos: int) -> np.ndarray:

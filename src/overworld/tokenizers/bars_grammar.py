@@ -232,6 +232,13 @@ class BarGrammar(BudgetMixin):
         span = (steps >= self.pos[:, None]) & (steps < (self.pos + length)[:, None]) & dur[:, None]
         self.sounding += span.to(self.sounding.dtype)
 
+    def structural(self) -> Tensor:
+        """``(B,)``: rows whose next token is a structural choice: after a ``TRACK`` (repeat an earlier bar
+        of the part or write it) and after a ``REPEAT`` or a bar's opening (which part comes next, or the
+        bar's end); the notes themselves are not."""
+        k = self.last
+        return (k == TRACK) | (k == REPEAT) | (k == BAR) | (k == TIMESIG) | (k == TEMPO)
+
     # --------------------------------------------------------------------------------------- masks
     def allowed(self) -> Tensor:
         """Boolean ``(B, V)``: True where the token may come next."""
