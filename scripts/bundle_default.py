@@ -53,8 +53,9 @@ def main(run: str) -> None:
                        "modules of Debian's game packages (GPL-2+, GPL-3+, GPL-2, LGPL-2.1, Zlib; see "
                        "data/tracker/dataset.json); check these before shipping what it composes in a product")  # fmt: skip
     card["training"] = ("bar tokens; continuation on the game music (configs/bars-music-transformer.json, RoPE "
-                        "attention, stopped by the clock), then a fine-tune with half its windows teaching "
-                        "infilling (configs/bars-infill-finetune.json, --infill-rate 0.5)")  # fmt: skip
+                        "attention, 500 steps), then two fine-tunes with half and three quarters of the windows "
+                        "teaching infilling (configs/bars-infill-finetune.json: 450 steps at --infill-rate 0.5, 350 "
+                        "at 0.75); scripts/train_bundled.sh")  # fmt: skip
     card.pop("pretrained_on", None)
     if Path(pretrained.path).resolve() != TARGET.resolve():  # refreshing the bundle keeps its training record
         card["training_command"] = "scripts/train_bundled.sh (CPU; --gpu for one GPU)"
