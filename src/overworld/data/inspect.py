@@ -6,14 +6,13 @@ report that is not an object is a one-line :class:`DataError` naming the file an
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from overworld.data.shards import read_manifest
-from overworld.errors import DataError, one_line
+from overworld.data.shards import read_json_object, read_manifest
+from overworld.errors import DataError
 
 __all__ = ["summarize"]
 
@@ -98,12 +97,7 @@ def _read_report(path: Path) -> dict[str, Any]:
     """``report.json``'s failure count, duplicates and failure reasons (none when there is no report)."""
     if not path.exists():
         return {"files_failed": 0, "duplicates": 0, "reasons": []}
-    try:
-        report = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise DataError(f"cannot read {path}: {one_line(exc)}; prepare again") from exc
-    if not isinstance(report, dict):
-        raise DataError(f"{path} must hold an object, not {type(report).__name__}; prepare again")
+    report = read_json_object(path)
     failures = report.get("failures", [])
     if not isinstance(failures, list) or not all(
         isinstance(f, dict) and isinstance(f.get("reason"), str) for f in failures

@@ -18,7 +18,7 @@ import numpy as np
 from overworld.data.splits import SPLITS
 from overworld.errors import DataError, one_line
 
-__all__ = ["read_manifest", "read_shard", "read_split", "write_shard"]
+__all__ = ["read_json_object", "read_manifest", "read_shard", "read_split", "write_shard"]
 
 
 def write_shard(folder: Path, split: str, sequences: list[np.ndarray]) -> int:
@@ -87,18 +87,24 @@ def read_split(prepared_dir: str | Path, split: str) -> list[np.ndarray]:
     return [np.asarray(tokens[a:b], dtype=np.int64) for a, b in itertools.pairwise(index) if b > a]
 
 
+def read_json_object(path: Path) -> dict[str, Any]:
+    """A JSON file of a prepared folder that must hold an object; :class:`DataError` in one line if not."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cannot read {path}: {one_line(exc)}; prepare again") from exc
+    if not isinstance(data, dict):
+        raise DataError(f"{path} must hold an object, not {type(data).__name__}; prepare again")
+    return data
+
+
 def read_manifest(prepared_dir: str | Path) -> dict[str, Any]:
     """``manifest.json`` of a prepared folder: at least ``tokenizer``, ``vocab_size``, ``splits`` and
     ``files``."""
     path = _folder(prepared_dir) / "manifest.json"
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise DataError(f"{path.parent} is not a prepared folder: no manifest.json") from exc
-    except (OSError, ValueError) as exc:
-        raise DataError(f"cannot read {path}: {one_line(exc)}; prepare again") from exc
-    if not isinstance(manifest, dict):
-        raise DataError(f"{path} must hold an object, not {type(manifest).__name__}; prepare again")
+    if not path.exists():
+        raise DataError(f"{path.parent} is not a prepared folder: no manifest.json")
+    manifest = read_json_object(path)
     missing = [k for k in ("tokenizer", "vocab_size", "splits", "files") if k not in manifest]
     if missing:
         raise DataError(f"{path} is not a prepared folder's manifest: no {', '.join(missing)}; prepare again")

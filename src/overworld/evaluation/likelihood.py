@@ -17,7 +17,6 @@ Bits per note and bits per second divide the same total by the tokenizer's ``cou
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import math
 import numbers
@@ -28,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from overworld.data.shards import read_manifest, read_split
+from overworld.data.shards import read_json_object, read_manifest, read_split
 from overworld.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
@@ -283,12 +282,7 @@ def _check_tokenizer(prepared_dir: str | Path, tokenizer: Tokenizer) -> None:
     path = Path(prepared_dir) / "tokenizer.json"
     data: Any = {}
     if path.is_file():
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise DataError(f"cannot read {path}: {exc}") from exc
-        if not isinstance(data, dict):
-            raise DataError(f"{path} must hold an object, not {type(data).__name__}; prepare again")
+        data = read_json_object(path)
     for where, kind, size in (
         (path, data.get("type"), data.get("vocab_size")),
         (Path(prepared_dir) / "manifest.json", manifest["tokenizer"], manifest["vocab_size"]),
