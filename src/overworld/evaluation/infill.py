@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from overworld.errors import ConfigError
-from overworld.tokenizers.bars_infill import bar_starts
+from overworld.tokenizers.bars_infill import bar_starts, past_bars
 
 __all__ = ["InfillReport", "infill_likelihood"]
 
@@ -74,13 +74,6 @@ def _bits(model: Any, bos: int, context: list[int], gap: list[int]) -> float:
     return float(-picked.sum()) / math.log(2)
 
 
-def _past_only(ids: np.ndarray, starts: np.ndarray, first: int, room: int) -> list[int]:
-    """The longest run of whole bars ending at bar ``first`` within ``room`` tokens."""
-    end = int(starts[first])
-    fits = [int(s) for s in starts[:first] if end - int(s) <= room]
-    return ids[fits[0] : end].tolist() if fits else []
-
-
 def infill_likelihood(model: Any, pieces: list[np.ndarray], *, bars: int = 4) -> InfillReport:
     """Score every gap of ``bars`` bars of ``pieces`` (token ids of a prepared split) past-only and with
     the future; ``model`` is what :func:`~overworld.models.load_model` returns."""
@@ -115,7 +108,7 @@ def infill_likelihood(model: Any, pieces: list[np.ndarray], *, bars: int = 4) ->
                 )
                 if gap_notes == 0:
                     continue
-                past = _past_only(ids, starts, first, length - len(gap) - 1)
+                past = past_bars(ids, starts, first, length - len(gap) - 1)  # the longest past that fits
                 bits_past += _bits(lm, tokenizer.bos_id, past, gap)
                 bits_both += _bits(lm, tokenizer.bos_id, context, gap)
                 notes += gap_notes

@@ -25,7 +25,7 @@ import numpy as np
 from overworld.errors import ConfigError
 from overworld.tokenizers.bars import Layout
 
-__all__ = ["MAX_GAP_BARS", "bar_starts", "infill_context", "infill_example"]
+__all__ = ["MAX_GAP_BARS", "bar_starts", "infill_context", "infill_example", "past_bars"]
 
 L = Layout
 MAX_GAP_BARS = 8  # training examples: gaps of 1-8 bars
@@ -36,7 +36,7 @@ def bar_starts(ids: Any) -> np.ndarray:
     return np.flatnonzero(np.asarray(ids, dtype=np.int64) == L.BAR)
 
 
-def _past(ids: np.ndarray, starts: np.ndarray, first: int, budget: int) -> list[int]:
+def past_bars(ids: np.ndarray, starts: np.ndarray, first: int, budget: int) -> list[int]:
     """The bars before bar ``first``, from the earliest bar line that keeps them within ``budget``."""
     end = int(starts[first])
     fits = [int(s) for s in starts[:first] if end - int(s) <= budget]
@@ -68,7 +68,7 @@ def infill_context(
     gap = ids[int(starts[first]) : gap_end].tolist()
     room = max(length - min(len(gap), length // 2) - 3, 2)
     future = _future(tokenizer, ids, end, room // 2) if end < n else []
-    past = _past(ids, starts, first, room - len(future))
+    past = past_bars(ids, starts, first, room - len(future))
     return [*past, L.FILL, *future, L.MIDDLE], gap
 
 
