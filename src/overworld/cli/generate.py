@@ -16,10 +16,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "generate", help="compose new music with a model",
         description="Sample --num pieces in one batch and write overworld-<seed>-<n>.mid into --out. "
-        "Pieces obey the performance grammar (every note released, bounded polyphony and note length). "
+        "Pieces obey the model's tokenizer grammar (every note released, bounded polyphony and note length). "
         "Sampling settings start from the model's generation_config.json where it has one (the bundled "
-        "model's: top-p 0.95, a sixteenth-note grid at 120 bpm, 4-9 instruments, polyphony 6, notes up to "
-        "2 s); each flag given overrides its setting, and --raw starts from the plain defaults instead.",
+        "model's: temperature 0.7, top-p 0.95, one metre and tempo, 4-9 instruments); each flag given "
+        "overrides its setting, and --raw starts from the plain defaults instead.",
     )  # fmt: skip
     p.add_argument(
         "--model",
@@ -68,6 +68,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="ignore the model's generation_config.json: start from the plain defaults",
     )
+    _add_primer_flags(p)
+    p.add_argument("--wav", action="store_true", help="also render each piece to WAV with --synth")
+    p.add_argument("--synth", choices=SYNTHS,
+                   help="the synthesizer of --wav, as for `overworld render`: chiptune (built in, always works) "
+                   "or soundfont (FluidSynth and a General MIDI SoundFont); implies --wav (default: chiptune)")  # fmt: skip
+    p.add_argument("--soundfont", metavar="SF2", help="--synth soundfont: the SoundFont (default: found in the "
+                   "usual places, as for `overworld render`)")  # fmt: skip
+    p.add_argument("--png", action="store_true", help="also plot each piece's piano roll to PNG")
+    p.add_argument("--device", default="auto", help="cpu, cuda or auto (default: auto)")
+    p.set_defaults(func=run)
+
+
+def _add_primer_flags(p: argparse.ArgumentParser) -> None:
+    """What to continue: a MIDI file, a Magenta melody, a chord or a slice of a prepared dataset."""
     primer = p.add_argument_group("primer (default: start from BOS)")
     kinds = primer.add_mutually_exclusive_group()
     kinds.add_argument("--primer", metavar="FILE.mid", help="continue a MIDI file")
@@ -88,15 +102,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--inclusive", action="store_true",
                    help="keep the primer in the output (default: only the continuation, with notes still "
                    "sounding at the primer's end carried over from time 0)")  # fmt: skip
-    p.add_argument("--wav", action="store_true", help="also render each piece to WAV with --synth")
-    p.add_argument("--synth", choices=SYNTHS,
-                   help="the synthesizer of --wav, as for `overworld render`: chiptune (built in, always works) "
-                   "or soundfont (FluidSynth and a General MIDI SoundFont); implies --wav (default: chiptune)")  # fmt: skip
-    p.add_argument("--soundfont", metavar="SF2", help="--synth soundfont: the SoundFont (default: found in the "
-                   "usual places, as for `overworld render`)")  # fmt: skip
-    p.add_argument("--png", action="store_true", help="also plot each piece's piano roll to PNG")
-    p.add_argument("--device", default="auto", help="cpu, cuda or auto (default: auto)")
-    p.set_defaults(func=run)
 
 
 def _renderers(args: argparse.Namespace) -> tuple[Callable[[Path, Path], Path] | None, ...]:
