@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
-    from pathlib import Path
+from typing import Any
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from overworld.render import SYNTHS  # the synth registry `overworld render` chooses from
+    from overworld.cli.outputs import add_output_flags
 
     p = sub.add_parser(
         "generate", help="compose new music with a model",
@@ -69,13 +65,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="ignore the model's generation_config.json: start from the plain defaults",
     )
     _add_primer_flags(p)
-    p.add_argument("--wav", action="store_true", help="also render each piece to WAV with --synth")
-    p.add_argument("--synth", choices=SYNTHS,
-                   help="the synthesizer of --wav, as for `overworld render`: chiptune (built in, always works) "
-                   "or soundfont (FluidSynth and a General MIDI SoundFont); implies --wav (default: chiptune)")  # fmt: skip
-    p.add_argument("--soundfont", metavar="SF2", help="--synth soundfont: the SoundFont (default: found in the "
-                   "usual places, as for `overworld render`)")  # fmt: skip
-    p.add_argument("--png", action="store_true", help="also plot each piece's piano roll to PNG")
+    add_output_flags(p, "piece")
     p.add_argument("--device", default="auto", help="cpu, cuda or auto (default: auto)")
     p.set_defaults(func=run)
 
@@ -104,21 +94,6 @@ def _add_primer_flags(p: argparse.ArgumentParser) -> None:
                    "sounding at the primer's end carried over from time 0)")  # fmt: skip
 
 
-def _renderers(args: argparse.Namespace) -> tuple[Callable[[Path, Path], Path] | None, ...]:
-    """The audio and piano-roll writers the flags ask for (None where not asked)."""
-    from functools import partial
-
-    from overworld.errors import ConfigError
-    from overworld.render import plot_pianoroll, render
-
-    synth = args.synth or "chiptune"
-    if args.soundfont and synth != "soundfont":
-        raise ConfigError("--soundfont is the SoundFont of --synth soundfont; add --synth soundfont")
-    wav = args.wav or args.synth is not None
-    audio = partial(render, synth=synth, soundfont=args.soundfont) if wav else None
-    return audio, (plot_pianoroll if args.png else None)
-
-
 def _changes(args: argparse.Namespace) -> dict[str, Any]:
     """The sampling settings the command line gave (the others keep the model's or the defaults)."""
     from overworld.errors import ConfigError
@@ -142,12 +117,13 @@ def run(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
+    from overworld.cli.outputs import renderers
     from overworld.config import SampleConfig
     from overworld.devices import pick_device
     from overworld.generation.pieces import Primer, compose_pieces, read_primer, settings_for, write_pieces
     from overworld.models.storage import load_model
 
-    wav, png = _renderers(args)  # fail before the model loads
+    wav, png = renderers(args)  # fail before the model loads
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
     pretrained = load_model(args.model, device=pick_device(args.device))
     primer = Primer(file=args.primer, melody=args.primer_melody, pitches=args.primer_pitches,

@@ -8,7 +8,7 @@ _SAMPLING = ("temperature", "top_k", "top_p", "max_polyphony", "max_note_seconds
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from overworld.render import SYNTHS
+    from overworld.cli.outputs import add_output_flags
 
     p = sub.add_parser(
         "infill", help="rewrite bars of a piece, hearing what comes before and after",
@@ -41,11 +41,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--raw", action="store_true", help="start from the plain sampling defaults, not the model's"
     )
-    p.add_argument("--wav", action="store_true", help="also render each take to WAV with --synth")
-    p.add_argument(
-        "--synth", choices=SYNTHS, help="the synthesizer of --wav (default: chiptune); implies --wav"
-    )
-    p.add_argument("--png", action="store_true", help="also plot each take's piano roll to PNG")
+    add_output_flags(p, "take")
     p.add_argument("--device", default="auto", help="cpu, cuda or auto (default: auto)")
     p.set_defaults(func=run)
 
@@ -57,15 +53,16 @@ def run(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
+    from overworld.cli.outputs import renderers
     from overworld.config import SampleConfig
     from overworld.devices import pick_device
     from overworld.generation.controls import parse_instruments
     from overworld.generation.infill import infill, parse_bars
     from overworld.midi import write_score
     from overworld.models.storage import load_model
-    from overworld.render import plot_pianoroll, render
 
     first, last = parse_bars(args.bars)  # fail before the model loads
+    wav, png = renderers(args)
     instruments = parse_instruments(args.instruments)
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
     pretrained = load_model(args.model, device=pick_device(args.device))
@@ -82,11 +79,8 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     for n, take in enumerate(takes):
         path = write_score(take.score, out / f"{Path(args.file).stem}-bars-{first}-{last}-{seed}-{n}.mid")
-        extra = []
-        if args.wav or args.synth:
-            extra.append(str(render(path, path.with_suffix(".wav"), synth=args.synth or "chiptune")))
-        if args.png:
-            extra.append(str(plot_pianoroll(path, path.with_suffix(".png"))))
+        written = ((write, suffix) for write, suffix in ((wav, ".wav"), (png, ".png")) if write)
+        extra = [str(write(path, path.with_suffix(suffix))) for write, suffix in written]
         print(f"{path}  {take.notes} new notes in bars {first}-{last}" + "".join(f"  {e}" for e in extra))
     print(f"seed {seed}: rerun with --seed {seed} for the same takes")
     return 0
