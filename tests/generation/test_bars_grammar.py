@@ -116,7 +116,7 @@ def test_key_and_time_signature_bind_pitched_notes_and_every_bar(bars, random_mo
     scale = parse_key("D minor")
     for ids in generate(_biased(pitch=2.0), bars, config, num=3, bars=6, seed=7):
         score = bars.decode(ids)
-        assert [(ts.numerator, ts.denominator) for ts in score.time_signatures] == [(6, 8)]
+        assert {(ts.numerator, ts.denominator) for ts in score.time_signatures} == {(6, 8)}  # every bar's
         pitched = [n.pitch for t in score.tracks if not t.is_drum for n in t.notes]
         assert pitched and all(p % 12 in scale for p in pitched)
 
@@ -143,14 +143,15 @@ def test_structure_temperature_sharpens_only_the_structural_choices(bars):
     model = BiasedModel(bias)
 
     def share(config: SampleConfig) -> float:
-        pieces = generate(model, bars, config, num=4, bars=12, seed=2)
+        pieces = generate(model, bars, config, num=8, bars=24, seed=2)
         parts = sum(int(((p >= L.TRACK) & (p < L.REPEAT)).sum()) for p in pieces)
         return sum(int(((p >= L.REPEAT) & (p < L.POS)).sum()) for p in pieces) / parts
 
     one = (0,)  # one instrument: every part after the first bar may repeat
     plain = share(SampleConfig(instruments=one))
     sharp = share(SampleConfig(instruments=one, structure_temperature=0.1))
-    assert sharp > plain + 0.2, (plain, sharp)
+    # sharp: nearly every part that can repeat does (the first bars cannot); plain: 0.4-0.8 across seeds
+    assert sharp >= 0.9 and sharp > plain + 0.1, (plain, sharp)
     with pytest.raises(ConfigError, match="structure_temperature"):
         SampleConfig(structure_temperature=-1.0)
 

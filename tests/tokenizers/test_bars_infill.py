@@ -90,3 +90,53 @@ def test_the_grammar_writes_exactly_the_gaps_bars_after_the_context():
         assert L.FILL not in gap.tolist() and L.MIDDLE not in gap.tolist()
     with pytest.raises(ConfigError, match="FILL"):
         generate(model, tok, SampleConfig(), primer_ids=[L.FILL, L.BAR], bars=1)
+
+
+# a gap whose new bar comes back after it: bars A B A X | D | X (gap = bar 4, 0-based 3)
+X = [(2, 62, 2), (10, 65, 2)]
+D = [(0, 43, 8)]
+
+
+def _comes_back() -> np.ndarray:
+    return BarTokenizer().encode(_score([RIFF, [(0, 48, 16)], RIFF, X, D, X], drums=[0, 8]))
+
+
+def test_a_part_that_comes_back_after_the_gap_is_one_ahead_token_holding_the_same_notes():
+    tok, ids = BarTokenizer(), _comes_back()
+    starts = bar_starts(ids)
+    context, gap = tok.infill_context(ids, 3, 4, 1024)
+    assert gap == [
+        L.BAR,
+        L.TRACK + 0,
+        L.AHEAD + 1,
+        L.TRACK + 128,
+        L.REPEAT,
+    ]  # piano: 2 bars on; drums: as before
+    future = context[context.index(L.FILL) + 1 : -1]
+    whole = tok.decode(ids[: starts[3]].tolist() + gap + future)
+    assert _notes(whole) == _notes(tok.decode(ids))  # past, gap and future: the piece, note for note
+    # a gap of two bars: bar 4's X is 2 bars before the future's X, bar 5's D has no later copy
+    _, gap = tok.infill_context(ids, 3, 5, 1024)
+    assert L.AHEAD + 1 in gap and gap.count(L.AHEAD + 1) == 1
+    # without the future in the window there is nothing to copy: the part is written out
+    _, cut = tok.infill_context(ids, 3, 4, 24)
+    assert not any(L.AHEAD <= t < L.SIZE for t in cut)
+
+
+def test_the_grammar_allows_ahead_only_onto_a_later_part_and_writes_it_out_when_done():
+    tok, ids = BarTokenizer(), _comes_back()
+    context, _ = tok.infill_context(ids, 3, 4, 1024)
+    grammar = tok.grammar(1, SampleConfig(), budgets=0, max_bars=1, device="cpu")
+    grammar.prime(context)
+    for t in (L.BAR, L.TRACK + 0):
+        grammar.update(torch.tensor([t]))
+    ahead = torch.nonzero(grammar.allowed()[0, L.AHEAD : L.SIZE]).flatten().tolist()
+    assert ahead == [0, 1]  # the future's two bars both hold piano (D and X); none beyond them
+    body = [L.BAR, L.TRACK + 0, L.AHEAD + 1]
+    for t in body[2:]:
+        grammar.update(torch.tensor([t]))
+    assert not grammar.allowed()[0, L.POS : L.VEL].any()  # a copied part takes no notes
+    gap = grammar.finish(0, body, inclusive=False)
+    assert not any(L.AHEAD <= t < L.SIZE for t in gap) and gap.count(L.BAR) == 1
+    expected = tok.decode(tok.tail(ids, 3)[: bar_starts(tok.tail(ids, 3))[1]])
+    assert [n for n in _notes(tok.decode(gap)) if not n[0]] == [n for n in _notes(expected) if not n[0]]

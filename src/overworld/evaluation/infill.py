@@ -9,9 +9,11 @@ by the same model in one window of its ``sequence_length``:
 * **past and future**: the infilling context ``past FILL future MIDDLE``
   (:func:`~overworld.tokenizers.bars_infill.infill_context`), then the gap.
 
-The gap's tokens are identical in both (its repeats still point into the piece), so the two sums of
-``-log2 p`` over them compare directly; divided by the gap's notes they are bits per note. A model that
-reads the future scores the gap lower with it; one that never learned to infill does not.
+The gap's notes are the same in both; its tokens too, except that with the future a part that comes
+back after the gap is one ``AHEAD k`` token (:func:`~overworld.tokenizers.bars_infill.ahead_gap`), as a
+part that came before is one ``REPEAT k`` in both. So the two sums of ``-log2 p`` compare as codes of the
+same notes; divided by the gap's notes they are bits per note. A model that reads the future scores the
+gap lower with it; one that never learned to infill does not.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import torch
 from overworld.errors import ConfigError
 from overworld.tokenizers.bars_infill import bar_starts, past_bars
 
-__all__ = ["InfillReport", "infill_likelihood"]
+__all__ = ["Gap", "InfillReport", "held_out_gaps", "infill_likelihood", "token_bits"]
 
 SPAN_STARTS = (0.25, 0.5, 0.75)  # where gaps start, as a share of the piece's bars
 
@@ -63,15 +65,61 @@ class InfillReport:
                 "bits_per_note_past_and_future": self.bits_per_note_both, "reduction": self.reduction}  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Gap:
+    """One held-out gap: bars ``first`` to ``end - 1`` of a piece, its ``notes``; ``past`` + ``own`` (the
+    gap's own tokens) is the past-only window, ``context`` + ``gap`` (with ``AHEAD`` copies) the infilling
+    one."""
+
+    first: int
+    end: int
+    notes: int
+    past: list[int]
+    own: list[int]
+    context: list[int]
+    gap: list[int]
+
+
+def held_out_gaps(
+    tokenizer: Any, pieces: list[np.ndarray], bars: int, length: int
+) -> tuple[list[Gap], int, int]:
+    """The gaps of ``bars`` bars that :func:`infill_likelihood` scores in ``pieces`` for a window of
+    ``length`` tokens; and how many pieces were used and how many were too short."""
+    gaps: list[Gap] = []
+    used = skipped = 0
+    for piece in pieces:
+        ids = np.asarray(piece, dtype=np.int64)
+        ids = ids[(ids != tokenizer.bos_id) & (ids != tokenizer.eos_id)]
+        starts = bar_starts(ids)
+        n = len(starts)
+        if n < 3 * bars:
+            skipped += 1
+            continue
+        used += 1
+        for share in SPAN_STARTS:
+            first = min(int(n * share), n - bars - 1)
+            end = first + bars
+            context, gap = tokenizer.infill_context(ids, first, end, length)
+            own = ids[starts[first] : starts[end]].tolist()  # the gap's own tokens: no future to copy
+            if len(context) + len(own) + 1 > length:
+                continue  # a gap longer than half the window: not scored
+            notes = tokenizer.count_notes(ids[: starts[end]]) - tokenizer.count_notes(ids[: starts[first]])
+            if notes == 0:
+                continue
+            past = past_bars(ids, starts, first, length - len(own) - 1)  # the longest past that fits
+            gaps.append(Gap(first, end, notes, past, own, context, gap))
+    return gaps, used, skipped
+
+
 @torch.inference_mode()
-def _bits(model: Any, bos: int, context: list[int], gap: list[int]) -> float:
-    """``-log2 p(gap | BOS context)`` under ``model``."""
+def token_bits(model: Any, bos: int, context: list[int], gap: list[int]) -> np.ndarray:
+    """``(len(gap),)``: ``-log2 p`` of each token of ``gap`` after ``BOS context`` under ``model``."""
     ids = torch.tensor([[bos, *context, *gap]], dtype=torch.long, device=next(model.parameters()).device)
     logits = model(ids[:, :-1])[0].float()  # (T, V)
     logp = torch.log_softmax(logits, dim=-1)
     targets = ids[0, 1:]
     picked = logp[torch.arange(len(targets)), targets][-len(gap) :]
-    return float(-picked.sum()) / math.log(2)
+    return (-picked / math.log(2)).cpu().numpy()
 
 
 def infill_likelihood(model: Any, pieces: list[np.ndarray], *, bars: int = 4) -> InfillReport:
@@ -82,37 +130,12 @@ def infill_likelihood(model: Any, pieces: list[np.ndarray], *, bars: int = 4) ->
         raise ConfigError(f"--infill needs a bar-token model; this one uses {tokenizer.name} tokens")
     if not 1 <= bars <= 16:
         raise ConfigError(f"infill gaps are 1-16 bars, not {bars}")
-    length = lm.config.sequence_length
     was_training = lm.training
     lm.eval()
-    gaps = used = skipped = notes = 0
-    bits_past = bits_both = 0.0
     try:
-        for piece in pieces:
-            ids = np.asarray(piece, dtype=np.int64)
-            ids = ids[(ids != tokenizer.bos_id) & (ids != tokenizer.eos_id)]
-            starts = bar_starts(ids)
-            n = len(starts)
-            if n < 3 * bars:
-                skipped += 1
-                continue
-            used += 1
-            for share in SPAN_STARTS:
-                first = min(int(n * share), n - bars - 1)
-                end = first + bars
-                context, gap = tokenizer.infill_context(ids, first, end, length)
-                if len(context) + len(gap) + 1 > length:
-                    continue  # a gap longer than half the window: not scored
-                gap_notes = tokenizer.count_notes(ids[: starts[end]]) - tokenizer.count_notes(
-                    ids[: starts[first]]
-                )
-                if gap_notes == 0:
-                    continue
-                past = past_bars(ids, starts, first, length - len(gap) - 1)  # the longest past that fits
-                bits_past += _bits(lm, tokenizer.bos_id, past, gap)
-                bits_both += _bits(lm, tokenizer.bos_id, context, gap)
-                notes += gap_notes
-                gaps += 1
+        gaps, used, skipped = held_out_gaps(tokenizer, pieces, bars, lm.config.sequence_length)
+        bits_past = sum(float(token_bits(lm, tokenizer.bos_id, g.past, g.own).sum()) for g in gaps)
+        bits_both = sum(float(token_bits(lm, tokenizer.bos_id, g.context, g.gap).sum()) for g in gaps)
     finally:
         lm.train(was_training)
-    return InfillReport(bars, gaps, used, skipped, notes, bits_past, bits_both)
+    return InfillReport(bars, len(gaps), used, skipped, sum(g.notes for g in gaps), bits_past, bits_both)

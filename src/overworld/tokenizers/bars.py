@@ -17,6 +17,10 @@ model with a 256-token window cannot see the bar it would repeat. Here a piece i
   part's first note), ``VEL`` when the velocity bin changes (always before the part's first note),
   then ``PITCH`` and ``DUR``.
 
+Infilling (:mod:`overworld.tokenizers.bars_infill`) adds three kinds of token: ``FILL`` and ``MIDDLE``
+around the bars after a gap, and in the gap ``AHEAD k``: this part is the same instrument's part ``k``
+bars later (1-16), in the bars after the gap; a decoder fills it in once it has read them.
+
 Times are on a grid of 12 steps a quarter note (sixteenths and triplets), positions count from the bar
 line, durations are binned (:data:`DURATIONS`, up to four 4/4 bars). The layout is written once below,
 with asserts. Encoding and decoding go through the score's own tempo map and time signatures, so a
@@ -112,7 +116,8 @@ class Layout:
     DUR = PITCH + N_PITCHES
     FILL = DUR + len(DURATIONS)  # infilling: the bars after a gap follow (fill-in-the-middle)
     MIDDLE = FILL + 1  # infilling: the gap's bars follow
-    SIZE = MIDDLE + 1
+    AHEAD = MIDDLE + 1  # infilling: this part is the instrument's part k bars later, after the gap (1-16)
+    SIZE = AHEAD + N_REPEATS
 
 
 L = Layout
@@ -123,7 +128,8 @@ assert L.REPEAT + N_REPEATS == L.POS
 assert L.POS + MAX_POSITIONS == L.VEL
 assert L.VEL + N_VELOCITIES == L.PITCH
 assert L.PITCH + N_PITCHES == L.DUR
-assert L.DUR + len(DURATIONS) == L.FILL == L.MIDDLE - 1 == L.SIZE - 2 == 465
+assert L.DUR + len(DURATIONS) == L.FILL == L.MIDDLE - 1 == L.AHEAD - 2 == 465
+assert L.AHEAD + N_REPEATS == L.SIZE == 483
 assert L.SIZE < 2**16  # shards are uint16
 
 _TEMPO_RATIO = (TEMPO_MAX / TEMPO_MIN) ** (1 / (N_TEMPOS - 1))
@@ -170,6 +176,8 @@ def describe_token(t: int) -> str:
     names = {L.PAD: "PAD", L.BOS: "BOS", L.EOS: "EOS", L.BAR: "BAR", L.FILL: "FILL", L.MIDDLE: "MIDDLE"}
     if t in names:
         return names[t]
+    if L.AHEAD <= t < L.SIZE:
+        return f"AHEAD({t - L.AHEAD + 1})"
     for (first, name), (nxt, _) in zip(_KINDS, _KINDS[1:]):
         if first <= t < nxt:
             i = t - first
@@ -255,7 +263,7 @@ def _part_tokens(part: list[tuple[int, int, int, int]]) -> list[int]:
 
 
 class BarTokenizer(Tokenizer):
-    """Bars of per-instrument parts with one-token repeats (vocabulary 467); see the module docstring."""
+    """Bars of per-instrument parts with one-token repeats (vocabulary 483); see the module docstring."""
 
     name = "bars"
     can_infill = True
@@ -454,6 +462,7 @@ def _run(ids: Any) -> tuple[_DecodeState, dict, list, list]:
     tempos: list[tuple[int, float]] = []
     for tok in np.asarray(ids, dtype=_I64).tolist():
         st.feed(tok, sigs, tempos, parts)
+    st.resolve(parts)
     return st, parts, sigs, tempos
 
 
@@ -474,6 +483,7 @@ class _DecodeState:
         self.pos = -1
         self.vel = -1
         self.pitch = -1
+        self.copies: dict[tuple[int, int], tuple[int, int]] = {}  # part -> the part it copies, not yet known
 
     @property
     def bar_seconds(self) -> float:
@@ -489,7 +499,7 @@ class _DecodeState:
             self.bar_sigs.append(self.sig_index)
             self.bar_tempos.append(self.tempo_index)
             self.inst = -1
-        elif not self.starts or tok < L.TIMESIG or tok >= L.FILL:
+        elif not self.starts or tok < L.TIMESIG or L.FILL <= tok < L.AHEAD or tok >= L.SIZE:
             return
         elif tok < L.TEMPO:
             self.sig_index = self.bar_sigs[-1] = tok - L.TIMESIG
@@ -504,10 +514,15 @@ class _DecodeState:
             self.inst, self.pos, self.vel, self.pitch = tok - L.TRACK, -1, -1, -1
         elif self.inst < 0:
             return
+        elif tok >= L.AHEAD:  # a bar after the gap: known once the future is read (see resolve)
+            bar = len(self.starts) - 1
+            self.copies[(bar, self.inst)] = (bar + tok - L.AHEAD + 1, self.inst)
         elif tok < L.POS:
             b = len(self.starts) - 1 - (tok - L.REPEAT + 1)
             if b >= 0 and (b, self.inst) in parts:
                 parts[(len(self.starts) - 1, self.inst)] = list(parts[(b, self.inst)])
+            elif (b, self.inst) in self.copies:  # a repeat of a part that copies one ahead
+                self.copies[(len(self.starts) - 1, self.inst)] = (b, self.inst)
         elif tok < L.VEL:
             self.pos = min(tok - L.POS, self.bar_len - 1)
         elif tok < L.PITCH:
@@ -518,3 +533,15 @@ class _DecodeState:
             key = (len(self.starts) - 1, self.inst)
             parts.setdefault(key, []).append((self.pos, self.pitch, tok - L.DUR, self.vel))
             self.pitch = -1
+
+    def resolve(self, parts: dict) -> None:
+        """Fill in the parts that copy a later bar (``AHEAD k``, and repeats of such parts) from ``parts``
+        as decoded to the end; a copy of a bar that has no such part stays empty."""
+        pending = dict(self.copies)
+        while pending:
+            ready = {key: src for key, src in pending.items() if src in parts}
+            if not ready:
+                return
+            for key, src in ready.items():
+                parts.setdefault(key, list(parts[src]))
+                del pending[key]

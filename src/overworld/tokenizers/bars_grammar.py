@@ -10,7 +10,8 @@ since the primer. It allows:
   increasing instrument order, at most one each per bar; in a part, positions forward only (inside the
   bar, on ``grid`` when asked: 12 steps a beat divided by ``grid``), pitches upward at one position, a
   ``VEL`` before the part's first note and only where it changes, a ``DUR`` after each ``PITCH``;
-* ``REPEAT k`` only where the instrument had a part ``k`` bars back;
+* ``REPEAT k`` only where the instrument had a part ``k`` bars back; in an infilled gap, ``AHEAD k`` only
+  where it has a part ``k`` bars later, in the future after the gap;
 * ``TRACK`` only for allowed instruments, and once a piece's budget of distinct instruments has played,
   only those; a ``PITCH`` only where fewer than ``max_polyphony`` notes sound at its position (written
   notes; a repeated part is not counted); a ``DUR`` only up to ``max_note_seconds`` at the bar's tempo and only as long as
@@ -37,6 +38,7 @@ from overworld.tokenizers.bars import (
     STEPS_PER_QUARTER,
     TIME_SIGNATURES,
     Layout,
+    _run,
     bar_steps,
     tempo_bin,
     tempo_of_bin,
@@ -58,7 +60,7 @@ def _kind_table() -> Tensor:
     kind[L.BAR] = BAR
     bounds = ((L.TIMESIG, L.TEMPO, TIMESIG), (L.TEMPO, L.TRACK, TEMPO), (L.TRACK, L.REPEAT, TRACK),
               (L.REPEAT, L.POS, REPEAT), (L.POS, L.VEL, POS), (L.VEL, L.PITCH, VEL),
-              (L.PITCH, L.DUR, PITCH), (L.DUR, L.FILL, DUR))  # fmt: skip
+              (L.PITCH, L.DUR, PITCH), (L.DUR, L.FILL, DUR), (L.AHEAD, L.SIZE, REPEAT))  # fmt: skip
     for first, end, k in bounds:
         kind[first:end] = k
     return kind
@@ -123,6 +125,8 @@ class BarGrammar(BudgetMixin):
             self.signatures[TIME_SIGNATURES.index(time_signature)] = True
         self._start_state(b)
         self.primer: list[int] = []
+        self.future: list[int] = []  # infilling: the bars after the gap
+        self.future_parts = torch.zeros(0, N_INSTRUMENTS, dtype=torch.bool, device=dev)  # (F, I)
         self.must_start_bar = False
 
     def _start_state(self, b: int) -> None:
@@ -151,13 +155,15 @@ class BarGrammar(BudgetMixin):
 
         An infilling context (``past FILL future MIDDLE``, :mod:`overworld.tokenizers.bars_infill`) goes
         to the model whole while the state is the past's: the gap continues the past, starts with a
-        ``BAR`` and its ``REPEAT`` tokens point into the past."""
+        ``BAR``, its ``REPEAT`` tokens point into the past and its ``AHEAD k`` tokens (with ``max_bars``,
+        the gap's length) to an instrument's part in the future."""
         ids = [int(t) for t in primer]
         context: list[int] | None = None
         if L.FILL in ids:
             if ids[-1] != L.MIDDLE or ids.count(L.FILL) != 1 or ids.count(L.MIDDLE) != 1:
                 raise ConfigError("an infilling primer is past FILL future MIDDLE, each marker once")
             context, ids = ids, ids[: ids.index(L.FILL)]
+            self._read_future(context[context.index(L.FILL) + 1 : -1])
         ids = [t for t in ids if L.BAR <= t < L.FILL]
         self.primer = ids[ids.index(L.BAR) :] if L.BAR in ids else []
         prime_rows(self, self.primer, len(self.rows), self.device)
@@ -166,12 +172,25 @@ class BarGrammar(BudgetMixin):
         self.must_start_bar = context is not None
         return self.primer if context is None else context
 
+    def _read_future(self, future: list[int]) -> None:
+        """Which instruments have a part in each whole bar of an infilling context's future."""
+        future = future[future.index(L.BAR) :] if L.BAR in future else []
+        self.future = future
+        parts = _run(future)[1]
+        self.future_parts = torch.zeros(
+            future.count(L.BAR), N_INSTRUMENTS, dtype=torch.bool, device=self.device
+        )
+        for bar, inst in parts:
+            self.future_parts[bar, inst] = True
+
     def finish(self, row: int, body: list[int], inclusive: bool) -> list[int]:
         """The primer (for infilling: the past) and ``body``, or ``body`` alone with the primer's repeats
-        written out."""
-        if inclusive or not self.primer:
+        (and an infilled gap's copies of the future) written out."""
+        if inclusive or (not self.primer and not self.future):
             return self.primer + body
-        return self.tokenizer.tail(self.primer + body, self.primer.count(L.BAR))  # type: ignore[attr-defined]
+        tail = self.tokenizer.tail(self.primer + body + self.future, self.primer.count(L.BAR))  # type: ignore[attr-defined]
+        cut = [i for i, t in enumerate(tail) if t == L.BAR][body.count(L.BAR) :]
+        return tail[: cut[0]] if cut and self.future else tail
 
     def _bar_seconds(self) -> Tensor:
         return self.bar_len.double() * 60.0 / (self.qpm * STEPS_PER_QUARTER) * (self.bars > 0)
@@ -273,9 +292,10 @@ class BarGrammar(BudgetMixin):
         return ok
 
     def _part_masks(self, ok: Tensor, k: Tensor, free_pos: Tensor) -> None:
-        """The tokens inside a part: REPEAT, POS, VEL, PITCH, DUR."""
+        """The tokens inside a part: REPEAT, AHEAD, POS, VEL, PITCH, DUR."""
         inst = self.inst.clamp(min=0)
         ok[:, L.REPEAT : L.POS] = self.history[self.rows, :, inst] & (k == TRACK)[:, None]
+        ok[:, L.AHEAD : L.SIZE] = self._ahead(inst) & (k == TRACK)[:, None]
         after = torch.arange(MAX_POSITIONS, device=self.device)[None, :] > self.pos[:, None]
         ok[:, L.POS : L.VEL] = free_pos & after & ((k == TRACK) | (k == DUR))[:, None]
         pitches = torch.arange(128, device=self.device)[None, :] > self.pitch[:, None]  # (B, 128)
@@ -295,6 +315,17 @@ class BarGrammar(BudgetMixin):
         fits &= crowd[:, self.durations - 1] < self.max_polyphony  # room over the whole note
         fits[:, 0] = True  # the shortest note always fits where its PITCH was allowed
         ok[:, L.DUR : L.FILL] = fits & (k == PITCH)[:, None]
+
+    def _ahead(self, inst: Tensor) -> Tensor:
+        """``(B, K)``: ``AHEAD k`` may copy instrument ``inst``'s part ``k`` bars later: a bar of the
+        future (the gap being ``max_bars`` long) where it has one."""
+        n = len(self.future_parts)
+        if not n or self.max_bars is None:
+            return torch.zeros(len(self.rows), N_REPEATS, dtype=torch.bool, device=self.device)
+        gap_bar = self.bars - self.start_bars - 1  # (B,) 0 = the gap's first bar
+        f = gap_bar[:, None] + torch.arange(1, N_REPEATS + 1, device=self.device)[None, :] - self.max_bars
+        inside = (f >= 0) & (f < n)  # (B, K)
+        return inside & self.future_parts[f.clamp(0, n - 1), inst[:, None]]
 
     def _positions(self) -> Tensor:
         """``(B, P)``: positions inside the bar, on the grid, where fewer than max_polyphony notes sound."""

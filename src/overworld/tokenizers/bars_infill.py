@@ -7,9 +7,12 @@ A training example, and the context a model infills from, is::
 * the past keeps the piece's own tokens and starts at a bar line;
 * the future is written with :meth:`~overworld.tokenizers.bars.BarTokenizer.tail`: its metre and tempo
   named again and its repeats of bars before it written out, so it reads without the gap;
-* the gap keeps the piece's own tokens: a ``REPEAT k`` in the gap still means ``k`` bars back in the
-  piece (in the past, or earlier in the gap). So the gap after its past and future is scored on exactly
-  the tokens of the gap after its past alone, and the two likelihoods compare (``evaluate --infill``).
+* the gap keeps the piece's own tokens (a ``REPEAT k`` in the gap still means ``k`` bars back in the
+  piece: in the past, or earlier in the gap), except that a part written out note by note that equals
+  the same instrument's part ``k`` bars later, in the future the context holds, is ``AHEAD k``: what the
+  past's ``REPEAT`` is to a continuation, copying from the future is to a gap. Both codings hold the
+  same notes, so bits per note of the gap after its past alone and after past and future compare
+  (``evaluate --infill``).
 
 Context budgets follow the model's window: the gap gets what it needs (at most half the window), the
 future at most half of what is left, the past the rest; contexts built for inference use the same
@@ -23,9 +26,9 @@ from typing import Any
 import numpy as np
 
 from overworld.errors import ConfigError
-from overworld.tokenizers.bars import Layout
+from overworld.tokenizers.bars import N_REPEATS, Layout, _run
 
-__all__ = ["MAX_GAP_BARS", "bar_starts", "infill_context", "infill_example", "past_bars"]
+__all__ = ["MAX_GAP_BARS", "ahead_gap", "bar_starts", "infill_context", "infill_example", "past_bars"]
 
 L = Layout
 MAX_GAP_BARS = 8  # training examples: gaps of 1-8 bars
@@ -43,14 +46,44 @@ def past_bars(ids: np.ndarray, starts: np.ndarray, first: int, budget: int) -> l
     return ids[fits[0] : end].tolist() if fits else []
 
 
-def _future(tokenizer: Any, ids: np.ndarray, end: int, budget: int) -> list[int]:
+def _future(tokenizer: Any, ids: np.ndarray, end: int, budget: int) -> tuple[list[int], int]:
     """Bars from bar ``end`` on, standing alone, cut at the last bar line within ``budget`` (the first
-    bar is kept whole if it alone is longer, then cut at ``budget``)."""
+    bar is kept whole if it alone is longer, then cut at ``budget``); and how many whole bars it holds."""
     future = np.asarray(tokenizer.tail(ids, end), dtype=np.int64)
     if len(future) <= budget:
-        return future.tolist()
+        return future.tolist(), len(bar_starts(future))
     cuts = [int(s) for s in bar_starts(future) if 0 < s <= budget]
-    return future[: cuts[-1] if cuts else budget].tolist()
+    return future[: cuts[-1] if cuts else budget].tolist(), len(cuts)
+
+
+def ahead_gap(ids: np.ndarray, first: int, end: int, future_bars: int) -> list[int]:
+    """The tokens of bars ``first`` to ``end - 1`` of ``ids`` with every part written out note by note
+    that equals the same instrument's part in one of the ``future_bars`` bars after the gap as
+    ``AHEAD k`` (the nearest such bar, ``k`` bars later). Parts that repeat an earlier bar stay
+    ``REPEAT``: the encoder prefers the past, as without a future."""
+    starts = bar_starts(ids)
+    stop = int(starts[end + future_bars]) if end + future_bars < len(starts) else len(ids)
+    parts = _run(ids[:stop])[1]
+    gap = ids[int(starts[first]) : int(starts[end]) if end < len(starts) else len(ids)].tolist()
+    out: list[int] = []
+    bar, i = first - 1, 0
+    while i < len(gap):
+        tok = gap[i]
+        if not L.TRACK <= tok < L.REPEAT:
+            bar += tok == L.BAR
+            out.append(tok)
+            i += 1
+            continue
+        j = i + 1
+        while j < len(gap) and gap[j] != L.BAR and not L.TRACK <= gap[j] < L.REPEAT:
+            j += 1
+        inst, written = tok - L.TRACK, not (j == i + 2 and L.REPEAT <= gap[i + 1] < L.POS)
+        part = parts.get((bar, inst))
+        later = range(max(1, end - bar), min(N_REPEATS, end + future_bars - 1 - bar) + 1)
+        k = next((k for k in later if written and parts.get((bar + k, inst)) == part), 0)
+        out.extend([tok, L.AHEAD + k - 1] if k else gap[i:j])
+        i = j
+    return out
 
 
 def infill_context(
@@ -58,18 +91,18 @@ def infill_context(
 ) -> tuple[list[int], list[int]]:
     """``(context, gap)`` for regenerating bars ``first`` to ``end - 1`` (0-based) of the piece ``ids``:
     the context is ``past FILL future MIDDLE`` within a window of ``length`` tokens, the gap the piece's
-    own tokens of those bars. Raises :class:`ConfigError` for a span outside the piece."""
+    own tokens of those bars with copies of the future's parts as ``AHEAD k`` (:func:`ahead_gap`). Raises
+    :class:`ConfigError` for a span outside the piece."""
     ids = np.asarray(ids, dtype=np.int64)
     starts = bar_starts(ids)
     n = len(starts)
     if not 0 <= first < end <= n:
         raise ConfigError(f"bars {first + 1}-{end} are outside the piece's {n} bars")
     gap_end = int(starts[end]) if end < n else len(ids)
-    gap = ids[int(starts[first]) : gap_end].tolist()
-    room = max(length - min(len(gap), length // 2) - 3, 2)
-    future = _future(tokenizer, ids, end, room // 2) if end < n else []
+    room = max(length - min(gap_end - int(starts[first]), length // 2) - 3, 2)
+    future, whole = _future(tokenizer, ids, end, room // 2) if end < n else ([], 0)
     past = past_bars(ids, starts, first, room - len(future))
-    return [*past, L.FILL, *future, L.MIDDLE], gap
+    return [*past, L.FILL, *future, L.MIDDLE], ahead_gap(ids, first, end, whole)
 
 
 def infill_example(tokenizer: Any, piece: Any, rng: np.random.Generator, length: int) -> np.ndarray | None:

@@ -136,8 +136,9 @@ class Tokenizer(abc.ABC):
         self, ids: np.ndarray, first: int, end: int, length: int
     ) -> tuple[list[int], list[int]]:
         """``(context, gap)``: what a model reads before regenerating bars ``first`` to ``end - 1`` of
-        ``ids``, within ``length`` tokens, and the piece's own tokens of those bars. This default: the
-        tokenizer cannot infill."""
+        ``ids``, within ``length`` tokens, and those bars as the model writes them after it: the piece's own
+        tokens, except that a part that comes back after the gap may be written as a copy of it. This
+        default: the tokenizer cannot infill."""
         from overworld.errors import ConfigError
 
         raise ConfigError(f"the {self.name} tokenizer cannot infill; use the bar tokenizer")
