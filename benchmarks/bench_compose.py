@@ -2,12 +2,13 @@
 
 Claim checked (issue 14): ``compose --bars 16 --bpm 150 --key 'D minor' --loop --stems`` takes well under a
 minute on a laptop CPU. Prints the seconds to compose (sampling the body, infilling the loop's last bars)
-and to write (MIDI, the mix and stems as OGG with loop comments, piece.json) for each seed, and for the
-first seed the loop's seam (the jump from the last sample to the first against the steps around it) and
-how far the stems' sum is from the mix. With ``--transitions``, also the model's per-token likelihood of
-bar 1 after bar 16 against its other bar transitions.
+and to write (MIDI, the mix and stems as OGG with loop comments, piece.json) for each seed, then each
+loop's seam: the jump from the last sample to the first against the steps around it, how far the looped
+audio lies from the piece played twice around the loop point (0: the seam is what a continuous performance
+sounds like), and how far the stems' sum is from the mix. With ``--transitions``, also the model's per-token
+likelihood of bar 1 after bar 16 against its other bar transitions, and how many seams lie in their range.
 
-    python benchmarks/bench_compose.py                                  # /work/runs/bars/model if present
+    python benchmarks/bench_compose.py                                  # runs/bars/model if present
     python benchmarks/bench_compose.py --model path/to/bar-model --seeds 0 1 2 --transitions
 """
 
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-DEFAULT_MODEL = Path("/work/runs/bars/model")
+DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "runs" / "bars" / "model"
 
 
 def _model(path: str | None, device: str):
@@ -48,7 +49,7 @@ def main() -> None:
     from overworld.generation.arrangement import Arrangement
     from overworld.generation.compose import ComposeConfig, compose, write_composition
     from overworld.generation.loop import loop_transitions
-    from overworld.render.stems import render_stems, seam
+    from overworld.render.stems import render_stems, replay_error, seam
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -65,7 +66,8 @@ def main() -> None:
     )
     print(f"model: {name}\n16-bar loop at 150 bpm in D minor with stems, {args.sample_rate} Hz OGG")
     print(f"{'seed':>5} {'compose s':>10} {'write s':>8} {'total s':>8} {'notes':>6} {'stems':>6}")
-    for i, seed in enumerate(args.seeds):
+    lines, inside = [], 0
+    for seed in args.seeds:
         start = time.perf_counter()
         piece = compose(model, config, seed=seed)[0]
         composed = time.perf_counter()
@@ -77,19 +79,23 @@ def main() -> None:
         print(
             f"{seed:>5} {composed - start:>10.2f} {done - composed:>8.2f} {done - start:>8.2f} {notes:>6} {stems:>6}"
         )
-        if i == 0:
-            length = piece.sample(16, args.sample_rate)
-            audio = render_stems(piece.score, sample_rate=args.sample_rate, length=length, loop_start=0)
-            joint = seam(audio.mix)
-            error = float(np.abs(audio.audio.sum(axis=0, dtype=np.float64) - audio.mix).max())
-            first = (f"seam (seed {seed}): jump {joint.jump:.4f}; steps around it median {joint.median_step:.4f}, "
-                     f"mean {joint.mean_step:.4f}, max {joint.max_step:.4f}; stems' sum vs mix {error:.2e}")  # fmt: skip
-            if args.transitions:
-                scores = loop_transitions(model, Arrangement.from_score(piece.score, piece.bar_ticks), 16,
-                                          (150.0, 4, 4))  # fmt: skip
-                first += (f"\nbar transitions (nats/token): seam {scores.seam:.3f}, others {min(scores.bars):.3f}"
-                          f"-{max(scores.bars):.3f} (median {np.median(scores.bars):.3f})")  # fmt: skip
-    print(first)
+        length = piece.sample(16, args.sample_rate)
+        audio = render_stems(piece.score, sample_rate=args.sample_rate, length=length, loop_start=0)
+        joint = seam(audio.mix)
+        error = float(np.abs(audio.audio.sum(axis=0, dtype=np.float64) - audio.mix).max())
+        replay = replay_error(piece.score, length, piece.bar_ticks * 16, sample_rate=args.sample_rate)
+        lines.append(f"seam (seed {seed}): jump {joint.jump:.4f}; steps around it median {joint.median_step:.4f}, "
+                     f"mean {joint.mean_step:.4f}, max {joint.max_step:.4f}; looped vs played twice "
+                     f"{replay:.1e} of the peak; stems' sum vs mix {error:.2e}")  # fmt: skip
+        if args.transitions:
+            scores = loop_transitions(model, Arrangement.from_score(piece.score, piece.bar_ticks), 16,
+                                      (150.0, 4, 4))  # fmt: skip
+            inside += scores.within_range
+            lines.append(f"  bar transitions (nats/token): seam {scores.seam:.3f}, others {min(scores.bars):.3f}"
+                         f"-{max(scores.bars):.3f} (median {np.median(scores.bars):.3f})")  # fmt: skip
+    print("\n".join(lines))
+    if args.transitions:
+        print(f"seams within the range of their piece's other bar transitions: {inside} of {len(args.seeds)}")
 
 
 if __name__ == "__main__":

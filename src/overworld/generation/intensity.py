@@ -4,7 +4,9 @@ The preferred control, a conditioning token the model learned from each training
 a model trained with it; the bar model of this project was not. So intensity is a set of budgets the
 bar grammar enforces while sampling (every one measurable in the result):
 
-* instruments playing: at most ``2 + 5 x`` distinct instruments (2 to 7);
+* instruments playing: at most ``2 + 5 x`` distinct instruments (2 to 7), and at least ``5 x`` parts in
+  every bar where another part may still start (layers: 1 at 0.2, 4 at 0.8), so a more intense piece
+  always has more instruments than a calmer one whose budget is below its layers;
 * note density: at most ``2 + 8 x`` notes sounding at once (2 to 10), and onsets on eighths below
   x = 1/3, on sixteenths below 2/3, anywhere on the 12-a-beat grid above;
 * notes written in a bar: at most ``4 + 28 x``, and at least ``max(0, 24 x - 8)`` where the bar has room
@@ -34,6 +36,7 @@ from overworld.config import SampleConfig
 from overworld.errors import ConfigError
 from overworld.midi.gm import DRUMS
 from overworld.tokenizers.bars import VELOCITY_BIN, Layout
+from overworld.tokenizers.bars_grammar import DUR as NOTE_END  # the kind of token that ends a note
 
 __all__ = ["Intensity", "IntensityGrammar", "with_intensity"]
 
@@ -54,6 +57,11 @@ class Intensity:
     @property
     def instruments(self) -> int:
         return round(2 + 5 * self.level)
+
+    @property
+    def layers(self) -> int:
+        """Parts (instruments) every bar has at least, where another may still start."""
+        return round(5 * self.level)
 
     @property
     def polyphony(self) -> int:
@@ -102,14 +110,16 @@ class Intensity:
 class IntensityGrammar:
     """``inner``'s masks, and: only the ``VEL`` tokens of ``bins`` (low, high, inclusive); at most
     ``notes[1]`` written notes (``PITCH`` tokens) a bar (then the bar only closes); no bar line before
-    ``notes[0]`` of them while anything else may come. State, ``done`` and clocks are ``inner``'s."""
+    ``notes[0]`` of them while anything else may come, nor before ``layers`` parts while another part may
+    start. State, ``done`` and clocks are ``inner``'s."""
 
-    def __init__(self, inner: Any, bins: tuple[int, int], notes: tuple[int, int]) -> None:
-        self.inner, self.notes = inner, notes
+    def __init__(self, inner: Any, bins: tuple[int, int], notes: tuple[int, int], layers: int = 0) -> None:
+        self.inner, self.notes, self.layers = inner, notes, layers
         vel = torch.arange(L.PITCH - L.VEL)
         self.refused = torch.zeros(L.SIZE, dtype=torch.bool)
         self.refused[L.VEL : L.PITCH] = (vel < bins[0]) | (vel > bins[1])
         self.written = torch.zeros(len(inner.rows), dtype=torch.long, device=inner.device)  # (B,) this bar
+        self.parts = torch.zeros(len(inner.rows), dtype=torch.long, device=inner.device)  # (B,) this bar
         self.closing = torch.ones(L.SIZE, dtype=torch.bool)  # once the bar is full: only BAR or EOS
         self.closing[[L.BAR, L.EOS, L.PAD]] = False
         self.ending = torch.zeros(L.SIZE, dtype=torch.bool)
@@ -122,6 +132,8 @@ class IntensityGrammar:
         tok = tokens.to(self.written.device).long()
         pitch = (tok >= L.PITCH) & (tok < L.DUR)
         self.written = torch.where(tok == L.BAR, 0, self.written + pitch.long())
+        track = (tok >= L.TRACK) & (tok < L.REPEAT)
+        self.parts = torch.where(tok == L.BAR, 0, self.parts + track.long())
         self.inner.update(tokens)
 
     def allowed(self) -> Tensor:
@@ -130,29 +142,49 @@ class IntensityGrammar:
         ok[full] &= ~self.closing.to(ok.device)[None, :]
         short = (self.written < self.notes[0]) & (ok & ~self.ending[None, :].to(ok.device)).any(dim=1)
         ok[short] &= ~self.ending.to(ok.device)[None, :]
+        self._layer(ok)
         stuck = ~ok.any(dim=1)
         ok[:, L.EOS] |= stuck  # never expected: every rule above leaves a way on
         return ok
+
+    def _layer(self, ok: Tensor) -> None:
+        """Below ``layers`` parts in the bar: no bar line while a part may start, only an instrument with
+        enough allowed ones after it (parts go in increasing instrument order) to reach ``layers``, and no
+        new note in this part once the bar's notes leave only two for each part still to come."""
+        need = (self.layers - self.parts).clamp(min=0)  # (B,)
+        tracks = ok[:, L.TRACK : L.REPEAT]  # (B, I)
+        after = tracks.flip(1).long().cumsum(1).flip(1) - tracks.long()  # allowed instruments above each
+        enough = tracks & (after >= (need - 1)[:, None])
+        narrow = (need > 0) & enough.any(dim=1)
+        ok[narrow, L.TRACK : L.REPEAT] = enough[narrow]
+        # near the bar's note cap, keep two notes for each part still missing: after a note, the next part
+        room = (self.written >= self.notes[1] - 2 * need) & (self.inner.last == NOTE_END)
+        ok[narrow & room, L.POS : L.DUR] = False
+        thin = (need > 0) & tracks.any(dim=1)
+        ok[thin] &= ~self.ending.to(ok.device)[None, :]
 
 
 class _IntensityTokenizer:
     """A bar tokenizer whose grammars keep to an intensity; everything else is the tokenizer's."""
 
-    def __init__(self, tokenizer: Any, bins: tuple[int, int], notes: tuple[int, int]) -> None:
-        self._tokenizer, self._bins, self._notes = tokenizer, bins, notes
+    def __init__(self, tokenizer: Any, bins: tuple[int, int], notes: tuple[int, int], layers: int) -> None:
+        self._tokenizer, self._bins, self._notes, self._layers = tokenizer, bins, notes, layers
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._tokenizer, name)
 
     def grammar(self, *args: Any, **kwargs: Any) -> IntensityGrammar:
-        return IntensityGrammar(self._tokenizer.grammar(*args, **kwargs), self._bins, self._notes)
+        return IntensityGrammar(
+            self._tokenizer.grammar(*args, **kwargs), self._bins, self._notes, self._layers
+        )
 
 
 def with_intensity(model: Any, intensity: Intensity) -> Any:
-    """``model`` (what ``load_model`` returns) sampling under ``intensity``'s velocity and note budgets."""
+    """``model`` (what ``load_model`` returns) sampling under ``intensity``'s velocity, note and layer
+    budgets."""
     from types import SimpleNamespace
 
     lo, hi = intensity.velocities
     bins = (lo // VELOCITY_BIN, hi // VELOCITY_BIN)
-    tokenizer = _IntensityTokenizer(model.tokenizer, bins, intensity.notes_per_bar)
+    tokenizer = _IntensityTokenizer(model.tokenizer, bins, intensity.notes_per_bar, intensity.layers)
     return SimpleNamespace(model=model.model, tokenizer=tokenizer, sampling=getattr(model, "sampling", None))

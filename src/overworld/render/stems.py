@@ -24,7 +24,7 @@ import numpy as np
 
 from overworld.errors import ConfigError
 
-__all__ = ["PEAK", "Seam", "Stems", "fold_loop", "render_stems", "seam", "stem_names"]
+__all__ = ["PEAK", "Seam", "Stems", "fold_loop", "render_stems", "replay_error", "seam", "stem_names"]
 
 PEAK = 0.89
 
@@ -153,3 +153,34 @@ def seam(audio: np.ndarray, loop_start: int = 0, window: int = 256) -> Seam:
     jump = float(steps[window])  # last sample -> first
     others = np.delete(steps, window)
     return Seam(jump, float(np.median(others)), float(others.mean()), float(others.max()))
+
+
+def replay_error(score: Any, length: int, loop_ticks: int, *, sample_rate: int = 44100, window: int = 2000,
+                 **synth: Any) -> float:  # fmt: skip
+    """How far the looped render of ``score`` (``length`` samples, looping from its start, its notes
+    closed at ``loop_ticks``, in its own ticks) lies from the piece played twice in a row, over ``window`` samples either
+    side of the loop point, as a share of the peak. 0 (to float rounding) means the seam is what a
+    continuous performance sounds like there: the first pass's release tails over the second pass's
+    opening, and the jump from the last sample to the first a step the music itself makes. ``synth``:
+    :func:`render_stems`'s ``synth``, ``console``, ``soundfont``."""
+    from pathlib import Path
+
+    import symusic
+
+    from overworld.midi import load_score
+
+    if isinstance(score, str | Path):
+        score = load_score(score, ttype="tick")
+    once_score = score if str(score.ttype).lower().endswith("tick") else score.to("tick")
+    twice = once_score.copy()
+    for track in twice.tracks:
+        for note in list(track.notes):  # (symusic 0.6's Note.shift_time returns the note unshifted)
+            track.notes.append(symusic.Note(note.time + loop_ticks, note.duration, note.pitch, note.velocity))
+        track.notes.sort()
+    once = render_stems(once_score, sample_rate=sample_rate, length=length, loop_start=0, **synth)
+    both = render_stems(twice, sample_rate=sample_rate, length=2 * length, **synth)
+    looped = once.mix.astype(np.float64) / once.gain
+    played = both.mix.astype(np.float64) / both.gain
+    w = min(window, length)
+    around = np.concatenate([looped[-w:], looped[:w]])
+    return float(np.abs(around - played[length - w : length + w]).max() / max(np.abs(played).max(), 1e-12))
