@@ -21,6 +21,7 @@ declare -A candidates=(
   [steady-budget]="--raw --top-p 0.95 --steady --max-instruments 4-9"
   [steady-budget-t09]="--raw --top-p 0.95 --steady --max-instruments 4-9 --temperature 0.9"
   [steady-budget-t08]="--raw --top-p 0.95 --steady --max-instruments 4-9 --temperature 0.8"
+  [steady-budget-t075]="--raw --top-p 0.95 --steady --max-instruments 4-9 --temperature 0.75"
   [steady-budget-t07]="--raw --top-p 0.95 --steady --max-instruments 4-9 --temperature 0.7"
   [steady-budget-t065]="--raw --top-p 0.95 --steady --max-instruments 4-9 --temperature 0.65"
   [steady-budget-t06]="--raw --top-p 0.95 --steady --max-instruments 4-9 --temperature 0.6"
