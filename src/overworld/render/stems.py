@@ -5,9 +5,12 @@ to the mix; and seamless loops.
 the whole score first, as the chip does, so a stem sounds as it does in the mix; FluidSynth renders each
 track alone), pads them to one length, then:
 
-* with ``length`` (samples), cuts every stem to exactly that many samples; with ``loop_start`` as well,
-  whatever sounds past the end (release tails) is added back from ``loop_start`` on, wrapping round the
-  loop, so the loop region plays on without a click or a gap;
+* with ``length`` (samples), cuts every stem to exactly that many samples; with ``loop_start`` 0, the
+  stems are the second pass of the piece rendered twice in a row: the first pass's release tails ring over
+  its opening and the synth's voice limits (a chip cuts its oldest note) act across the loop point as they
+  do when a game repeats it, so the loop is sample for sample what repeating sounds like; with a later
+  ``loop_start`` (an intro before the loop), whatever sounds past the end (release tails) is added back
+  from ``loop_start`` on, wrapping round the loop;
 * without ``length``, cuts them all where the mix falls silent after the last note, at most 2 s after it
   (as :func:`overworld.render.render` does);
 * scales all stems by one shared gain, the mix's (:func:`overworld.render.audio.loudness_gain`: the mix
@@ -115,10 +118,14 @@ def render_stems(source: Any, *, synth: str = "chiptune", console: Any = None, s
     if not len(score.tracks):
         raise ConfigError("the piece has no notes to render")
     extra = soundfont if synth == "soundfont" else console
-    audio = SYNTH_TRACKS[synth](score, sample_rate, extra)  # (S, N) or (S, 2, N)
-    if length is not None:
-        audio = fold_loop(audio, length, loop_start)  # exactly ``length``: never trimmed
+    if length is not None and loop_start == 0:  # the loop's second pass: exactly what repeating sounds like
+        audio = SYNTH_TRACKS[synth](_repeated(score, length / sample_rate), sample_rate, extra)
+        audio = fold_loop(audio[..., length:], length, None)
     else:
+        audio = SYNTH_TRACKS[synth](score, sample_rate, extra)  # (S, N) or (S, 2, N)
+    if length is not None and loop_start != 0:
+        audio = fold_loop(audio, length, loop_start)  # exactly ``length``: never trimmed
+    elif length is None:
         audio = trim(audio, sample_rate, music_end(score), axis=-1, judge=audio.sum(axis=0))  # the mix's end
     mix = audio.sum(axis=0)  # (N,) or (2, N)
     gain = loudness_gain(mix if mix.ndim == 1 else mix.T, sample_rate, ceiling=PEAK)
@@ -126,6 +133,21 @@ def render_stems(source: Any, *, synth: str = "chiptune", console: Any = None, s
     if audio.ndim == 3:
         audio = audio.transpose(0, 2, 1)  # (S, N, 2): soundfile's frames x channels
     return Stems(tuple(stem_names(score)), audio, sample_rate, gain)
+
+
+def _repeated(score: Any, seconds: float, times: int = 2) -> Any:
+    """``score`` (in seconds) played ``times`` in a row, each time ``seconds`` after the one before."""
+    import symusic
+
+    out = score.copy()
+    for track in out.tracks:
+        notes = list(track.notes)
+        for k in range(1, times):
+            for note in notes:
+                track.notes.append(symusic.Note(note.time + k * seconds, note.duration, note.pitch, note.velocity,
+                                                ttype="second"))  # fmt: skip
+        track.notes.sort()
+    return out
 
 
 @dataclass(frozen=True)
@@ -155,32 +177,25 @@ def seam(audio: np.ndarray, loop_start: int = 0, window: int = 256) -> Seam:
     return Seam(jump, float(np.median(others)), float(others.mean()), float(others.max()))
 
 
-def replay_error(score: Any, length: int, loop_ticks: int, *, sample_rate: int = 44100, window: int = 2000,
-                 **synth: Any) -> float:  # fmt: skip
-    """How far the looped render of ``score`` (``length`` samples, looping from its start, its notes
-    closed at ``loop_ticks``, in its own ticks) lies from the piece played twice in a row, over ``window`` samples either
-    side of the loop point, as a share of the peak. 0 (to float rounding) means the seam is what a
-    continuous performance sounds like there: the first pass's release tails over the second pass's
-    opening, and the jump from the last sample to the first a step the music itself makes. ``synth``:
+def replay_error(
+    score: Any, length: int, *, sample_rate: int = 44100, window: int = 2000, **synth: Any
+) -> float:
+    """How far the loop :func:`render_stems` makes of ``score`` (``length`` samples from its start) lies
+    from the piece played three times in a row, around the second repeat (``window`` samples either side),
+    as a share of the peak: 0 (to float rounding) means a game looping the file sounds, there and on every
+    repeat, as a continuous performance does (release tails and voice limits across the loop point
+    included), so the jump from the last sample to the first is a step the music itself makes. ``synth``:
     :func:`render_stems`'s ``synth``, ``console``, ``soundfont``."""
-    from pathlib import Path
+    from overworld.render import as_score
 
-    import symusic
-
-    from overworld.midi import load_score
-
-    if isinstance(score, str | Path):
-        score = load_score(score, ttype="tick")
-    once_score = score if str(score.ttype).lower().endswith("tick") else score.to("tick")
-    twice = once_score.copy()
-    for track in twice.tracks:
-        for note in list(track.notes):  # (symusic 0.6's Note.shift_time returns the note unshifted)
-            track.notes.append(symusic.Note(note.time + loop_ticks, note.duration, note.pitch, note.velocity))
-        track.notes.sort()
-    once = render_stems(once_score, sample_rate=sample_rate, length=length, loop_start=0, **synth)
-    both = render_stems(twice, sample_rate=sample_rate, length=2 * length, **synth)
+    base = as_score(score)
+    once = render_stems(base, sample_rate=sample_rate, length=length, loop_start=0, **synth)
+    thrice = render_stems(_repeated(base, length / sample_rate, 3), sample_rate=sample_rate, length=3 * length,
+                          **synth)  # fmt: skip
     looped = once.mix.astype(np.float64) / once.gain
-    played = both.mix.astype(np.float64) / both.gain
+    played = thrice.mix.astype(np.float64) / thrice.gain
     w = min(window, length)
     around = np.concatenate([looped[-w:], looped[:w]])
-    return float(np.abs(around - played[length - w : length + w]).max() / max(np.abs(played).max(), 1e-12))
+    return float(
+        np.abs(around - played[2 * length - w : 2 * length + w]).max() / max(np.abs(played).max(), 1e-12)
+    )
