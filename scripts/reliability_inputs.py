@@ -20,20 +20,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from overworld.midi.write import vlq
+
 __all__ = ["ARCHIVE_ATTACKS", "ESCAPE", "MID", "MODEL_TAMPERINGS", "STATE_TAMPERINGS", "bad_invocations", "controls",
            "good_files", "mutate", "seed_files", "smf", "track"]  # fmt: skip
 
 # ---------------------------------------------------------------------------------------------- MIDI
-
-
-def vlq(n: int) -> bytes:
-    """A MIDI variable-length quantity (at most 0x0FFFFFFF)."""
-    out = [n & 0x7F]
-    n >>= 7
-    while n:
-        out.append(0x80 | (n & 0x7F))
-        n >>= 7
-    return bytes(reversed(out))
 
 
 def track(events: bytes) -> bytes:

@@ -9,17 +9,9 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
+from overworld.midi.write import vlq
+
 __all__ = ["CASES", "good_midi", "smf", "track", "vlq", "write_all"]
-
-
-def vlq(n: int) -> bytes:
-    """A MIDI variable-length quantity."""
-    out = [n & 0x7F]
-    n >>= 7
-    while n:
-        out.append(0x80 | (n & 0x7F))
-        n >>= 7
-    return bytes(reversed(out))
 
 
 def track(events: bytes, declared: int | None = None) -> bytes:

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["score_to_smf", "write_score"]
+__all__ = ["score_to_smf", "vlq", "write_score"]
 
 TPQ = 480
 _PITCHED_CHANNELS = [c for c in range(16) if c != 9]
@@ -29,7 +29,8 @@ Markers = tuple[tuple[int, str], ...]  # (tick, text)
 Controls = tuple[tuple[int, int, int, int], ...]  # (tick, channel, controller, value)
 
 
-def _vlq(n: int) -> bytes:
+def vlq(n: int) -> bytes:
+    """A MIDI variable-length quantity (7 bits a byte, most significant first; at most 0x0FFFFFFF)."""
     out = [n & 0x7F]
     n >>= 7
     while n:
@@ -43,7 +44,7 @@ def _track_bytes(
 ) -> bytes:
     body = bytearray()
     encoded = name.encode("latin-1", "replace")[:127]
-    body += b"\x00\xff\x03" + _vlq(len(encoded)) + encoded
+    body += b"\x00\xff\x03" + vlq(len(encoded)) + encoded
     if program is not None:
         body += bytes([0x00, 0xC0 | channel, program & 0x7F])
     on = np.rint(notes["time"].astype(np.float64) * scale).astype(np.int64)  # to ticks
@@ -62,7 +63,7 @@ def _track_bytes(
     for t, k, p, v in zip(times[order].tolist(), kinds[order].tolist(), pitches[order].tolist(),
                           vels[order].tolist()):  # fmt: skip
         status = (0x90 if k else 0x80) | channel
-        body += _vlq(t - last) + bytes([status, p, v if k else 64])
+        body += vlq(t - last) + bytes([status, p, v if k else 64])
         last = t
     body += b"\x00\xff\x2f\x00"
     return b"MTrk" + struct.pack(">I", len(body)) + bytes(body)
@@ -76,7 +77,7 @@ def _tempo_track(score: Any, scale: float, markers: Markers = (), controls: Cont
     events = []  # (tick, order, bytes): at equal ticks, time signatures before tempos, markers, controls
     for tick, text in markers:
         encoded = text.encode("latin-1", "replace")[:127]
-        events.append((int(tick), 2, b"\xff\x06" + _vlq(len(encoded)) + encoded))
+        events.append((int(tick), 2, b"\xff\x06" + vlq(len(encoded)) + encoded))
     for tick, channel, controller, value in controls:
         events.append((int(tick), 3, bytes([0xB0 | (channel & 0x0F), controller & 0x7F, value & 0x7F])))
     for ts in score.time_signatures:
@@ -98,9 +99,9 @@ def _tempo_track(score: Any, scale: float, markers: Markers = (), controls: Cont
     body = bytearray()
     last = 0
     for tick, _, meta in sorted(events, key=lambda e: (e[0], e[1])):
-        body += _vlq(tick - last) + meta
+        body += vlq(tick - last) + meta
         last = tick
-    body += _vlq(max(0, end_tick - last) if end_tick is not None else 0) + b"\xff\x2f\x00"
+    body += vlq(max(0, end_tick - last) if end_tick is not None else 0) + b"\xff\x2f\x00"
     return b"MTrk" + struct.pack(">I", len(body)) + bytes(body)
 
 
