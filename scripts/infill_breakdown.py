@@ -17,22 +17,7 @@ from overworld.evaluation.infill import held_out_gaps, token_bits
 from overworld.models import load_model
 from overworld.tokenizers.bars import N_REPEATS, _run
 from overworld.tokenizers.bars import Layout as L
-from overworld.tokenizers.bars_infill import bar_starts
-
-
-def parts(tokens: list[int]) -> list[tuple[int, int]]:
-    """``(start, end)`` of each part (``TRACK`` up to the next ``TRACK`` or ``BAR``) of ``tokens``."""
-    out, i = [], 0
-    while i < len(tokens):
-        if not L.TRACK <= tokens[i] < L.REPEAT:
-            i += 1
-            continue
-        j = i + 1
-        while j < len(tokens) and tokens[j] != L.BAR and not L.TRACK <= tokens[j] < L.REPEAT:
-            j += 1
-        out.append((i, j))
-        i = j
-    return out
+from overworld.tokenizers.bars_infill import bar_starts, part_spans
 
 
 def breakdown(model_dir: str, split: str, bars: int = 4) -> str:
@@ -47,7 +32,7 @@ def breakdown(model_dir: str, split: str, bars: int = 4) -> str:
         both = token_bits(lm, tokenizer.bos_id, g.context, g.gap)
         total["past"] += float(past.sum())
         total["both"] += float(both.sum())
-        for (a, b), (c, d) in zip(parts(g.own), parts(g.gap), strict=True):
+        for (a, b), (c, d) in zip(part_spans(g.own), part_spans(g.gap), strict=True):
             if L.AHEAD <= g.gap[c + 1] < L.SIZE:
                 ahead["past"] += float(past[a:b].sum())
                 ahead["both"] += float(both[c:d].sum())

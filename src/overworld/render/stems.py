@@ -118,15 +118,15 @@ def render_stems(source: Any, *, synth: str = "chiptune", console: Any = None, s
     if not len(score.tracks):
         raise ConfigError("the piece has no notes to render")
     extra = soundfont if synth == "soundfont" else console
-    if length is not None and loop_start == 0:  # the loop's second pass: exactly what repeating sounds like
-        audio = SYNTH_TRACKS[synth](_repeated(score, length / sample_rate), sample_rate, extra)
-        audio = fold_loop(audio[..., length:], length, None)
-    else:
-        audio = SYNTH_TRACKS[synth](score, sample_rate, extra)  # (S, N) or (S, 2, N)
-    if length is not None and loop_start != 0:
-        audio = fold_loop(audio, length, loop_start)  # exactly ``length``: never trimmed
-    elif length is None:
+    tracks_of = SYNTH_TRACKS[synth]  # -> (S, N) or (S, 2, N)
+    if length is None:
+        audio = tracks_of(score, sample_rate, extra)
         audio = trim(audio, sample_rate, music_end(score), axis=-1, judge=audio.sum(axis=0))  # the mix's end
+    elif loop_start == 0:  # the loop's second pass: exactly what repeating sounds like
+        audio = tracks_of(_repeated(score, length / sample_rate), sample_rate, extra)[..., length:]
+        audio = fold_loop(audio, length, None)
+    else:  # exactly ``length``: never trimmed
+        audio = fold_loop(tracks_of(score, sample_rate, extra), length, loop_start)
     mix = audio.sum(axis=0)  # (N,) or (2, N)
     gain = loudness_gain(mix if mix.ndim == 1 else mix.T, sample_rate, ceiling=PEAK)
     audio = (audio * gain).astype(np.float32)

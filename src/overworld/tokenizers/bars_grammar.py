@@ -189,8 +189,8 @@ class BarGrammar(BudgetMixin):
         if inclusive or (not self.primer and not self.future):
             return self.primer + body
         tail = self.tokenizer.tail(self.primer + body + self.future, self.primer.count(L.BAR))  # type: ignore[attr-defined]
-        cut = [i for i, t in enumerate(tail) if t == L.BAR][body.count(L.BAR) :]
-        return tail[: cut[0]] if cut and self.future else tail
+        cut = [i for i, t in enumerate(tail) if t == L.BAR][body.count(L.BAR) :]  # the future's bars
+        return tail[: cut[0]] if cut else tail
 
     def _bar_seconds(self) -> Tensor:
         return self.bar_len.double() * 60.0 / (self.qpm * STEPS_PER_QUARTER) * (self.bars > 0)

@@ -28,7 +28,15 @@ import numpy as np
 from overworld.errors import ConfigError
 from overworld.tokenizers.bars import N_REPEATS, Layout, _run
 
-__all__ = ["MAX_GAP_BARS", "ahead_gap", "bar_starts", "infill_context", "infill_example", "past_bars"]
+__all__ = [
+    "MAX_GAP_BARS",
+    "ahead_gap",
+    "bar_starts",
+    "infill_context",
+    "infill_example",
+    "part_spans",
+    "past_bars",
+]
 
 L = Layout
 MAX_GAP_BARS = 8  # training examples: gaps of 1-8 bars
@@ -56,6 +64,12 @@ def _future(tokenizer: Any, ids: np.ndarray, end: int, budget: int) -> tuple[lis
     return future[: cuts[-1] if cuts else budget].tolist(), len(cuts)
 
 
+def part_spans(tokens: list[int]) -> list[tuple[int, int]]:
+    """``(start, end)`` of each part of ``tokens``: a ``TRACK`` up to the next ``TRACK``, ``BAR`` or the end."""
+    marks = [i for i, t in enumerate(tokens) if t == L.BAR or L.TRACK <= t < L.REPEAT] + [len(tokens)]
+    return [(a, b) for a, b in zip(marks, marks[1:]) if tokens[a] != L.BAR]
+
+
 def ahead_gap(ids: np.ndarray, first: int, end: int, future_bars: int) -> list[int]:
     """The tokens of bars ``first`` to ``end - 1`` of ``ids`` with every part written out note by note
     that equals the same instrument's part in one of the ``future_bars`` bars after the gap as
@@ -65,25 +79,17 @@ def ahead_gap(ids: np.ndarray, first: int, end: int, future_bars: int) -> list[i
     stop = int(starts[end + future_bars]) if end + future_bars < len(starts) else len(ids)
     parts = _run(ids[:stop])[1]
     gap = ids[int(starts[first]) : int(starts[end]) if end < len(starts) else len(ids)].tolist()
+    bar_of = np.cumsum(np.asarray(gap) == L.BAR) + first - 1  # the bar each token lies in
     out: list[int] = []
-    bar, i = first - 1, 0
-    while i < len(gap):
-        tok = gap[i]
-        if not L.TRACK <= tok < L.REPEAT:
-            bar += tok == L.BAR
-            out.append(tok)
-            i += 1
-            continue
-        j = i + 1
-        while j < len(gap) and gap[j] != L.BAR and not L.TRACK <= gap[j] < L.REPEAT:
-            j += 1
-        inst, written = tok - L.TRACK, not (j == i + 2 and L.REPEAT <= gap[i + 1] < L.POS)
-        part = parts.get((bar, inst))
+    done = 0
+    for a, b in part_spans(gap):
+        bar, inst = int(bar_of[a]), gap[a] - L.TRACK
+        written = not (b == a + 2 and L.REPEAT <= gap[a + 1] < L.POS)
         later = range(max(1, end - bar), min(N_REPEATS, end + future_bars - 1 - bar) + 1)
-        k = next((k for k in later if written and parts.get((bar + k, inst)) == part), 0)
-        out.extend([tok, L.AHEAD + k - 1] if k else gap[i:j])
-        i = j
-    return out
+        k = next((k for k in later if written and parts.get((bar + k, inst)) == parts.get((bar, inst))), 0)
+        out += gap[done:a] + ([gap[a], L.AHEAD + k - 1] if k else gap[a:b])
+        done = b
+    return out + gap[done:]
 
 
 def infill_context(
