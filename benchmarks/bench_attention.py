@@ -4,7 +4,9 @@ Claims checked, side by side in one run:
 
 - the skewing trick needs at most a quarter of the naive reference's memory at L = 1024;
 - the fused variant (RoPE through ``scaled_dot_product_attention``, ``is_causal=True``) trains at least
-  2x faster than skewed relative attention at L = 2048 on a GPU (on a CPU the figures are printed only).
+  2x faster than skewed relative attention at L = 2048 on a GPU (on a CPU the figures are printed only);
+- with ``--variants fused fused-dropout``: dropout on the attention weights (``attention_dropout``) makes
+  SDPA fall back to its unfused kernel; the ratio column shows what that costs (why it is off by default).
 
 Each (variant, length) runs in its own subprocess, so one measurement cannot inherit another's memory.
 Peak memory is the extra memory of the training steps (forward + backward + optimizer) over the memory
@@ -34,6 +36,7 @@ DESCRIPTIONS = {
     "naive": "relative attention, naive reference (L x L x D tensor)",
     "fused": "RoPE through scaled_dot_product_attention (is_causal=True)",
     "alibi": "ALiBi through scaled_dot_product_attention (float bias)",
+    "fused-dropout": "the fused variant with attention_dropout 0.1",
 }
 
 
@@ -71,7 +74,7 @@ def _measure(args: argparse.Namespace, variant: str, length: int) -> dict:
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     else:
         device = torch.device(args.device)
-    attention = {"skewed": "relative", "naive": "relative", "fused": "rope", "alibi": "alibi"}[variant]
+    attention = {"skewed": "relative", "naive": "relative", "fused": "rope", "alibi": "alibi"}.get(variant, "rope")
     config = ModelConfig(
         attention=attention,
         vocab_size=args.vocab,
@@ -81,6 +84,7 @@ def _measure(args: argparse.Namespace, variant: str, length: int) -> dict:
         num_heads=args.heads,
         feed_forward_dim=4 * args.d_model,
         dropout=0.0,
+        attention_dropout=0.1 if variant == "fused-dropout" else 0.0,
     )
     model = build_model(config, seed=0).to(device).train()
     for module in model.modules():
@@ -196,6 +200,12 @@ def main() -> int:
             f" | {_ratio(value('fused', length, 'tokens_per_s'), value('skewed', length, 'tokens_per_s')):>18}"
             f" | {_ratio(value('naive', length, 'tokens_per_s'), value('skewed', length, 'tokens_per_s')):>18}"
         )
+    if "fused-dropout" in args.variants:
+        print()
+        print(f"{'L':>6} | {'fused/fused-dropout speed':>25}")
+        for length in args.lengths:
+            ratio = _ratio(value("fused", length, "tokens_per_s"), value("fused-dropout", length, "tokens_per_s"))
+            print(f"{length:>6} | {ratio:>25}")
     print()
     memory = _ratio(value("skewed", 1024, "peak_mib"), value("naive", 1024, "peak_mib"))
     speed = _ratio(value("fused", 2048, "tokens_per_s"), value("skewed", 2048, "tokens_per_s"))

@@ -17,7 +17,7 @@ import torch
 
 from overworld.cli import main
 from overworld.config import ModelConfig
-from overworld.errors import DataError
+from overworld.errors import ConfigError, DataError
 from overworld.models import build_model, save_model
 from overworld.tokenizers import load_tokenizer
 from overworld.training.checkpoint import (
@@ -29,7 +29,7 @@ from overworld.training.checkpoint import (
     restore,
     save_state,
 )
-from overworld.training.loop import TrainingError, train
+from overworld.training.loop import TrainingError, _load_init_from, train
 
 TINY = ["--sequence-length", "32", "--embedding-size", "32", "--num-blocks", "1", "--num-heads", "2",
         "--feed-forward-dim", "64", "--batch-size", "2", "--quiet", "--device", "cpu"]  # fmt: skip
@@ -336,3 +336,25 @@ def test_training_state_is_written_with_the_users_umask(tmp_path, umask, mode):
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "latest" / "state.pt").stat().st_mode) == mode
+
+
+def test_starting_from_a_shorter_window_loads_every_weight(prepared, tmp_path, tiny_model):
+    # rope keeps no weight per position, so a model fine-tunes to a longer window from its own weights
+    tokenizer = load_tokenizer(prepared)
+    short = replace(tiny_model, attention="rope", vocab_size=tokenizer.vocab_size)
+    source = build_model(short, seed=1)
+    save_model(tmp_path / "short", source, tokenizer)
+    longer = build_model(replace(short, sequence_length=64), seed=2)
+    _load_init_from(longer, tmp_path / "short", tokenizer)
+    weights = longer.state_dict()
+    assert all(torch.equal(weights[name], value) for name, value in source.state_dict().items())
+
+
+def test_a_window_that_relative_attention_weights_depend_on_cannot_change(prepared, tmp_path, tiny_model):
+    tokenizer = load_tokenizer(prepared)
+    short = replace(tiny_model, vocab_size=tokenizer.vocab_size)  # relative: one embedding per distance
+    save_model(tmp_path / "short", build_model(short, seed=1), tokenizer)
+    longer = build_model(replace(short, sequence_length=64), seed=2)
+    with pytest.raises(ConfigError, match="only the window of rope or alibi") as info:
+        _load_init_from(longer, tmp_path / "short", tokenizer)
+    assert "\n" not in str(info.value)

@@ -36,19 +36,21 @@ def _relative(config: ModelConfig) -> nn.Module:
     from overworld.models.relative_attention import RelativeSelfAttention
 
     num_relative = config.max_relative_distance or config.sequence_length
-    return RelativeSelfAttention(config.embedding_size, config.num_heads, num_relative, config.dropout)
+    return RelativeSelfAttention(
+        config.embedding_size, config.num_heads, num_relative, config.attention_dropout
+    )
 
 
 def _rope(config: ModelConfig) -> nn.Module:
     from overworld.models.fused_attention import RotarySelfAttention
 
-    return RotarySelfAttention(config.embedding_size, config.num_heads, config.dropout)
+    return RotarySelfAttention(config.embedding_size, config.num_heads, config.attention_dropout)
 
 
 def _alibi(config: ModelConfig) -> nn.Module:
     from overworld.models.fused_attention import ALiBiSelfAttention
 
-    return ALiBiSelfAttention(config.embedding_size, config.num_heads, config.dropout)
+    return ALiBiSelfAttention(config.embedding_size, config.num_heads, config.attention_dropout)
 
 
 # name -> builder; the first entry is the default. The help strings are what the CLI shows.

@@ -146,14 +146,18 @@ def _model_config_for(
 
 
 def _load_init_from(model: Any, init_from: str | Path, tokenizer: Tokenizer) -> None:
-    """Start from another model's weights (fine-tuning): same architecture, same tokenizer."""
+    """Start from another model's weights (fine-tuning): same architecture, same tokenizer. The window
+    (``sequence_length``) may differ where no weight depends on it (``rope`` and ``alibi`` attention):
+    fine-tuning to a longer window."""
     from overworld.models import load_model
 
     source = load_model(init_from)
-    if source.config != model.config:
+    window = replace(source.config, sequence_length=model.config.sequence_length)
+    shapes = {k: v.shape for k, v in model.state_dict().items()}
+    if window != model.config or {k: v.shape for k, v in source.model.state_dict().items()} != shapes:
         raise ConfigError(
             f"--init-from {init_from}: its architecture differs from this run's "
-            "(use the same --config, or none to take its own)"
+            "(use the same --config, or none to take its own; only the window of rope or alibi models may change)"
         )
     if source.tokenizer.to_dict() != tokenizer.to_dict():
         raise ConfigError(f"--init-from {init_from}: its tokenizer differs from the data's")
