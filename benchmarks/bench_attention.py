@@ -74,7 +74,9 @@ def _measure(args: argparse.Namespace, variant: str, length: int) -> dict:
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     else:
         device = torch.device(args.device)
-    attention = {"skewed": "relative", "naive": "relative", "fused": "rope", "alibi": "alibi"}.get(variant, "rope")
+    attention = {"skewed": "relative", "naive": "relative", "fused": "rope", "alibi": "alibi"}.get(
+        variant, "rope"
+    )
     config = ModelConfig(
         attention=attention,
         vocab_size=args.vocab,
@@ -204,7 +206,9 @@ def main() -> int:
         print()
         print(f"{'L':>6} | {'fused/fused-dropout speed':>25}")
         for length in args.lengths:
-            ratio = _ratio(value("fused", length, "tokens_per_s"), value("fused-dropout", length, "tokens_per_s"))
+            ratio = _ratio(
+                value("fused", length, "tokens_per_s"), value("fused-dropout", length, "tokens_per_s")
+            )
             print(f"{length:>6} | {ratio:>25}")
     print()
     memory = _ratio(value("skewed", 1024, "peak_mib"), value("naive", 1024, "peak_mib"))

@@ -68,7 +68,9 @@ def test_rope_training_forward_uses_is_causal_without_a_mask_or_dropout(tiny_con
     monkeypatch.setattr(fused_attention.F, "scaled_dot_product_attention", spy)
     model = build_model(dataclasses.replace(tiny_config, attention="rope", dropout=0.1)).train()
     model(torch.zeros(1, tiny_config.sequence_length, dtype=torch.long))
-    assert calls and all(c.get("is_causal") and c.get("attn_mask") is None and not c["dropout_p"] for c in calls)
+    assert calls and all(
+        c.get("is_causal") and c.get("attn_mask") is None and not c["dropout_p"] for c in calls
+    )
 
 
 @pytest.mark.parametrize("tied", [True, False])
