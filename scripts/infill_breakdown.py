@@ -3,7 +3,8 @@ token when the future is in the context) against everything else, each scored pa
 future, on exactly the gaps ``overworld evaluate --infill 4`` scores; and the oracle, the reduction if
 those parts cost nothing and nothing else changed: what copying from the future can give at most. Then,
 over the same gaps, what the parts written out note by note share with a later part of the same instrument
-(within 8 bars): equal, equal but for velocities, or three quarters of their onsets and pitches.
+in the future the context holds (at most 16 bars, as ``AHEAD k``): equal, equal but for velocities, or three
+quarters of their onsets and pitches.
 
     python scripts/infill_breakdown.py runs/bars test validation
 """
@@ -45,18 +46,18 @@ def breakdown(model_dir: str, split: str, bars: int = 4) -> str:
             f"({1 - total['both'] / total['past']:.1%} lower; at most {oracle:.1%} if those parts cost nothing)")  # fmt: skip
 
 
-def shared_with_future(split: str, bars: int = 4, ahead: int = 8) -> str:
+def shared_with_future(model_dir: str, split: str, bars: int = 4) -> str:
     """Notes of the gaps' written-out parts by what they share with a later part (see the docstring)."""
-    from overworld.tokenizers.bars import BarTokenizer
-
-    tokenizer = BarTokenizer()
+    model = load_model(model_dir)
     counts = {"written": 0, "equal": 0, "equal but velocities": 0, "3/4 of onsets and pitches": 0}
-    gaps, _, _ = held_out_gaps(tokenizer, read_split("data/prepared-game-bars", split), bars, 1024)
+    pieces = read_split("data/prepared-game-bars", split)
+    gaps, _, _ = held_out_gaps(model.tokenizer, pieces, bars, model.model.config.sequence_length)
     for g in gaps:
-        ids = [*g.past, *g.own]  # the past and the gap; the piece's later bars come from the future
-        parts = _run([*ids, *g.context[g.context.index(L.FILL) + 1 : -1]])[1]
+        future = g.context[g.context.index(L.FILL) + 1 : -1]
+        parts = _run([*g.past, *g.own, *future])[1]  # the past, the gap, then the piece's later bars
         first = len(bar_starts(g.past))
         end = first + bars
+        ahead = min(len(bar_starts(future)), N_REPEATS)
         for (b, inst), part in parts.items():
             if not first <= b < end or any(parts.get((b - k, inst)) == part for k in range(1, N_REPEATS + 1)):
                 continue
@@ -81,4 +82,4 @@ if __name__ == "__main__":
         raise SystemExit(__doc__)
     for name in sys.argv[2:]:
         print(breakdown(sys.argv[1], name))
-        print(shared_with_future(name))
+        print(shared_with_future(sys.argv[1], name))

@@ -17,7 +17,7 @@ from overworld.config import ModelConfig, SampleConfig
 from overworld.errors import ConfigError
 from overworld.generation.arrangement import Arrangement
 from overworld.generation.compose import ComposeConfig, compose, write_composition
-from overworld.generation.loop import loop_transitions
+from overworld.generation.loop import close_loop, loop_transitions
 from overworld.midi.gm import DRUMS
 from overworld.render.stems import replay_error, seam
 from overworld.render.vorbis_comments import read_comments
@@ -106,6 +106,18 @@ def test_the_seam_sounds_as_the_loop_played_on_does(battle_loop):
 def test_every_note_is_closed_at_the_loop_point(battle_loop):
     piece, _ = battle_loop
     assert all(n.time + n.duration <= 16 * 1920 for t in piece.score.tracks for n in t.notes)
+
+
+def test_closing_a_loop_rewrites_only_the_bars_around_the_loop_point(bar_model):
+    open_ = compose(bar_model, ComposeConfig(bars=8, key="D minor"), seed=2)[0]
+    body = Arrangement.from_score(open_.score, 1920).closed(8)
+    closed = close_loop(bar_model, body, 8, 2, config=bar_model.sampling, metre=(120.0, 4, 4), seed=5)
+    # bars 2-6 keep every note (onset, duration, pitch, velocity); bars 7-8 and bar 1 are rewritten
+    assert all(np.array_equal(closed.bars(1, 6).notes.get(i, []), a) for i, a in body.bars(1, 6).notes.items())
+    assert set(closed.bars(1, 6).notes) == set(body.bars(1, 6).notes)
+    assert not all(np.array_equal(closed.bars(0, 1).notes.get(i, []), a) for i, a in body.bars(0, 1).notes.items())
+    ends = [a[:, 0] + a[:, 1] for a in closed.notes.values()]
+    assert max(int(e.max()) for e in ends) <= 8 * 1920  # closed at the loop point
 
 
 def test_the_seam_is_scored_like_the_other_transitions(bar_model, battle_loop):

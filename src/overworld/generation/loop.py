@@ -1,10 +1,13 @@
 """Closing a loop: the last bars of a piece rewritten by infilling so that they lead back into bar 1, and
 how likely the model finds the jump from the last bar to the first.
 
-:func:`close_loop` lays the piece's opening bars again after its end, infills the last ``loop_bars`` bars
-between the piece before them and that repeated opening (the model reads both sides), drops the copy and
-ends every note at the loop point (a note still sounding there is closed as a player lifts a key at the
-repeat sign; its release tail is folded onto the start by the audio, :mod:`overworld.render.stems`).
+:func:`close_loop` rewrites the bars on both sides of the loop point in one gap, as a game plays them: the
+piece is rotated so that its second half comes first and its opening follows its end, the last
+``loop_bars`` bars and bar 1 are infilled between the bars before them and the bars after (the model reads
+both sides), and the piece is rotated back. Bar 1 is heard once from silence and then after the last bar
+on every repeat, so it is written for the latter. Every note is ended at the loop point (a note still
+sounding there is closed as a player lifts a key at the repeat sign; the audio carries its release tail
+over the seam, :mod:`overworld.render.stems`).
 
 :func:`loop_transitions` scores every bar transition of the looped piece with the model: the mean
 negative log-likelihood per token of each bar, written out (no ``REPEAT`` shortcuts) after the bars
@@ -14,7 +17,6 @@ of the others.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,28 +30,27 @@ from overworld.tokenizers.bars import Layout
 
 __all__ = ["Transitions", "close_loop", "loop_transitions"]
 
-log = logging.getLogger(__name__)
 L = Layout
-FUTURE_BARS = 4  # bars of the opening the model reads after the loop's end
 
 
 def close_loop(model: Any, piece: Arrangement, bars: int, loop_bars: int, *, config: SampleConfig,
                metre: tuple[float, int, int], seed: int) -> Arrangement:  # fmt: skip
-    """``piece`` (``bars`` bars) with its last ``loop_bars`` bars rewritten to lead into its first;
-    ``metre`` is ``(bpm, numerator, denominator)``. Every note is closed at the loop point."""
+    """``piece`` (``bars`` bars) with its last ``loop_bars`` bars and its first rewritten across the loop
+    point; ``metre`` is ``(bpm, numerator, denominator)``. Every note is closed at the loop point."""
     body = piece.closed(bars)
     k = min(loop_bars, bars - 1)
     instruments = tuple(sorted(body.notes))
     if k < 1 or not instruments:
         return body
-    extended = body.place(body.bars(0, min(bars, FUTURE_BARS)), bars)
-    last_onset = max(int(a[:, 0].max()) for a in extended.notes.values())
-    if last_onset // piece.bar + 1 < bars:  # the opening and the end are silent: nothing to lead over
-        log.info("loop: the piece's last bars and opening are empty; nothing to close")
+    before = max(k, (bars + 1) // 2)  # bars that precede the loop point in the rotated piece
+    rotated = body.bars(bars - before, bars).place(body.bars(0, bars - before), before)
+    score = rotated.score(*metre)
+    last = min(before + 1, len(model.tokenizer.bar_ticks(score)))  # bars end at the last onset
+    if last < before - k + 1:  # the last bars and the opening are silent: nothing to lead over
         return body
-    take = infill(model, extended.score(*metre), (bars - k + 1, bars), instruments=instruments,
-                  config=config, seed=seed)[0]  # fmt: skip
-    return Arrangement.from_score(take.score, piece.bar).closed(bars)
+    take = infill(model, score, (before - k + 1, last), instruments=instruments, config=config, seed=seed)[0]
+    turned = Arrangement.from_score(take.score, piece.bar)
+    return turned.bars(before, bars).place(turned.bars(0, before), bars - before).closed(bars)
 
 
 @dataclass(frozen=True)
