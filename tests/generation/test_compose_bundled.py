@@ -72,9 +72,6 @@ def test_the_seam_is_what_the_loop_played_on_sounds_like(battle_loop):
     assert replay_error(piece.score, 16 * 4 * 60 * SR // 150, sample_rate=SR) < 1e-6
 
 
-@pytest.mark.xfail(strict=True, reason="not yet: closing the loop by infilling leads into bar 1 only sometimes; "
-                   "5 of 10 seeds' seams lie within their other transitions' range (benchmarks/bench_compose.py "
-                   "--transitions), seed 7's (1.04 nats/token) above them (0.17-0.58)")  # fmt: skip
 def test_the_seam_is_as_likely_as_the_other_bar_transitions(bundled, battle_loop):
     piece, _ = battle_loop
     scores = loop_transitions(bundled, Arrangement.from_score(piece.score, 1920), 16, (150.0, 4, 4))

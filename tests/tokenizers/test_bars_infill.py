@@ -140,3 +140,47 @@ def test_the_grammar_allows_ahead_only_onto_a_later_part_and_writes_it_out_when_
     assert not any(L.AHEAD <= t < L.SIZE for t in gap) and gap.count(L.BAR) == 1
     expected = tok.decode(tok.tail(ids, 3)[: bar_starts(tok.tail(ids, 3))[1]])
     assert [n for n in _notes(tok.decode(gap)) if not n[0]] == [n for n in _notes(expected) if not n[0]]
+
+
+def _echo() -> np.ndarray:
+    """Bars A B A X | D | X with the gap's X quieter, note by note, than the X after it."""
+    import symusic
+
+    score = _score([RIFF, [(0, 48, 16)], RIFF, X, D, X], drums=[0, 8])
+    piano, quiet = symusic.Track(program=0), [40, 70]  # bar 4's two notes (TPQ 480)
+    for n in score.tracks[0].notes:
+        velocity = quiet.pop(0) if 3 * 1920 <= n.time < 4 * 1920 else n.velocity
+        piano.notes.append(symusic.Note(n.time, n.duration, n.pitch, velocity))
+    score.tracks[0] = piano
+    return BarTokenizer().encode(score)
+
+
+def test_a_part_that_comes_back_louder_is_ahead_and_its_own_velocities():
+    tok, ids = BarTokenizer(), _echo()
+    starts = bar_starts(ids)
+    context, gap = tok.infill_context(ids, 3, 4, 1024)
+    assert gap[:5] == [L.BAR, L.TRACK + 0, L.AHEAD + 1, L.VEL + 40 // 8, L.VEL + 70 // 8]
+    future = context[context.index(L.FILL) + 1 : -1]
+    whole = tok.decode(ids[: starts[3]].tolist() + gap + future)
+    assert _notes(whole) == _notes(tok.decode(ids))  # the velocities too, note for note
+
+
+def test_the_grammar_takes_no_velocities_or_one_per_copied_note_and_writes_them_out():
+    tok, ids = BarTokenizer(), _echo()
+    context, _ = tok.infill_context(ids, 3, 4, 1024)
+    grammar = tok.grammar(1, SampleConfig(), budgets=0, max_bars=1, device="cpu")
+    grammar.prime(context)
+    body = [L.BAR, L.TRACK + 0, L.AHEAD + 1]
+    for t in body:
+        grammar.update(torch.tensor([t]))
+    ok = grammar.allowed()[0]
+    assert ok[L.VEL : L.PITCH].all() and ok[L.TRACK + 128] and not ok[L.PITCH : L.DUR].any()  # none or a list
+    for v in (2, 2):  # X has two notes: after the first velocity, only the second
+        grammar.update(torch.tensor([L.VEL + v]))
+        body.append(L.VEL + v)
+        ok = grammar.allowed()[0]
+        assert not ok[L.PITCH : L.DUR].any() and not ok[L.POS : L.VEL].any()
+        assert ok[L.VEL : L.PITCH].all() != ok[L.TRACK + 128] and ok[L.TRACK + 128] == (len(body) == 5)
+    gap = grammar.finish(0, body, inclusive=False)
+    assert not any(L.AHEAD <= t < L.SIZE for t in gap)
+    assert [n[5] for n in _notes(tok.decode(gap)) if not n[0]] == [2, 2]  # X's notes at the given velocity

@@ -32,9 +32,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--time-signature", default="4/4", help="the metre: 4/4, 3/4, 6/8... (default: 4/4)")
     p.add_argument("--key", default="auto", help="'D minor', 'F# dorian', 'C mixolydian', 'Bb' (major) or auto: "
                    "one drawn from the seed and printed (default: auto); drums are untouched")  # fmt: skip
-    p.add_argument("--loop", action="store_true", help="regenerate the last bars so they lead back into bar 1 and "
+    p.add_argument("--loop", action="store_true", help="regenerate the last bars and bar 1 so the end leads into the start and "
                    "write a seamless loop (markers, OGG comments, tails folded onto the start)")  # fmt: skip
-    p.add_argument("--loop-bars", type=int, default=2, help="bars infilled to close the loop (default: 2)")
+    p.add_argument(
+        "--loop-bars",
+        type=int,
+        default=2,
+        help="bars before the loop point infilled, with bar 1, to close the loop (default: 2)",
+    )
     p.add_argument("--form", default="", help=f"sections as letters (AABA) or one of {', '.join(FORMS)}; a letter "
                    "that comes back repeats its section (default: none)")  # fmt: skip
     p.add_argument("--section-bars", type=int, default=4, help="bars of each section of --form (default: 4)")

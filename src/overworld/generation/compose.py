@@ -8,7 +8,7 @@ sections and loop points); :func:`write_composition` renders and writes one. The
    before it (the bar model samples ``section_bars`` bars after it), a letter that comes back copies its
    first section, and ``variation`` of each repeat's bars (its last ones) are infilled between the music
    before and after them; without a form, ``bars`` bars in one go;
-2. ``loop``: the last ``loop_bars`` bars are infilled to lead back into bar 1
+2. ``loop``: the last ``loop_bars`` bars and bar 1 are infilled as one gap across the loop point
    (:func:`overworld.generation.loop.close_loop`);
 3. an intro infilled before the body (it leads into it) and an ending sampled after it, outside the loop;
 4. intensity: the body is composed under the highest intensity's budgets

@@ -1,5 +1,5 @@
-"""Closing a loop: the last bars of a piece rewritten by infilling so that they lead back into bar 1, and
-how likely the model finds the jump from the last bar to the first.
+"""Closing a loop: the bars on both sides of the loop point rewritten by infilling so that the last bar
+leads into bar 1, and how likely the model finds the jump from the last bar to the first.
 
 :func:`close_loop` rewrites the bars on both sides of the loop point in one gap, as a game plays them: the
 piece is rotated so that its second half comes first and its opening follows its end, the last

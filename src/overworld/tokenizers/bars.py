@@ -484,6 +484,9 @@ class _DecodeState:
         self.vel = -1
         self.pitch = -1
         self.copies: dict[tuple[int, int], tuple[int, int]] = {}  # part -> the part it copies, not yet known
+        self.velocities: dict[
+            tuple[int, int], list[int]
+        ] = {}  # an AHEAD part -> its own velocities, if given
 
     @property
     def bar_seconds(self) -> float:
@@ -517,6 +520,7 @@ class _DecodeState:
         elif tok >= L.AHEAD:  # a bar after the gap: known once the future is read (see resolve)
             bar = len(self.starts) - 1
             self.copies[(bar, self.inst)] = (bar + tok - L.AHEAD + 1, self.inst)
+            self.velocities[(bar, self.inst)] = []
         elif tok < L.POS:
             b = len(self.starts) - 1 - (tok - L.REPEAT + 1)
             if b >= 0 and (b, self.inst) in parts:
@@ -527,6 +531,8 @@ class _DecodeState:
             self.pos = min(tok - L.POS, self.bar_len - 1)
         elif tok < L.PITCH:
             self.vel = tok - L.VEL
+            if self.pos < 0 and (len(self.starts) - 1, self.inst) in self.velocities:  # after AHEAD k
+                self.velocities[(len(self.starts) - 1, self.inst)].append(self.vel)
         elif tok < L.DUR:
             self.pitch = tok - L.PITCH
         elif self.pos >= 0 and self.vel >= 0 and self.pitch >= 0:
@@ -536,12 +542,17 @@ class _DecodeState:
 
     def resolve(self, parts: dict) -> None:
         """Fill in the parts that copy a later bar (``AHEAD k``, and repeats of such parts) from ``parts``
-        as decoded to the end; a copy of a bar that has no such part stays empty."""
+        as decoded to the end, with the velocities an ``AHEAD k`` gave its notes in order (notes past
+        the last one given keep the copied part's); a copy of a bar that has no such part stays empty."""
         pending = dict(self.copies)
         while pending:
             ready = {key: src for key, src in pending.items() if src in parts}
             if not ready:
                 return
             for key, src in ready.items():
-                parts.setdefault(key, list(parts[src]))
+                given = self.velocities.get(key, [])
+                notes = [
+                    (p, n, d, given[i] if i < len(given) else v) for i, (p, n, d, v) in enumerate(parts[src])
+                ]
+                parts.setdefault(key, notes)
                 del pending[key]

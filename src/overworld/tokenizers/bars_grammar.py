@@ -11,7 +11,8 @@ since the primer. It allows:
   bar, on ``grid`` when asked: 12 steps a beat divided by ``grid``), pitches upward at one position, a
   ``VEL`` before the part's first note and only where it changes, a ``DUR`` after each ``PITCH``;
 * ``REPEAT k`` only where the instrument had a part ``k`` bars back; in an infilled gap, ``AHEAD k`` only
-  where it has a part ``k`` bars later, in the future after the gap;
+  where it has a part ``k`` bars later, in the future after the gap, then nothing or one ``VEL`` for each
+  of that part's notes;
 * ``TRACK`` only for allowed instruments, and once a piece's budget of distinct instruments has played,
   only those; a ``PITCH`` only where fewer than ``max_polyphony`` notes sound at its position (written
   notes; a repeated part is not counted); a ``DUR`` only up to ``max_note_seconds`` at the bar's tempo and only as long as
@@ -127,6 +128,7 @@ class BarGrammar(BudgetMixin):
         self.primer: list[int] = []
         self.future: list[int] = []  # infilling: the bars after the gap
         self.future_parts = torch.zeros(0, N_INSTRUMENTS, dtype=torch.bool, device=dev)  # (F, I)
+        self.future_notes = torch.zeros(0, N_INSTRUMENTS, dtype=torch.long, device=dev)  # (F, I)
         self.must_start_bar = False
 
     def _start_state(self, b: int) -> None:
@@ -148,6 +150,8 @@ class BarGrammar(BudgetMixin):
         self.sounding = torch.zeros(b, _HORIZON, dtype=torch.int16, device=dev)  # from this bar line
         self.start_bars, self.start_seconds = full(0), full(0.0, torch.float64)
         self.done = full(False, torch.bool)
+        self.ahead_notes = full(0)  # in an AHEAD k part: the notes of the part it copies
+        self.ahead_vels = full(0)  # and how many of their velocities it has given
 
     # ----------------------------------------------------------------------------------- protocol
     def prime(self, primer: list[int]) -> list[int]:
@@ -173,15 +177,15 @@ class BarGrammar(BudgetMixin):
         return self.primer if context is None else context
 
     def _read_future(self, future: list[int]) -> None:
-        """Which instruments have a part in each whole bar of an infilling context's future."""
+        """Which instruments have a part in each whole bar of an infilling context's future, and its notes."""
         future = future[future.index(L.BAR) :] if L.BAR in future else []
         self.future = future
         parts = _run(future)[1]
-        self.future_parts = torch.zeros(
-            future.count(L.BAR), N_INSTRUMENTS, dtype=torch.bool, device=self.device
-        )
-        for bar, inst in parts:
-            self.future_parts[bar, inst] = True
+        size = (future.count(L.BAR), N_INSTRUMENTS)
+        self.future_notes = torch.zeros(size, dtype=torch.long, device=self.device)
+        for (bar, inst), notes in parts.items():
+            self.future_notes[bar, inst] = len(notes)
+        self.future_parts = self.future_notes > 0
 
     def finish(self, row: int, body: list[int], inclusive: bool) -> list[int]:
         """The primer (for infilling: the past) and ``body``, or ``body`` alone with the primer's repeats
@@ -217,6 +221,7 @@ class BarGrammar(BudgetMixin):
         self.pos = torch.where(pos, tok - L.POS, self.pos)
         self.pitch = torch.where(pos | track, -1, self.pitch)
         self.vel = torch.where(kind == VEL, tok - L.VEL, self.vel)
+        self._ahead_state(tok, kind)
         pitch = kind == PITCH
         self.pitch = torch.where(pitch, tok - L.PITCH, self.pitch)
         r = self.rows[pitch]
@@ -225,6 +230,21 @@ class BarGrammar(BudgetMixin):
         self.last = torch.where(self.done, self.last, kind)
         self.done |= tok == L.EOS
         self.must_start_bar = False
+
+    def _ahead_state(self, tok: Tensor, kind: Tensor) -> None:
+        """An ``AHEAD k`` part notes how many notes it copies; each ``VEL`` after it gives one velocity."""
+        ahead = (tok >= L.AHEAD) & (kind == REPEAT)
+        if ahead.any():
+            n = len(self.future_notes)
+            f = self._future_bars()[self.rows, (tok - L.AHEAD).clamp(0, N_REPEATS - 1)]  # (B,)
+            notes = self.future_notes[f.clamp(0, max(n - 1, 0)), self.inst.clamp(min=0)] if n else 0 * f
+            self.ahead_notes = torch.where(ahead, notes, self.ahead_notes)
+        self.ahead_vels = torch.where(
+            ahead, 0, self.ahead_vels + ((kind == VEL) & (self.ahead_notes > 0)).long()
+        )
+        ended = (kind == TRACK) | (kind == BAR) | (kind == END)
+        self.ahead_notes = torch.where(ended, 0, self.ahead_notes)
+        self.ahead_vels = torch.where(ended, 0, self.ahead_vels)
 
     def _new_bar(self, bar: Tensor) -> None:
         """Rows in ``bar`` start a bar: shift the history and the sounding notes by the old bar."""
@@ -277,7 +297,10 @@ class BarGrammar(BudgetMixin):
         ] & self.signatures[None, :]
         tempo = ((k == BAR) & later) | (k == TIMESIG)
         ok[:, L.TEMPO : L.TRACK] = self._tempo_mask(tempo)
-        between = (opening & ~(first & ~(self.has_sig & self.has_tempo))) | (k == REPEAT) | (k == DUR)
+        copied = self.ahead_notes > 0
+        vels_done = copied & (self.ahead_vels == self.ahead_notes)  # AHEAD k and all its velocities
+        between = (opening & ~(first & ~(self.has_sig & self.has_tempo))) | (k == DUR)
+        between |= ((k == REPEAT) & (self.ahead_vels == 0)) | ((k == VEL) & vels_done)
         ok[:, L.TRACK : L.REPEAT] = tracks & between[:, None]
         ok[:, L.BAR] = bar_ok & (between | (k == START))
         ok[:, L.EOS] = eos_ok & between
@@ -306,7 +329,12 @@ class BarGrammar(BudgetMixin):
         vels = torch.arange(L.PITCH - L.VEL, device=self.device)[None, :] != self.vel[:, None]
         may_vel = ((k == POS) | (k == DUR)) & any_pitch
         ok[:, L.VEL : L.PITCH] = vels & may_vel[:, None]
-        may_pitch = ((k == POS) & (self.vel >= 0)) | (k == VEL) | (k == DUR)
+        copied = self.ahead_notes > 0  # after AHEAD k: none, or one velocity for each note it copies
+        ok[:, L.VEL : L.PITCH] |= (
+            copied
+            & (((k == REPEAT) & (self.inst >= 0)) | ((k == VEL) & (self.ahead_vels < self.ahead_notes)))
+        )[:, None]
+        may_pitch = (((k == POS) & (self.vel >= 0)) | (k == VEL) | (k == DUR)) & ~copied
         ok[:, L.PITCH : L.DUR] = pitches & may_pitch[:, None]
         longest = self.max_note_seconds * self.qpm * STEPS_PER_QUARTER / 60.0  # (B,) steps
         fits = self.durations[None, :] <= longest[:, None]  # (B, D)
@@ -316,14 +344,23 @@ class BarGrammar(BudgetMixin):
         fits[:, 0] = True  # the shortest note always fits where its PITCH was allowed
         ok[:, L.DUR : L.FILL] = fits & (k == PITCH)[:, None]
 
+    def _future_bars(self) -> Tensor:
+        """``(B, K)``: the future's bar that ``AHEAD k`` points to from this bar of the gap (the gap being
+        ``max_bars`` long); outside ``0 .. F - 1`` where it points to none."""
+        gap_bar = self.bars - self.start_bars - 1  # (B,) 0 = the gap's first bar
+        return (
+            gap_bar[:, None]
+            + torch.arange(1, N_REPEATS + 1, device=self.device)[None, :]
+            - (self.max_bars or 0)
+        )
+
     def _ahead(self, inst: Tensor) -> Tensor:
         """``(B, K)``: ``AHEAD k`` may copy instrument ``inst``'s part ``k`` bars later: a bar of the
-        future (the gap being ``max_bars`` long) where it has one."""
+        future where it has one."""
         n = len(self.future_parts)
         if not n or self.max_bars is None:
             return torch.zeros(len(self.rows), N_REPEATS, dtype=torch.bool, device=self.device)
-        gap_bar = self.bars - self.start_bars - 1  # (B,) 0 = the gap's first bar
-        f = gap_bar[:, None] + torch.arange(1, N_REPEATS + 1, device=self.device)[None, :] - self.max_bars
+        f = self._future_bars()
         inside = (f >= 0) & (f < n)  # (B, K)
         return inside & self.future_parts[f.clamp(0, n - 1), inst[:, None]]
 

@@ -10,9 +10,10 @@ A training example, and the context a model infills from, is::
 * the gap keeps the piece's own tokens (a ``REPEAT k`` in the gap still means ``k`` bars back in the
   piece: in the past, or earlier in the gap), except that a part written out note by note that equals
   the same instrument's part ``k`` bars later, in the future the context holds, is ``AHEAD k``: what the
-  past's ``REPEAT`` is to a continuation, copying from the future is to a gap. Both codings hold the
-  same notes, so bits per note of the gap after its past alone and after past and future compare
-  (``evaluate --infill``).
+  past's ``REPEAT`` is to a continuation, copying from the future is to a gap. A part whose notes equal
+  such a part's but for their velocities (a tracker's volume column, an echo) is ``AHEAD k`` followed by
+  one ``VEL`` per note, its own velocities in the part's order. Both codings hold the same notes, so bits
+  per note of the gap after its past alone and after past and future compare (``evaluate --infill``).
 
 Context budgets follow the model's window: the gap gets what it needs (at most half the window), the
 future at most half of what is left, the past the rest; contexts built for inference use the same
@@ -73,8 +74,9 @@ def part_spans(tokens: list[int]) -> list[tuple[int, int]]:
 def ahead_gap(ids: np.ndarray, first: int, end: int, future_bars: int) -> list[int]:
     """The tokens of bars ``first`` to ``end - 1`` of ``ids`` with every part written out note by note
     that equals the same instrument's part in one of the ``future_bars`` bars after the gap as
-    ``AHEAD k`` (the nearest such bar, ``k`` bars later). Parts that repeat an earlier bar stay
-    ``REPEAT``: the encoder prefers the past, as without a future."""
+    ``AHEAD k`` (the nearest such bar, ``k`` bars later); one whose notes equal such a part's but for
+    their velocities as ``AHEAD k`` and one ``VEL`` per note, its velocities in order. Parts that repeat an
+    earlier bar stay ``REPEAT``: the encoder prefers the past, as without a future."""
     starts = bar_starts(ids)
     stop = int(starts[end + future_bars]) if end + future_bars < len(starts) else len(ids)
     parts = _run(ids[:stop])[1]
@@ -84,12 +86,24 @@ def ahead_gap(ids: np.ndarray, first: int, end: int, future_bars: int) -> list[i
     done = 0
     for a, b in part_spans(gap):
         bar, inst = int(bar_of[a]), gap[a] - L.TRACK
-        written = not (b == a + 2 and L.REPEAT <= gap[a + 1] < L.POS)
+        mine = parts.get((bar, inst))
         later = range(max(1, end - bar), min(N_REPEATS, end + future_bars - 1 - bar) + 1)
-        k = next((k for k in later if written and parts.get((bar + k, inst)) == parts.get((bar, inst))), 0)
-        out += gap[done:a] + ([gap[a], L.AHEAD + k - 1] if k else gap[a:b])
+        out += gap[done:a]
         done = b
+        if not mine or (b == a + 2 and L.REPEAT <= gap[a + 1] < L.POS):  # not written out
+            out += gap[a:b]
+        elif k := next((k for k in later if parts.get((bar + k, inst)) == mine), 0):
+            out += [gap[a], L.AHEAD + k - 1]
+        elif k := next((k for k in later if _notes(parts.get((bar + k, inst))) == _notes(mine)), 0):
+            out += [gap[a], L.AHEAD + k - 1, *(L.VEL + v for *_, v in mine)]  # its notes, its own velocities
+        else:
+            out += gap[a:b]
     return out + gap[done:]
+
+
+def _notes(part: list[tuple[int, int, int, int]] | None) -> list[tuple[int, int, int]] | None:
+    """A part's notes without their velocities: ``(pos, pitch, duration bin)``."""
+    return None if part is None else [(p, n, d) for p, n, d, _ in part]
 
 
 def infill_context(
