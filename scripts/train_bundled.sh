@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
 # The bundled model's recipe, one command: fetch and prepare the free game music (Freedoom, OpenMSX and the
 # tracker modules of Debian's game packages) with the bar tokenizer, train a Music Transformer on it
-# (continuation), fine-tune it with half, then three quarters, of its windows teaching infilling
-# (--infill-rate), then 2,000 more steps with half (gaps whose parts come back after them as AHEAD tokens),
-# then bundle it (scripts/bundle_default.py writes the model card and generation_config.json).
-#   scripts/train_bundled.sh          CPU (what shipped: 500 + 450 + 350 + 2,000 steps, 52 + 26 + 14 + 100
-#                                     minutes on 2 cores shared with other work, so the step a clock stops at varies)
+# (continuation, 1,024-token windows), fine-tune it with half, then three quarters, of its windows teaching
+# infilling (--infill-rate), then 2,000 steps with half (gaps whose parts come back after them as AHEAD
+# tokens), then at 2,048-token windows (the model's RoPE attention keeps no weight per position, so
+# --init-from carries it over): 1,600 steps with half, whose best checkpoint (by validation loss) the last
+# stage starts from, 1,500 steps with 70% infilling that teach AHEAD k with one VEL per note (a part that
+# comes back with other velocities); then bundle it (scripts/bundle_default.py writes the model card and
+# generation_config.json).
+#   scripts/train_bundled.sh          CPU (what shipped: 500 + 450 + 350 + 2,000 + 1,600 + STEPS6 steps; 52 + 26 +
+#                                     14 + 100 + 45 + 45 minutes on 2 cores shared with other work, so the step a
+#                                     clock stops at varies)
 #   scripts/train_bundled.sh --gpu    one GPU: the configs' full step counts, bigger batches, minutes (never run:
 #                                     no GPU was lent)
 # What shipped trained its first three stages before the bar tokenizer had AHEAD tokens (467 ids, not 483);
 # `python3 scripts/grow_vocab.py runs/bars-infill2/model runs/bars-grown/model` carried it over (AHEAD rows
-# start as REPEAT's) and the last stage started from runs/bars-grown. Here all four stages use the current
-# tokenizer and nothing needs growing.
-# Runs go to runs/bars-plain, runs/bars-infill1, runs/bars-infill2 and runs/bars; data to data/.
+# start as REPEAT's) and the fourth stage started from runs/bars-grown. Here all stages use the current
+# tokenizer and nothing needs growing. The first four stages trained with attention dropout 0.1 (since made
+# its own setting, off by default: benchmarks/bench_attention.py), the last two without.
+# Runs go to runs/bars-plain, runs/bars-infill1, runs/bars-infill2, runs/bars-ahead, runs/bars-long and
+# runs/bars; data to data/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 gpu=0
@@ -30,8 +37,14 @@ if [ "$gpu" = 1 ]; then
     --config configs/bars-infill-finetune.json --init-from runs/bars-plain --batch-size 16 --device cuda --quiet
   overworld train --data data/prepared-game-bars --out runs/bars-infill2 --overwrite --config configs/bars-infill-finetune.json \
     --init-from runs/bars-infill1 --steps 500 --lr 0.0004 --infill-rate 0.75 --seed 2 --batch-size 16 --device cuda --quiet
-  overworld train --data data/prepared-game-bars --out runs/bars --overwrite --config configs/bars-infill-finetune.json \
+  overworld train --data data/prepared-game-bars --out runs/bars-ahead --overwrite --config configs/bars-infill-finetune.json \
     --init-from runs/bars-infill2 --steps 2000 --lr 0.0004 --infill-rate 0.5 --seed 3 --batch-size 16 --device cuda --quiet
+  overworld train --data data/prepared-game-bars --out runs/bars-long --overwrite --config configs/bars-infill-finetune.json \
+    --init-from runs/bars-ahead --sequence-length 2048 --steps 1600 --lr 0.0003 --infill-rate 0.5 --seed 4 \
+    --batch-size 16 --device cuda --quiet
+  overworld train --data data/prepared-game-bars --out runs/bars --overwrite --config configs/bars-infill-finetune.json \
+    --init-from runs/bars-long --sequence-length 2048 --steps 1500 --lr 0.0003 --infill-rate 0.7 --seed 5 \
+    --batch-size 16 --device cuda --quiet
 else
   OMP_NUM_THREADS=2 overworld train --data data/prepared-game-bars --out runs/bars-plain --overwrite \
     --config configs/bars-music-transformer.json --max-minutes 52 --quiet   # shipped: stopped at step 500
@@ -40,8 +53,14 @@ else
   OMP_NUM_THREADS=2 overworld train --data data/prepared-game-bars --out runs/bars-infill2 --overwrite \
     --config configs/bars-infill-finetune.json --init-from runs/bars-infill1 --steps 500 --lr 0.0004 \
     --infill-rate 0.75 --seed 2 --max-minutes 14 --quiet   # shipped: stopped at step 350
-  OMP_NUM_THREADS=2 overworld train --data data/prepared-game-bars --out runs/bars --overwrite \
+  OMP_NUM_THREADS=2 overworld train --data data/prepared-game-bars --out runs/bars-ahead --overwrite \
     --config configs/bars-infill-finetune.json --init-from runs/bars-infill2 --steps 2000 --lr 0.0004 \
     --infill-rate 0.5 --seed 3 --max-minutes 100 --quiet
+  OMP_NUM_THREADS=2 overworld train --data data/prepared-game-bars --out runs/bars-long --overwrite \
+    --config configs/bars-infill-finetune.json --init-from runs/bars-ahead --sequence-length 2048 --steps 1600 \
+    --lr 0.0003 --infill-rate 0.5 --seed 4 --max-minutes 105 --quiet   # shipped: its best checkpoint, step 200
+  OMP_NUM_THREADS=2 overworld train --data data/prepared-game-bars --out runs/bars --overwrite \
+    --config configs/bars-infill-finetune.json --init-from runs/bars-long --sequence-length 2048 --steps 1500 \
+    --lr 0.0003 --infill-rate 0.7 --seed 5 --max-minutes 45 --quiet
 fi
 python3 scripts/bundle_default.py runs/bars

@@ -3,6 +3,7 @@ mix; intensity that measurably changes density, instruments and velocity; AABA f
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import types
 
@@ -113,9 +114,13 @@ def test_closing_a_loop_rewrites_only_the_bars_around_the_loop_point(bar_model):
     body = Arrangement.from_score(open_.score, 1920).closed(8)
     closed = close_loop(bar_model, body, 8, 2, config=bar_model.sampling, metre=(120.0, 4, 4), seed=5)
     # bars 2-6 keep every note (onset, duration, pitch, velocity); bars 7-8 and bar 1 are rewritten
-    assert all(np.array_equal(closed.bars(1, 6).notes.get(i, []), a) for i, a in body.bars(1, 6).notes.items())
+    assert all(
+        np.array_equal(closed.bars(1, 6).notes.get(i, []), a) for i, a in body.bars(1, 6).notes.items()
+    )
     assert set(closed.bars(1, 6).notes) == set(body.bars(1, 6).notes)
-    assert not all(np.array_equal(closed.bars(0, 1).notes.get(i, []), a) for i, a in body.bars(0, 1).notes.items())
+    assert not all(
+        np.array_equal(closed.bars(0, 1).notes.get(i, []), a) for i, a in body.bars(0, 1).notes.items()
+    )
     ends = [a[:, 0] + a[:, 1] for a in closed.notes.values()]
     assert max(int(e.max()) for e in ends) <= 8 * 1920  # closed at the loop point
 
@@ -165,6 +170,16 @@ def test_aaba_repeats_a_and_b_differs(bar_model):
     assert [s[0] for s in piece.sections] == list("AABA") and piece.bars == 8
     a1, a2, b, a3 = (_onsets(arr, s, e) for _, s, e in piece.sections)
     assert a1 == a2 == a3 and a1 != b  # durations aside: the last A's notes end with the piece
+
+
+def test_a_looped_form_keeps_its_repeats_first_bars_the_loops_bar_1(bar_model):
+    config = ComposeConfig(form="AABA", section_bars=2, key="G major", loop=True, stems=False)
+    piece = compose(bar_model, config, seed=2)[0]
+    plain = compose(bar_model, dataclasses.replace(config, loop=False), seed=2)[0]
+    arr, before = Arrangement.from_score(piece.score, 1920), Arrangement.from_score(plain.score, 1920)
+    assert _onsets(arr, 0, 1) != _onsets(before, 0, 1)  # the loop rewrote bar 1 ...
+    assert _onsets(arr, 0, 1) == _onsets(arr, 2, 3)  # ... and the second A starts with it again
+    assert _onsets(arr, 4, 5) == _onsets(before, 4, 5)  # B untouched
 
 
 def test_variation_rewrites_the_end_of_each_repeat(bar_model):

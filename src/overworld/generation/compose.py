@@ -9,7 +9,8 @@ sections and loop points); :func:`write_composition` renders and writes one. The
    first section, and ``variation`` of each repeat's bars (its last ones) are infilled between the music
    before and after them; without a form, ``bars`` bars in one go;
 2. ``loop``: the last ``loop_bars`` bars and bar 1 are infilled as one gap across the loop point
-   (:func:`overworld.generation.loop.close_loop`);
+   (:func:`overworld.generation.loop.close_loop`); with a form, the later sections of the first section's
+   letter start with the new bar 1 too;
 3. an intro infilled before the body (it leads into it) and an ending sampled after it, outside the loop;
 4. intensity: the body is composed under the highest intensity's budgets
    (:mod:`overworld.generation.intensity`), and each calmer version keeps its layers of the same notes.
@@ -272,6 +273,24 @@ def _calmer(piece: Arrangement, level: Intensity, source: Intensity) -> Arrangem
     return out
 
 
+def _reopened(body: Arrangement, parts: list[tuple[str, int, int]], config: ComposeConfig) -> Arrangement:
+    """``body`` with every later section of the first section's letter starting with its bar 1 again, as
+    the loop rewrote it: where the repeat's first bar was a copy (``variation`` left it) and lies before
+    the bars the loop rewrote."""
+    size = config.section_bars
+    if not parts or round(config.variation * size) >= size:
+        return body
+    opening, letter = body.bars(0, 1), parts[0][0]
+    for c, start, _ in parts[1:]:
+        if c == letter and start < config.body_bars - config.loop_bars:
+            lo, hi = start * body.bar, (start + 1) * body.bar
+            kept = {i: a[(a[:, 0] < lo) | (a[:, 0] >= hi)] for i, a in body.notes.items()}
+            body = Arrangement(body.tpq, body.bar, {i: a for i, a in kept.items() if len(a)}).place(
+                opening, start
+            )
+    return body
+
+
 def compose(model: Any, config: ComposeConfig, *, seed: int = 0, sampling: SampleConfig | None = None,
             progress: Callable[[str], None] | None = None) -> list[Composition]:  # fmt: skip
     """Compose one piece (one :class:`Composition` per intensity level, sharing its structure) with a
@@ -296,6 +315,7 @@ def compose(model: Any, config: ComposeConfig, *, seed: int = 0, sampling: Sampl
         say("loop")
         body = close_loop(composer.model, body, config.body_bars, config.loop_bars, config=settings,
                           metre=composer.metre, seed=composer._seed())  # fmt: skip
+        body = _reopened(body, parts, config)
     say("frame")
     piece = composer.frame(body)
     start, end = config.intro, config.intro + config.body_bars
