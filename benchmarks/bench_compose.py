@@ -6,7 +6,8 @@ and to write (MIDI, the mix and stems as OGG with loop comments, piece.json) for
 loop's seam: the jump from the last sample to the first against the steps around it, how far the looped
 audio lies from the piece played three times around a repeat (0: the seam is what a continuous performance
 sounds like), and how far the stems' sum is from the mix. With ``--transitions``, also the model's per-token
-likelihood of bar 1 after bar 16 against its other bar transitions, and how many seams lie in their range.
+likelihood of bar 1 after bar 16 against its other bar transitions, and how many seams lie in their range;
+then the same with every bar scored after only the 8 bars before it (``local_transitions``).
 
     python benchmarks/bench_compose.py                                  # runs/bars/model if present
     python benchmarks/bench_compose.py --model path/to/bar-model --seeds 0 1 2 --transitions
@@ -48,7 +49,7 @@ def _model(path: str | None, device: str):
 def main() -> None:
     from overworld.generation.arrangement import Arrangement
     from overworld.generation.compose import ComposeConfig, compose, write_composition
-    from overworld.generation.loop import loop_transitions
+    from overworld.generation.loop import local_transitions, loop_transitions
     from overworld.render.stems import render_stems, replay_error, seam
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -66,7 +67,7 @@ def main() -> None:
     )
     print(f"model: {name}\n16-bar loop at 150 bpm in D minor with stems, {args.sample_rate} Hz OGG")
     print(f"{'seed':>5} {'compose s':>10} {'write s':>8} {'total s':>8} {'notes':>6} {'stems':>6}")
-    lines, inside = [], 0
+    lines, inside, inside_local = [], 0, 0
     for seed in args.seeds:
         start = time.perf_counter()
         piece = compose(model, config, seed=seed)[0]
@@ -93,9 +94,16 @@ def main() -> None:
             inside += scores.within_range
             lines.append(f"  bar transitions (nats/token): seam {scores.seam:.3f}, others {min(scores.bars):.3f}"
                          f"-{max(scores.bars):.3f} (median {np.median(scores.bars):.3f})")  # fmt: skip
+            near = local_transitions(
+                model, Arrangement.from_score(piece.score, piece.bar_ticks), 16, (150.0, 4, 4)
+            )
+            inside_local += near.within_range
+            lines.append(f"  after the 8 bars before (bits/note): seam {near.seam:.2f}, others {min(near.bars):.2f}"
+                         f"-{max(near.bars):.2f} (median {np.median(near.bars):.2f})")  # fmt: skip
     print("\n".join(lines))
     if args.transitions:
-        print(f"seams within the range of their piece's other bar transitions: {inside} of {len(args.seeds)}")
+        print(f"seams within the range of their piece's other bar transitions: {inside} of {len(args.seeds)}; "
+              f"each bar after only the 8 before it: {inside_local} of {len(args.seeds)}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from overworld.config import ModelConfig, SampleConfig
 from overworld.errors import ConfigError
 from overworld.generation.arrangement import Arrangement
 from overworld.generation.compose import ComposeConfig, compose, write_composition
-from overworld.generation.loop import close_loop, loop_transitions
+from overworld.generation.loop import close_loop, local_transitions, loop_transitions
 from overworld.midi.gm import DRUMS
 from overworld.render.stems import replay_error, seam
 from overworld.render.vorbis_comments import read_comments
@@ -130,6 +130,18 @@ def test_the_seam_is_scored_like_the_other_transitions(bar_model, battle_loop):
     arrangement = Arrangement.from_score(piece.score, 1920)
     scores = loop_transitions(bar_model, arrangement, 16, (150.0, 4, 4))
     assert len(scores.bars) == 15 and np.isfinite(scores.seam) and all(np.isfinite(scores.bars))
+
+
+def test_local_transitions_treat_every_bar_line_of_a_loop_alike(bar_model):
+    # a loop turned round by 3 bars is the same loop: the same transitions, the seam now among the others
+    rng = np.random.default_rng(0)
+    rows = [(b * 1920 + 240 * int(rng.integers(0, 8)), 240, int(rng.integers(60, 72)), 90) for b in range(8)
+            for _ in range(3)]  # fmt: skip
+    piece = Arrangement(480, 1920, {0: np.array(sorted(set(rows)), dtype=np.int64)})
+    turned = piece.bars(3, 8).place(piece.bars(0, 3), 5)
+    a, b = (local_transitions(bar_model, p, 8, (120.0, 4, 4), context=4) for p in (piece, turned))
+    assert len(a.bars) == 7 and np.allclose(sorted((a.seam, *a.bars)), sorted((b.seam, *b.bars)), atol=1e-4)
+    assert not np.isclose(a.seam, b.seam)
 
 
 def _measures(piece) -> tuple[float, int, float]:

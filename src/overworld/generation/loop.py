@@ -12,11 +12,13 @@ over the seam, :mod:`overworld.render.stems`).
 :func:`loop_transitions` scores every bar transition of the looped piece with the model: the mean
 negative log-likelihood per token of each bar, written out (no ``REPEAT`` shortcuts) after the bars
 before it, for bars 2..N, and of bar 1 after bar N (the seam). A musical loop's seam is within the range
-of the others.
+of the others. :func:`local_transitions` asks it a second way: each bar after only the 8 bars before it, in
+the tokenizer's own coding, bits per note.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +30,7 @@ from overworld.generation.arrangement import Arrangement
 from overworld.generation.infill import infill
 from overworld.tokenizers.bars import Layout
 
-__all__ = ["Transitions", "close_loop", "loop_transitions"]
+__all__ = ["Transitions", "close_loop", "local_transitions", "loop_transitions"]
 
 L = Layout
 
@@ -74,15 +76,16 @@ def _written_out(tokenizer: Any, ids: np.ndarray, bar: int) -> list[int]:
     return [t for t in one if not L.TIMESIG <= t < L.TRACK]
 
 
-def _bar_nll(lm: Any, prefix: list[int], bar: list[int], window: int) -> float:
-    """Mean NLL of ``bar``'s tokens after ``prefix`` (BOS first), within the model's window."""
+def _bar_nll(lm: Any, prefix: list[int], bar: list[int], window: int) -> np.ndarray:
+    """``(len(bar),)``: the NLL (nats) of each of ``bar``'s tokens after ``prefix`` (BOS first), within the
+    model's window."""
     seq = [*prefix, *bar][-window:]
     x = torch.tensor(seq[:-1], dtype=torch.long, device=next(lm.parameters()).device)[None]
     with torch.inference_mode():
         logits = lm(x)[0].float()  # (T, V)
     targets = torch.tensor(seq[1:], dtype=torch.long, device=logits.device)
     nll = torch.nn.functional.cross_entropy(logits, targets, reduction="none")
-    return float(nll[-len(bar) :].mean())
+    return nll[-len(bar) :].cpu().numpy()
 
 
 def loop_transitions(model: Any, piece: Arrangement, bars: int, metre: tuple[float, int, int]) -> Transitions:
@@ -98,9 +101,44 @@ def loop_transitions(model: Any, piece: Arrangement, bars: int, metre: tuple[flo
         scores = []
         for b in range(1, min(bars, len(starts) - 1) + 1):
             prefix = [tokenizer.bos_id, *ids[: starts[b]].tolist()]
-            scores.append(_bar_nll(lm, prefix, _written_out(tokenizer, ids, b), window))
+            scores.append(float(_bar_nll(lm, prefix, _written_out(tokenizer, ids, b), window).mean()))
     finally:
         lm.train(was)
     if len(scores) < bars:  # the second copy's first bar has no notes: the seam is the last score
         return Transitions(tuple(scores[:-1]), scores[-1] if scores else float("nan"))
     return Transitions(tuple(scores[:-1]), scores[-1])
+
+
+def local_transitions(
+    model: Any, piece: Arrangement, bars: int, metre: tuple[float, int, int], context: int = 8
+) -> Transitions:
+    """A second view of the same question: bits per note of each bar of ``piece`` looped after only the
+    ``context`` bars before it (wrapping round the loop point), in the tokenizer's own coding (a repeat
+    is a ``REPEAT``), for bars 2..N and for bar 1 after bar N (the seam). Every transition sees the same
+    amount of music, and none is scored in a coding the model never trained on; an empty bar scores NaN
+    and is left out of the range."""
+    tokenizer, lm = model.tokenizer, model.model
+    body = piece.closed(bars)
+    context = min(context, bars)
+    looped = body.place(body, bars).place(body, 2 * bars)
+    was = lm.training
+    lm.eval()
+    try:
+        scores = []
+        for b in range(bars, 2 * bars):
+            notes = body.bars(b - bars, b - bars + 1).count()
+            ids = np.asarray(tokenizer.encode(looped.bars(b - context, b + 1).score(*metre)), dtype=np.int64)
+            starts = np.flatnonzero(ids == L.BAR)
+            if not notes or len(starts) <= context:
+                scores.append(float("nan"))
+                continue
+            prefix, bar = (
+                [tokenizer.bos_id, *ids[: starts[context]].tolist()],
+                ids[starts[context] :].tolist(),
+            )
+            scores.append(
+                float(_bar_nll(lm, prefix, bar, lm.config.sequence_length).sum()) / math.log(2) / notes
+            )
+    finally:
+        lm.train(was)
+    return Transitions(tuple(x for x in scores[1:] if not math.isnan(x)), scores[0])
