@@ -100,6 +100,18 @@ def test_the_same_seed_gives_the_same_take(bar_model):
     assert _notes(a[0].score) != _notes(a[1].score)  # two takes of one batch differ
 
 
+def test_a_piece_that_ends_in_silent_bars_can_have_them_rewritten(bar_model):
+    score = _piece()
+    for track in score.tracks:  # 10 bars long, the notes in its first 8: bars 9-10 are rests
+        track.notes = symusic.Note.from_numpy(*(track.notes.numpy()[k][track.notes.numpy()["time"] < 8 * 1920]
+                                                for k in ("time", "duration", "pitch", "velocity")))  # fmt: skip
+    with pytest.raises(ConfigError, match="outside the piece's 8 bars"):
+        infill(bar_model, score, (9, 10))
+    take = infill(bar_model, score, (9, 10), seed=3, piece_bars=10)[0]
+    assert take.span_ticks == (8 * 1920, 10 * 1920)
+    assert _notes(take.score, _outside(take.span_ticks)) == _notes(score)  # every note before them kept
+
+
 @pytest.mark.parametrize("bars, message", [("9-12", "outside the piece"), ("11", "outside the piece"),
                                            ("6-3", "runs backwards"), ("", "FIRST-LAST"), ("0-2", "count from 1"),
                                            ("a-b", "FIRST-LAST")])  # fmt: skip

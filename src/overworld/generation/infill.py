@@ -76,19 +76,21 @@ def infill(
     num: int = 1,
     seed: int = 0,
     progress: Callable[[float, float], None] | None = None,
+    piece_bars: int = 0,
 ) -> list[Infilled]:
     """Rewrite ``bars`` (``(first, last)`` from 1, or ``"5-8"``) of ``source`` ``num`` times with ``model``
     (what :func:`~overworld.models.load_model` returns, with a tokenizer that can infill). ``instruments``
     (GM programs, 128 drums): rewrite only those; ``config``: the sampling settings (default: the model's
-    recommended ones); its instrument controls are replaced by ``instruments``. Raises
-    :class:`ConfigError` for a span outside the piece or a model that cannot infill."""
+    recommended ones); its instrument controls are replaced by ``instruments``; ``piece_bars``: how many
+    bars the piece lasts where its last ones are silent (a composed loop; a file counts up to the bar of
+    its last note). Raises :class:`ConfigError` for a span outside the piece or a model that cannot
+    infill."""
     tokenizer = model.tokenizer
     if not getattr(tokenizer, "can_infill", False):
         raise ConfigError(f"infilling needs a bar-token model; this one uses {tokenizer.name} tokens")
     first, last = parse_bars(bars) if isinstance(bars, str) else bars
     score = _load(source)
-    ids = tokenizer.encode(score)
-    lines = tokenizer.bar_ticks(score)
+    ids, lines = tokenizer.encode_bars(score, piece_bars)
     if last > len(lines):
         raise ConfigError(f"bars {first}-{last} are outside the piece's {len(lines)} bars")
     context, _ = tokenizer.infill_context(ids, first - 1, last, model.model.config.sequence_length)
@@ -97,14 +99,8 @@ def infill(
     gaps = generate(model, config=config, primer_ids=context, bars=last - first + 1, num=num, seed=seed,
                     progress=progress)  # fmt: skip
     start = int(lines[first - 1])
-    end = int(lines[last]) if last < len(lines) else _bar_end(lines, score)
+    end = int(lines[last]) if last < len(lines) else int(tokenizer.bar_ticks(score, last + 1)[last])
     return [_merge(score, tokenizer, gap, (start, end), set(instruments)) for gap in gaps]
-
-
-def _bar_end(lines: np.ndarray, score: Any) -> int:
-    """The end of the last bar: one bar length after its start (the previous bar's length)."""
-    step = int(lines[-1] - lines[-2]) if len(lines) > 1 else 4 * score.ticks_per_quarter
-    return int(lines[-1]) + step
 
 
 def _merge(score: Any, tokenizer: Any, gap: np.ndarray, span: tuple[int, int], only: set[int]) -> Infilled:

@@ -46,11 +46,8 @@ def close_loop(model: Any, piece: Arrangement, bars: int, loop_bars: int, *, con
         return body
     before = max(k, (bars + 1) // 2)  # bars that precede the loop point in the rotated piece
     rotated = body.bars(bars - before, bars).place(body.bars(0, bars - before), before)
-    score = rotated.score(*metre)
-    last = min(before + 1, len(model.tokenizer.bar_ticks(score)))  # bars end at the last onset
-    if last < before - k + 1:  # the last bars and the opening are silent: nothing to lead over
-        return body
-    take = infill(model, score, (before - k + 1, last), instruments=instruments, config=config, seed=seed)[0]
+    take = infill(model, rotated.score(*metre), (before - k + 1, before + 1), instruments=instruments,
+                  config=config, seed=seed, piece_bars=bars)[0]  # fmt: skip
     turned = Arrangement.from_score(take.score, piece.bar)
     return turned.bars(before, bars).place(turned.bars(0, before), bars - before).closed(bars)
 

@@ -136,7 +136,8 @@ class Studio:
         old = self.take(take_id)
         sampling = self.sampling(dict(changes or {}), old.sampling)
         new = infill(self.model, old.score, span, instruments=instruments, config=sampling, seed=seed,
-                     progress=lambda done, total: progress("regenerating bars", done / total if total else None))[0]  # fmt: skip
+                     progress=lambda done, total: progress("regenerating bars", done / total if total else None),
+                     piece_bars=len(old.bar_lines) - 1)[0]  # fmt: skip
         label = f"take {old.id} with bars {span[0]}-{span[1]} regenerated"
         piece = dataclasses.replace(old.composition, score=new.score) if old.composition is not None else None
         take = self._new(label=label, score=new.score, bar_lines=old.bar_lines, composition=piece,

@@ -218,14 +218,14 @@ def _grid_notes(score: Any) -> tuple[np.ndarray, Any]:
     return a, score
 
 
-def _bar_lines(score: Any, end: int) -> tuple[np.ndarray, np.ndarray]:
-    """Bar starts (grid steps) up to ``end`` and each bar's time signature index; a change of metre
-    takes effect at the next bar line."""
+def _bar_lines(score: Any, end: int, at_least: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Bar starts (grid steps) up to ``end`` (at least ``at_least`` of them) and each bar's time
+    signature index; a change of metre takes effect at the next bar line."""
     changes = sorted((max(0, int(ts.time)), signature_index(int(ts.numerator), int(ts.denominator)))
                      for ts in score.time_signatures)  # fmt: skip
     starts, sigs = [], []
     t, sig, k = 0, 0, 0
-    while t <= end:
+    while t <= end or len(starts) < at_least:
         while k < len(changes) and changes[k][0] <= t:
             sig = changes[k][1]
             k += 1
@@ -289,13 +289,20 @@ class BarTokenizer(Tokenizer):
         rows = np.stack([bar, notes[:, 4], pos, notes[:, 2], dur, vel], axis=1)[order]
         return np.asarray(self._emit(rows, sigs, tempos), dtype=_I64)
 
-    def bar_ticks(self, score: Any) -> np.ndarray:
+    def bar_ticks(self, score: Any, bars: int = 0) -> np.ndarray:
         """Each bar's start in ``score``'s own ticks, bars counted as :meth:`encode` counts them (from
-        the score's time signatures, up to the bar of its last note)."""
+        the score's time signatures, up to the bar of its last note; at least ``bars`` of them)."""
         notes, grid = _grid_notes(score)
-        starts, _ = _bar_lines(grid, int(notes[:, 0].max()) if len(notes) else -1)
+        starts, _ = _bar_lines(grid, int(notes[:, 0].max()) if len(notes) else -1, bars)
         scale = score.ticks_per_quarter / STEPS_PER_QUARTER
         return np.round(starts * scale).astype(_I64)
+
+    def encode_bars(self, score: Any, bars: int) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`encode` and :meth:`bar_ticks` of a piece ``bars`` bars long whose last bars may be silent
+        (a composed loop that ends in a rest): each silent bar after its last note is a bare ``BAR``."""
+        ids, lines = self.encode(score), self.bar_ticks(score, bars)
+        silent = len(lines) - int(np.count_nonzero(ids == L.BAR))
+        return np.concatenate([ids, np.full(silent, L.BAR, dtype=_I64)]), lines
 
     def _emit(self, rows: np.ndarray, sigs: np.ndarray, tempos: np.ndarray) -> list[int]:
         """Tokens of sorted note rows ``(bar, instrument, pos, pitch, duration bin, velocity bin)``."""
