@@ -4,7 +4,7 @@ Claim checked (issue 14): ``compose --bars 16 --bpm 150 --key 'D minor' --loop -
 minute on a laptop CPU. Prints the seconds to compose (sampling the body, infilling the loop's last bars)
 and to write (MIDI, the mix and stems as OGG with loop comments, piece.json) for each seed, then each
 loop's seam: the jump from the last sample to the first against the steps around it, how far the looped
-audio lies from the piece played three times around a repeat (0: the seam is what a continuous performance
+audio lies from the piece played on, around a settled repeat (0: the seam is what a continuous performance
 sounds like), and how far the stems' sum is from the mix. With ``--transitions``, also the model's per-token
 likelihood of bar 1 after bar 16 against its other bar transitions, and how many seams lie in their range;
 then the same with every bar scored after only the 8 bars before it (``local_transitions``).
@@ -86,7 +86,7 @@ def main() -> None:
         error = float(np.abs(audio.audio.sum(axis=0, dtype=np.float64) - audio.mix).max())
         replay = replay_error(piece.score, length, sample_rate=args.sample_rate)
         lines.append(f"seam (seed {seed}): jump {joint.jump:.4f}; steps around it median {joint.median_step:.4f}, "
-                     f"mean {joint.mean_step:.4f}, max {joint.max_step:.4f}; looped vs played three times "
+                     f"mean {joint.mean_step:.4f}, max {joint.max_step:.4f}; looped vs the piece played on "
                      f"{replay:.1e} of the peak; stems' sum vs mix {error:.2e}")  # fmt: skip
         if args.transitions:
             scores = loop_transitions(model, Arrangement.from_score(piece.score, piece.bar_ticks), 16,

@@ -5,10 +5,10 @@
 # infilling (--infill-rate), then 2,000 steps with half (gaps whose parts come back after them as AHEAD
 # tokens), then at 2,048-token windows (the model's RoPE attention keeps no weight per position, so
 # --init-from carries it over): 1,600 steps with half, whose best checkpoint (by validation loss) the last
-# stage starts from, 1,500 steps with 70% infilling that teach AHEAD k with one VEL per note (a part that
-# comes back with other velocities); then bundle it (scripts/bundle_default.py writes the model card and
-# generation_config.json).
-#   scripts/train_bundled.sh          CPU (what shipped: 500 + 450 + 350 + 2,000 + 1,600 + STEPS6 steps; 52 + 26 +
+# stage starts from, then 1,500 steps with 70% infilling that teach AHEAD k with one VEL per note (a part
+# that comes back with other velocities), whose best checkpoint ships; then bundle it
+# (scripts/bundle_default.py writes the model card and generation_config.json).
+#   scripts/train_bundled.sh          CPU (what shipped: 500 + 450 + 350 + 2,000 + 1,600 + 1,500 steps; 52 + 26 +
 #                                     14 + 100 + 45 + 45 minutes on 2 cores shared with other work, so the step a
 #                                     clock stops at varies)
 #   scripts/train_bundled.sh --gpu    one GPU: the configs' full step counts, bigger batches, minutes (never run:
@@ -61,6 +61,6 @@ else
     --lr 0.0003 --infill-rate 0.5 --seed 4 --max-minutes 105 --quiet   # shipped: its best checkpoint, step 200
   OMP_NUM_THREADS=2 overworld train --data data/prepared-game-bars --out runs/bars --overwrite \
     --config configs/bars-infill-finetune.json --init-from runs/bars-long --sequence-length 2048 --steps 1500 \
-    --lr 0.0003 --infill-rate 0.7 --seed 5 --max-minutes 45 --quiet
+    --lr 0.0003 --infill-rate 0.7 --seed 5 --max-minutes 45 --quiet   # shipped: its best checkpoint, step 250
 fi
 python3 scripts/bundle_default.py runs/bars

@@ -6,9 +6,10 @@ the whole score first, as the chip does, so a stem sounds as it does in the mix;
 track alone), pads them to one length, then:
 
 * with ``length`` (samples), cuts every stem to exactly that many samples; with ``loop_start`` 0, the
-  stems are the second pass of the piece rendered twice in a row: the first pass's release tails ring over
-  its opening and the synth's voice limits (a chip cuts its oldest note) act across the loop point as they
-  do when a game repeats it, so the loop is sample for sample what repeating sounds like; with a later
+  stems are the third pass of the piece rendered three times in a row: the pass before's release tails
+  ring over its opening and the synth's voice limits (a chip cuts its oldest note) act across the loop
+  point as they do when a game repeats it, so the loop is sample for sample what repeating sounds like
+  (the third, not the second: which notes a chip cut can take a pass to settle); with a later
   ``loop_start`` (an intro before the loop), whatever sounds past the end (release tails) is added back
   from ``loop_start`` on, wrapping round the loop;
 * without ``length``, cuts them all where the mix falls silent after the last note, at most 2 s after it
@@ -30,6 +31,7 @@ from overworld.errors import ConfigError
 __all__ = ["PEAK", "Seam", "Stems", "fold_loop", "render_stems", "replay_error", "seam", "stem_names"]
 
 PEAK = 0.89
+LOOP_PASSES = 3  # a loop's audio is the last of this many passes rendered in a row
 
 
 @dataclass(frozen=True)
@@ -122,8 +124,9 @@ def render_stems(source: Any, *, synth: str = "chiptune", console: Any = None, s
     if length is None:
         audio = tracks_of(score, sample_rate, extra)
         audio = trim(audio, sample_rate, music_end(score), axis=-1, judge=audio.sum(axis=0))  # the mix's end
-    elif loop_start == 0:  # the loop's second pass: exactly what repeating sounds like
-        audio = tracks_of(_repeated(score, length / sample_rate), sample_rate, extra)[..., length:]
+    elif loop_start == 0:  # the loop's third pass: exactly what repeating sounds like, once settled
+        audio = tracks_of(_repeated(score, length / sample_rate, LOOP_PASSES), sample_rate, extra)
+        audio = audio[..., (LOOP_PASSES - 1) * length :]
         audio = fold_loop(audio, length, None)
     else:  # exactly ``length``: never trimmed
         audio = fold_loop(tracks_of(score, sample_rate, extra), length, loop_start)
@@ -135,7 +138,7 @@ def render_stems(source: Any, *, synth: str = "chiptune", console: Any = None, s
     return Stems(tuple(stem_names(score)), audio, sample_rate, gain)
 
 
-def _repeated(score: Any, seconds: float, times: int = 2) -> Any:
+def _repeated(score: Any, seconds: float, times: int) -> Any:
     """``score`` (in seconds) played ``times`` in a row, each time ``seconds`` after the one before."""
     import symusic
 
@@ -181,7 +184,8 @@ def replay_error(
     score: Any, length: int, *, sample_rate: int = 44100, window: int = 2000, **synth: Any
 ) -> float:
     """How far the loop :func:`render_stems` makes of ``score`` (``length`` samples from its start) lies
-    from the piece played three times in a row, around the second repeat (``window`` samples either side),
+    from the piece played once more than the loop's render, around its last repeat (``window`` samples
+    either side),
     as a share of the peak: 0 (to float rounding) means a game looping the file sounds, there and on every
     repeat, as a continuous performance does (release tails and voice limits across the loop point
     included), so the jump from the last sample to the first is a step the music itself makes. ``synth``:
@@ -190,12 +194,11 @@ def replay_error(
 
     base = as_score(score)
     once = render_stems(base, sample_rate=sample_rate, length=length, loop_start=0, **synth)
-    thrice = render_stems(_repeated(base, length / sample_rate, 3), sample_rate=sample_rate, length=3 * length,
-                          **synth)  # fmt: skip
+    times = LOOP_PASSES + 1
+    many = render_stems(_repeated(base, length / sample_rate, times), sample_rate=sample_rate,
+                        length=times * length, **synth)  # fmt: skip
     looped = once.mix.astype(np.float64) / once.gain
-    played = thrice.mix.astype(np.float64) / thrice.gain
-    w = min(window, length)
+    played = many.mix.astype(np.float64) / many.gain
+    w, seam = min(window, length), LOOP_PASSES * length
     around = np.concatenate([looped[-w:], looped[:w]])
-    return float(
-        np.abs(around - played[2 * length - w : 2 * length + w]).max() / max(np.abs(played).max(), 1e-12)
-    )
+    return float(np.abs(around - played[seam - w : seam + w]).max() / max(np.abs(played).max(), 1e-12))
