@@ -25,7 +25,8 @@ TARGET = ROOT / "src" / "overworld" / "assets" / "default"
 # 0.32 at 0.8, 0.734 and 0.50 at 0.65, 0.725 and 0.54 at 0.6; the validation pieces' own: 0.63). A lower
 # structure_temperature alone did not raise it (0.30-0.36 at 0.8 with 0.5-0.3). Checked again after the 2,000
 # AHEAD steps (NUM=10 BARS=16): OA / self-similarity 0.743 / 0.40 at 0.8, 0.727 / 0.45 at 0.75, 0.738 / 0.54 at
-# 0.7, 0.747 / 0.43 at 0.65: 0.7 kept.
+# 0.7, 0.747 / 0.43 at 0.65: 0.7 kept. Again for the 2,048-token model: 0.755 / 0.55 at 0.7, 0.743 / 0.48 at 0.8,
+# 0.743 / 0.55 at 0.9: 0.7 kept.
 RECOMMENDED = SampleConfig(top_p=0.95, temperature=0.7, max_instruments=(4, 9), steady=True)
 RESULTS = (
     "bars",
