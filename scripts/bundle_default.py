@@ -56,10 +56,11 @@ def main(run: str) -> None:
                        "modules of Debian's game packages (GPL-2+, GPL-3+, GPL-2, LGPL-2.1, Zlib; see "
                        "data/tracker/dataset.json); check these before shipping what it composes in a product")  # fmt: skip
     card["training"] = ("bar tokens; continuation on the game music (configs/bars-music-transformer.json, RoPE "
-                        "attention, 500 steps), then three fine-tunes with windows teaching infilling "
+                        "attention, 1,024-token windows, 500 steps), then fine-tunes with windows teaching infilling "
                         "(configs/bars-infill-finetune.json: 450 steps at --infill-rate 0.5, 350 at 0.75, then, "
-                        "with AHEAD tokens for parts that come back after a gap, 2,000 at 0.5); "
-                        "scripts/train_bundled.sh")  # fmt: skip
+                        "with AHEAD tokens for parts that come back after a gap, 2,000 at 0.5; then at 2,048-token "
+                        "windows 1,600 at 0.5, best checkpoint step 200, and 1,500 at 0.7 with AHEAD k and one "
+                        "velocity per note, best checkpoint step 250); scripts/train_bundled.sh")  # fmt: skip
     card.pop("pretrained_on", None)
     if Path(pretrained.path).resolve() != TARGET.resolve():  # refreshing the bundle keeps its training record
         card["training_command"] = "scripts/train_bundled.sh (CPU; --gpu for one GPU)"
