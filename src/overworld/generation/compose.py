@@ -280,14 +280,10 @@ def _reopened(body: Arrangement, parts: list[tuple[str, int, int]], config: Comp
     size = config.section_bars
     if not parts or round(config.variation * size) >= size:
         return body
-    opening, letter = body.bars(0, 1), parts[0][0]
+    opening, letter, end = body.bars(0, 1), parts[0][0], config.body_bars
     for c, start, _ in parts[1:]:
-        if c == letter and start < config.body_bars - config.loop_bars:
-            lo, hi = start * body.bar, (start + 1) * body.bar
-            kept = {i: a[(a[:, 0] < lo) | (a[:, 0] >= hi)] for i, a in body.notes.items()}
-            body = Arrangement(body.tpq, body.bar, {i: a for i, a in kept.items() if len(a)}).place(
-                opening, start
-            )
+        if c == letter and start < end - config.loop_bars:
+            body = body.bars(0, start).place(opening, start).place(body.bars(start + 1, end), start + 1)
     return body
 
 
