@@ -185,11 +185,10 @@ def replay_error(
 ) -> float:
     """How far the loop :func:`render_stems` makes of ``score`` (``length`` samples from its start) lies
     from the piece played once more than the loop's render, around its last repeat (``window`` samples
-    either side),
-    as a share of the peak: 0 (to float rounding) means a game looping the file sounds, there and on every
-    repeat, as a continuous performance does (release tails and voice limits across the loop point
-    included), so the jump from the last sample to the first is a step the music itself makes. ``synth``:
-    :func:`render_stems`'s ``synth``, ``console``, ``soundfont``."""
+    either side), as a share of the peak: 0 (to float rounding) means a game looping the file sounds,
+    there and on every repeat, as a continuous performance does (release tails and voice limits across
+    the loop point included), so the jump from the last sample to the first is a step the music itself
+    makes. ``synth``: :func:`render_stems`'s ``synth``, ``console``, ``soundfont``."""
     from overworld.render import as_score
 
     base = as_score(score)

@@ -491,9 +491,8 @@ class _DecodeState:
         self.vel = -1
         self.pitch = -1
         self.copies: dict[tuple[int, int], tuple[int, int]] = {}  # part -> the part it copies, not yet known
-        self.velocities: dict[
-            tuple[int, int], list[int]
-        ] = {}  # an AHEAD part -> its own velocities, if given
+        # an AHEAD part -> its own velocities, if given
+        self.velocities: dict[tuple[int, int], list[int]] = {}
 
     @property
     def bar_seconds(self) -> float:
