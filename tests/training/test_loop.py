@@ -204,6 +204,7 @@ def test_an_infill_rate_needs_a_tokenizer_that_can_infill(prepared, tmp_path, ti
     [
         (["--steps", "-5"], "TrainConfig.steps must be at least 1, not -5"),  # wrote an untrained model once
         (["--batch-size", "0"], "TrainConfig.batch_size must be at least 1, not 0"),  # was a traceback
+        (["--attention-dropout", "1.5"], "attention_dropout must be in [0, 1), not 1.5"),
         (
             ["--max-minutes", "-1"],
             "max_minutes must be 0 (no limit) or a positive number of minutes, not -1.0",

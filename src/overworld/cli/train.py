@@ -7,7 +7,8 @@ import argparse
 # flag -> (config, field); a flag left unset keeps the --config file's value, then the default
 _MODEL_FLAGS = {"model": "model", "attention": "attention", "sequence_length": "sequence_length",
                 "embedding_size": "embedding_size", "num_blocks": "num_blocks", "num_heads": "num_heads",
-                "feed_forward_dim": "feed_forward_dim", "dropout": "dropout"}  # fmt: skip
+                "feed_forward_dim": "feed_forward_dim", "dropout": "dropout",
+                "attention_dropout": "attention_dropout"}  # fmt: skip
 _TRAIN_FLAGS = {"steps": "steps", "batch_size": "batch_size", "lr": "learning_rate", "warmup": "warmup_steps",
                 "grad_accumulation": "grad_accumulation", "eval_every": "eval_every",
                 "eval_batches": "eval_batches", "log_every": "log_every", "save_every": "save_every",
@@ -60,12 +61,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         choices=tuple(ATTENTION),
         help=f"attention variant: {describe(ATTENTION)}; default {ModelConfig.attention}",
     )
-    m.add_argument("--sequence-length", type=int, help="tokens per training window (512)")
+    m.add_argument("--sequence-length", type=int, help="tokens per training window (512); with --init-from, a "
+                   "rope or alibi model may take a longer one")  # fmt: skip
     m.add_argument("--embedding-size", type=int, help="model width (256)")
     m.add_argument("--num-blocks", type=int, help="transformer blocks (4)")
     m.add_argument("--num-heads", type=int, help="attention heads (4)")
     m.add_argument("--feed-forward-dim", type=int, help="MLP width (1024)")
-    m.add_argument("--dropout", type=float, help="dropout (0.1)")
+    m.add_argument("--dropout", type=float, help="dropout on the embedding and residual branches (0.1)")
+    m.add_argument("--attention-dropout", type=float, help="dropout on the attention weights (0: any makes "
+                   "attention use a slower unfused kernel)")  # fmt: skip
     t = p.add_argument_group("training (defaults: TrainConfig)")
     t.add_argument("--steps", type=int, help="the run's total optimizer steps (2000)")
     t.add_argument("--batch-size", type=int, help="windows per step (16)")
