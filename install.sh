@@ -76,7 +76,8 @@ fi
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   need=()
   for pkg in freedoom openttd-openmsx fluidsynth fluid-soundfont-gm timgm6mb-soundfont \
-      pingus-data tecnoballz-data bomberclone-data tomatoes-data gltron fb-music-high solarwolf gweled; do
+      pingus-data tecnoballz-data bomberclone-data tomatoes-data gltron fb-music-high solarwolf gweled \
+      njam-data circuslinux-data penguin-command ri-li-data; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
   done
   if [ -n "$extras" ]; then  # tests/studio drives Debian's headless Chromium with its own chromedriver

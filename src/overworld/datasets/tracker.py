@@ -1,8 +1,9 @@
 """Tracker modules (MOD, XM, S3M, IT) of free games, from their Debian packages, or any folder of modules.
 
-``overworld fetch tracker --out DIR`` copies the modules that eight Debian game packages install (47 files,
-8.7 MB) into ``DIR/<package>/``, and records each file's package and licence in ``dataset.json`` (they
-differ: GPL-2+, GPL-3+, GPL-2, LGPL-2.1, Zlib; each from the package's ``/usr/share/doc/<pkg>/copyright``).
+``overworld fetch tracker --out DIR`` copies the modules that twelve Debian game packages install (61 files)
+into ``DIR/<package>/``, and records each file's package and licence in ``dataset.json`` (they differ:
+GPL-1+, GPL-2+, GPL-3+, GPL-2, GPL-2 or GPL-3, LGPL-2.1, Zlib; each from the package's
+``/usr/share/doc/<pkg>/copyright``).
 ``--path DIR`` takes every module under a folder instead (recursively, suffixes in any case); ``--no-copy``
 records the files in place. ``overworld prepare`` reads modules through :mod:`overworld.midi.modules`.
 """
@@ -27,6 +28,7 @@ class Package(NamedTuple):
     licence: str  # SPDX, as /usr/share/doc/<package>/copyright states it for the package's data
     homepage: str
     modules: str  # what it holds
+    not_modules: tuple[str, ...] = ()  # files named like modules that are not (ri-li's language.It is text)
 
 
 PACKAGES: dict[str, Package] = {
@@ -38,6 +40,12 @@ PACKAGES: dict[str, Package] = {
     "fb-music-high": Package("GPL-2.0-or-later", "http://www.frozen-bubble.org/", "1 XM"),
     "solarwolf": Package("LGPL-2.1-only", "https://www.pygame.org/shredwheat/solarwolf/", "2 XM"),
     "gweled": Package("GPL-2.0-or-later", "http://gweled.org/", "1 S3M"),
+    "njam-data": Package("GPL-2.0-or-later", "https://sourceforge.net/projects/njam/", "2 XM, 1 S3M"),
+    # "distributed under the GNU GENERAL PUBLIC LICENSE", no version named: any version
+    "circuslinux-data": Package("GPL-1.0-or-later", "http://www.newbreedsoftware.com/circus-linux/", "5 MOD"),
+    "penguin-command": Package("GPL-2.0-or-later", "http://www.linux-games.com/penguin-command/", "3 S3M"),
+    "ri-li-data": Package("GPL-2.0-only OR GPL-3.0-only", "http://www.ri-li.org/", "2 XM, 1 MOD",
+                          not_modules=("language.It",)),
 }  # fmt: skip
 
 
@@ -48,10 +56,11 @@ def _is_module_name(path: str | Path) -> bool:
 def package_modules(package: str) -> list[Path]:
     """The module files an installed Debian package put in place (none when it is not installed)."""
     lists = sorted(DPKG_INFO.glob(f"{package}.list")) + sorted(DPKG_INFO.glob(f"{package}:*.list"))
+    skip = PACKAGES[package].not_modules if package in PACKAGES else ()
     found: list[Path] = []
     for listing in lists:
         for line in listing.read_text(encoding="utf-8", errors="replace").splitlines():
-            if _is_module_name(line) and Path(line).is_file():
+            if _is_module_name(line) and Path(line).name not in skip and Path(line).is_file():
                 found.append(Path(line))
     return sorted(set(found))
 
@@ -114,9 +123,10 @@ def file_info(out: Path, file: Path) -> dict[str, Any]:
 
 SOURCE = Source(
     name="tracker",
-    licence="per file: GPL-2.0-or-later, GPL-3.0-or-later, GPL-2.0-only, LGPL-2.1-only, Zlib (see dataset.json)",
+    licence="per file: GPL-1.0-or-later, GPL-2.0-or-later, GPL-3.0-or-later, GPL-2.0-only, GPL-2.0-only OR "
+    "GPL-3.0-only, LGPL-2.1-only, Zlib (see dataset.json)",
     homepage="https://packages.debian.org/",
-    size="47 modules (MOD, XM, S3M, IT) from 8 Debian game packages, 8.7 MB; 95 minutes played to the first loop",
+    size="61 modules (MOD, XM, S3M, IT) from 12 Debian game packages",
     how=f"Debian packages {', '.join(PACKAGES)} (apt-get install), or --path DIR of .mod/.xm/.s3m/.it",
     fetch=fetch,
     file_info=file_info,
