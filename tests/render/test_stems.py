@@ -91,6 +91,18 @@ def test_every_console_renders_its_line_up(name):
     assert len(stems.names) == len(machine.instruments) and np.all(np.abs(stems.audio).max(axis=1) > 0)
 
 
+def test_a_consoles_stems_are_named_by_its_channels():
+    machine = CONSOLES["nes"]
+    score = symusic.Score(480)
+    for program, is_drum in ((80, False), (81, False), (38, False), (0, True)):
+        track = symusic.Track(program=program, is_drum=is_drum)
+        track.notes.append(symusic.Note(0, 480, 40 if is_drum else 60, 100))
+        score.tracks.append(track)
+    stems = render_stems(score, sample_rate=SR, console=machine)
+    assert stems.names == ("pulse-1", "pulse-2", "triangle", "noise")  # not 01-lead-1-square ...
+    assert CONSOLES["gameboy"].channels[38] == "wave" and CONSOLES["snes"].channels[33] == "sample-2"
+
+
 def test_an_unknown_console_lists_the_known_ones():
     with pytest.raises(ConfigError, match="nes, gameboy, snes, genesis"):
         console("atari")

@@ -49,6 +49,19 @@ class Console:
         """Notes the chip can sound at once."""
         return sum(self.voices.limits().values())
 
+    @property
+    def channels(self) -> dict[int, str]:
+        """The chip channel each instrument of the line-up plays on, ``{GM program (128: drums): name}``:
+        its voice kind, numbered where the machine has several of that kind in its line-up (``nes``:
+        ``pulse-1``, ``pulse-2``, ``triangle``, ``noise``)."""
+        kinds = [kind for _, kind, _ in self.lineup]
+        seen: dict[str, int] = {}
+        names = {}
+        for program, kind, _ in self.lineup:
+            seen[kind] = seen.get(kind, 0) + 1
+            names[program] = f"{kind}-{seen[kind]}" if kinds.count(kind) > 1 else kind
+        return names
+
     def voice(self, program: int, is_drum: bool) -> tuple[str, float]:
         """The voice kind and duty of an instrument (one outside the line-up: the synth's default)."""
         key = DRUMS if is_drum else program

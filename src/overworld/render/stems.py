@@ -49,15 +49,20 @@ class Stems:
         return self.audio.sum(axis=0, dtype=np.float64).astype(np.float32)
 
 
-def stem_names(score: Any) -> list[str]:
-    """A file-safe name per track, numbered in track order: ``01-lead-1-square``, ``04-drums``."""
-    from overworld.midi.gm import instrument_name
+def stem_names(score: Any, console: Any = None) -> list[str]:
+    """A file-safe name per track: numbered in track order (``01-lead-1-square``, ``04-drums``), or with
+    a :class:`~overworld.render.consoles.Console`, the chip channel it plays on (``pulse-1``, ``pulse-2``,
+    ``triangle``, ``noise``); an instrument outside the console's line-up keeps its numbered name."""
+    from overworld.midi.gm import DRUMS, instrument_name
 
-    names = []
+    channels = console.channels if console is not None else {}
+    names: list[str] = []
     for i, track in enumerate(score.tracks, start=1):
+        channel = channels.get(DRUMS if track.is_drum else int(track.program))
         label = "drums" if track.is_drum else (track.name or instrument_name(int(track.program)))
         slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-") or "track"
-        names.append(f"{i:02d}-{slug}")
+        name = channel if channel and channel not in names else f"{i:02d}-{slug}"
+        names.append(name)
     return names
 
 
@@ -135,7 +140,7 @@ def render_stems(source: Any, *, synth: str = "chiptune", console: Any = None, s
     audio = (audio * gain).astype(np.float32)
     if audio.ndim == 3:
         audio = audio.transpose(0, 2, 1)  # (S, N, 2): soundfile's frames x channels
-    return Stems(tuple(stem_names(score)), audio, sample_rate, gain)
+    return Stems(tuple(stem_names(score, console)), audio, sample_rate, gain)
 
 
 def _repeated(score: Any, seconds: float, times: int) -> Any:
