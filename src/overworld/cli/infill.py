@@ -1,8 +1,16 @@
-"""``overworld infill FILE --bars 5-8``: rewrite bars of any piece, keeping every note outside them."""
+"""``overworld infill FILE --bars 5-8``: rewrite bars of any piece, keeping everything outside them.
+
+Every input is checked before the model loads (the file, the span, the key, the seed, the output path);
+the takes are written whole or not at all."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+from typing import Any
+
+MAX_SEED = 2**32 - 1
+_MIDI_OUT = (".mid", ".midi")
 
 _SAMPLING = ("temperature", "top_k", "top_p", "max_polyphony", "max_note_seconds", "grid", "key")
 
@@ -13,23 +21,30 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "infill", help="rewrite bars of a piece, hearing what comes before and after",
         description="Regenerate --bars of FILE (bars from its own time signatures, counted from 1) with a "
-        "bar-token model that reads the bars before and after them. Every note that starts outside the span "
-        "is kept exactly, a note held into the span included; new notes still sounding at the span's end are "
-        "ended there. Writes OUT/<name>-bars-<first>-<last>-<seed>-<n>.mid.",
+        "bar-token model that reads the bars before and after them. Everything outside the span is kept as "
+        "it was in the file (notes, a note held into the span included, controllers, pitch bends, programs, "
+        "names, text, markers, signatures, the tempo map and resolution); new notes still sounding at the "
+        "span's end are ended there, and keep to the piece's key (--key, else piece.json beside FILE, else "
+        "the file's key signature, else estimated from its notes). Writes "
+        "OUT/<name>-bars-<first>-<last>-<seed>-<n>.mid, or OUT itself when it ends in .mid.",
     )  # fmt: skip
     p.add_argument("file", metavar="FILE", help="a MIDI file (or a MOD/XM/S3M/IT module)")
     p.add_argument("--bars", required=True, help="the bars to rewrite: FIRST-LAST or one bar, from 1 (5-8)")
     p.add_argument("--instruments", help="rewrite only these instruments (GM numbers or names, 'drums', as for "
-                   "`generate --instruments`); the others keep their notes in the span (default: all)")  # fmt: skip
+                   "`generate --instruments`); the others keep their notes in the span (default: all, "
+                   "written by the piece's own instruments)")  # fmt: skip
     p.add_argument(
         "--model",
         default="default",
         help="a bar-token model folder or Hub id user/name (default: the bundled model)",
     )
-    p.add_argument("--out", default="out", help="output folder (default: out/)")
+    p.add_argument("--out", default="out", help="output folder, or the MIDI file to write when it ends in .mid "
+                   "(with --num N: OUT-0.mid ... OUT-<N-1>.mid) (default: out/)")  # fmt: skip
     p.add_argument("--num", type=int, default=1, help="takes, sampled as one batch (default: 1)")
     p.add_argument(
-        "--seed", type=int, help="random seed; the same seed gives the same take (default: random)"
+        "--seed",
+        type=int,
+        help="random seed 0-4294967295; the same seed gives the same take (default: random)",
     )
     p.add_argument("--temperature", type=float, help="softmax temperature (model's setting)")
     p.add_argument("--top-k", type=int, help="sample among the K best tokens; 0: off (model's setting)")
@@ -37,7 +52,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-polyphony", type=int, help="simultaneous notes at most (model's setting)")
     p.add_argument("--max-note-seconds", type=float, help="longest new note (model's setting)")
     p.add_argument("--grid", type=int, help="new onsets on a grid of N steps a beat (12 divisible; 0: off)")
-    p.add_argument("--key", help="new pitched notes only in this key, e.g. 'D minor' (drums untouched)")
+    p.add_argument("--key", help="new pitched notes only in this key, e.g. 'D minor' (drums untouched) "
+                   "(default: piece.json's key beside FILE, else the file's key signature, else estimated "
+                   "from the notes outside the span)")  # fmt: skip
     p.add_argument(
         "--raw", action="store_true", help="start from the plain sampling defaults, not the model's"
     )
@@ -46,10 +63,65 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _out_paths(out: str, stem: str, num: int) -> list[Path]:
+    """Where the takes go; an output folder that cannot be made or written is a one-line error now."""
+    import os
+
+    from overworld.errors import ConfigError
+
+    target = Path(out)
+    if target.suffix.lower() in _MIDI_OUT:
+        if target.is_dir():
+            raise ConfigError(f"--out {out}: is a folder; name a new .mid file or a folder without .mid")
+        paths = (
+            [target]
+            if num == 1
+            else [target.with_name(f"{target.stem}-{n}{target.suffix}") for n in range(num)]
+        )
+    else:
+        if target.exists() and not target.is_dir():
+            raise ConfigError(f"--out {out}: exists and is not a folder (name a .mid file to write one file)")
+        paths = [target / f"{stem}-{n}.mid" for n in range(num)]
+    folder = paths[0].parent
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"--out {out}: {folder} is not a folder")
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"--out {out}: cannot write in {existing}")
+    return paths
+
+
+def _check(args: argparse.Namespace) -> tuple[Any, bytes | None, tuple[int, int, int, int], str, str]:
+    """Everything that can be wrong with the input, before the model loads: the score, the file's bytes
+    (None for a module), the span, the key and where the key came from."""
+    from overworld.errors import ConfigError, MidiError
+    from overworld.generation.infill import check_span, load_piece, parse_bars
+    from overworld.generation.keys import piece_key
+    from overworld.midi.load import smf_bytes
+    from overworld.theory import parse_key
+
+    bars = parse_bars(args.bars)
+    if args.seed is not None and not 0 <= args.seed <= MAX_SEED:
+        raise ConfigError(f"--seed must be 0-{MAX_SEED}, not {args.seed}")
+    if args.num < 1:
+        raise ConfigError(f"--num must be at least 1, not {args.num}")
+    if args.key:
+        parse_key(args.key)
+    path = Path(args.file)
+    if not path.is_file():
+        raise ConfigError(f"{path}: {'is a folder' if path.is_dir() else 'no such file'}")
+    try:
+        smf, score = smf_bytes(path), load_piece(path)
+    except MidiError as exc:
+        raise MidiError(f"{path}: {exc}") from None
+    span = check_span(score, bars)
+    key, source = piece_key(score, path, span[2:], given=args.key or "")
+    return score, smf, span, key, source
+
+
 def run(args: argparse.Namespace) -> int:
     import dataclasses
     import secrets
-    from pathlib import Path
 
     from tqdm import tqdm
 
@@ -57,30 +129,70 @@ def run(args: argparse.Namespace) -> int:
     from overworld.config import SampleConfig
     from overworld.devices import pick_device
     from overworld.generation.controls import parse_instruments
-    from overworld.generation.infill import infill, parse_bars
-    from overworld.midi import write_score
+    from overworld.generation.infill import infill
     from overworld.models.storage import load_model
 
-    first, last = parse_bars(args.bars)  # fail before the model loads
+    score, smf, (first, last, _, _), key, source = _check(args)  # fail before the model loads
     wav, png = renderers(args)
     instruments = parse_instruments(args.instruments)
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
+    paths = _out_paths(args.out, f"{Path(args.file).stem}-bars-{first}-{last}-{seed}", args.num)
+    print(f"key: {key or 'any'} ({source})")
     pretrained = load_model(args.model, device=pick_device(args.device))
     changes = {name: getattr(args, name) for name in _SAMPLING if getattr(args, name) is not None}
-    config = dataclasses.replace(SampleConfig() if args.raw else pretrained.sampling, **changes)
+    config = dataclasses.replace(SampleConfig() if args.raw else pretrained.sampling, **changes, key=key)
     with tqdm(desc=f"infilling bars {first}-{last}", total=last - first + 1, unit="bar", leave=False) as bar:
 
         def progress(done: float, total: float) -> None:
             bar.update(done - bar.n)
 
-        takes = infill(pretrained, args.file, (first, last), instruments=instruments, config=config,
+        takes = infill(pretrained, score, (first, last), instruments=instruments, config=config,
                        num=args.num, seed=seed, progress=progress)  # fmt: skip
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    for n, take in enumerate(takes):
-        path = write_score(take.score, out / f"{Path(args.file).stem}-bars-{first}-{last}-{seed}-{n}.mid")
-        written = ((write, suffix) for write, suffix in ((wav, ".wav"), (png, ".png")) if write)
-        extra = [str(write(path, path.with_suffix(suffix))) for write, suffix in written]
-        print(f"{path}  {take.notes} new notes in bars {first}-{last}" + "".join(f"  {e}" for e in extra))
+    _write_takes(takes, smf, paths, wav, png, (first, last))
     print(f"seed {seed}: rerun with --seed {seed} for the same takes")
     return 0
+
+
+def _write_takes(
+    takes: list, smf: bytes | None, paths: list[Path], wav: Any, png: Any, bars: tuple[int, int]
+) -> None:
+    """Each take's MIDI (the file's own events outside the span) and its audio and piano roll; if any
+    fails (a full disk), every file of this run is removed and the error goes on: nothing partial stays."""
+    from overworld.midi.write import write_score, write_spliced
+
+    done: list[Path] = []
+    lines = []
+    try:
+        for take, path in zip(takes, paths):
+            if smf is not None:
+                _, notes = write_spliced(path, smf, take.span_ticks, take.new_notes, take.instruments)
+            else:
+                write_score(take.score, path)
+                notes = take.notes
+            done.append(path)
+            extra = []
+            for write, suffix in ((wav, ".wav"), (png, ".png")):
+                if write:
+                    done.append(_atomic(write, path, path.with_suffix(suffix)))
+                    extra.append(str(done[-1]))
+            lines.append(
+                f"{path}  {notes} new notes in bars {bars[0]}-{bars[1]}" + "".join(f"  {e}" for e in extra)
+            )
+    except BaseException:
+        for path in done:
+            path.unlink(missing_ok=True)
+        raise
+    print("\n".join(lines))
+
+
+def _atomic(write: Any, source: Path, target: Path) -> Path:
+    """``write(source, target)`` through a temporary file beside ``target``, renamed when complete."""
+    import os
+
+    temp = target.with_name(f".{target.stem}.partial{target.suffix}")
+    try:
+        write(source, temp)
+        os.replace(temp, target)
+    finally:
+        temp.unlink(missing_ok=True)
+    return target

@@ -30,18 +30,22 @@ from overworld.errors import ConfigError
 from overworld.generation.sampler import generate
 from overworld.midi.gm import DRUMS, instrument_name
 
-__all__ = ["Infilled", "infill", "parse_bars"]
+__all__ = ["Infilled", "check_span", "infill", "line_up", "load_piece", "parse_bars"]
 
 
 @dataclass(frozen=True)
 class Infilled:
     """One take: the whole score (the file's ticks and tempo map), the span's new tokens standing alone,
-    how many notes the model wrote, and the span in ticks ``(start, end)``."""
+    how many notes the model wrote, the span in ticks ``(start, end)``, the new notes themselves
+    (instrument -> rows ``(tick, duration, pitch, velocity)`` in the score's ticks, as
+    :func:`overworld.midi.write.write_spliced` takes them) and the instruments rewritten (empty: all)."""
 
     score: Any
     ids: np.ndarray
     notes: int
     span_ticks: tuple[int, int]
+    new_notes: dict[int, np.ndarray] = dataclasses.field(default_factory=dict)
+    instruments: tuple[int, ...] = ()
 
 
 def parse_bars(text: str) -> tuple[int, int]:
@@ -57,13 +61,32 @@ def parse_bars(text: str) -> tuple[int, int]:
     return first, last
 
 
-def _load(source: Any) -> Any:
-    """A score in ticks from a path, bytes or a score."""
+def load_piece(source: Any) -> Any:
+    """A score in ticks from a path, bytes or a score (a path: :class:`MidiError` naming what is wrong)."""
     if isinstance(source, str | Path | bytes):
         from overworld.midi import load_score
 
         return load_score(source, ttype="tick")
     return source if str(source.ttype).lower().endswith("tick") else source.to("tick")
+
+
+def check_span(score: Any, bars: tuple[int, int] | str, piece_bars: int = 0) -> tuple[int, int, int, int]:
+    """``(first, last, start tick, end tick)`` of ``bars`` in ``score``, checked against its bars (counted
+    from its time signatures up to the bar of its last note, at least ``piece_bars``) without a model: a
+    :class:`ConfigError` for a span outside the piece."""
+    from overworld.tokenizers.bars import BarTokenizer
+
+    first, last = parse_bars(bars) if isinstance(bars, str) else bars
+    count = len(BarTokenizer().bar_ticks(score, piece_bars))
+    if last > count:
+        raise ConfigError(f"bars {first}-{last} are outside the piece's {count} bars")
+    lines = BarTokenizer().bar_ticks(score, max(piece_bars, last + 1))
+    return first, last, int(lines[first - 1]), int(lines[last])
+
+
+def line_up(score: Any) -> tuple[int, ...]:
+    """The instruments (GM programs, 128 drums) that play notes in ``score``."""
+    return tuple(sorted({DRUMS if t.is_drum else int(t.program) for t in score.tracks if len(t.notes)}))
 
 
 def infill(
@@ -80,40 +103,60 @@ def infill(
 ) -> list[Infilled]:
     """Rewrite ``bars`` (``(first, last)`` from 1, or ``"5-8"``) of ``source`` ``num`` times with ``model``
     (what :func:`~overworld.models.load_model` returns, with a tokenizer that can infill). ``instruments``
-    (GM programs, 128 drums): rewrite only those; ``config``: the sampling settings (default: the model's
-    recommended ones); its instrument controls are replaced by ``instruments``; ``piece_bars``: how many
-    bars the piece lasts where its last ones are silent (a composed loop; a file counts up to the bar of
-    its last note). Raises :class:`ConfigError` for a span outside the piece or a model that cannot
-    infill."""
+    (GM programs, 128 drums): rewrite only those; empty: every instrument, the new notes written by the
+    piece's own line-up; ``config``: the sampling settings (default: the model's recommended ones; its
+    ``key`` binds the new pitched notes); its instrument controls are replaced by ``instruments``;
+    ``piece_bars``: how many bars the piece lasts where its last ones are silent (a composed loop; a file
+    counts up to the bar of its last note). Raises :class:`ConfigError` for a span outside the piece or a
+    model that cannot infill."""
     tokenizer = model.tokenizer
     if not getattr(tokenizer, "can_infill", False):
         raise ConfigError(f"infilling needs a bar-token model; this one uses {tokenizer.name} tokens")
     first, last = parse_bars(bars) if isinstance(bars, str) else bars
-    score = _load(source)
+    score = load_piece(source)
     ids, lines = tokenizer.encode_bars(score, piece_bars)
     if last > len(lines):
         raise ConfigError(f"bars {first}-{last} are outside the piece's {len(lines)} bars")
     context, _ = tokenizer.infill_context(ids, first - 1, last, model.model.config.sequence_length)
     config = config or getattr(model, "sampling", None) or SampleConfig()
-    config = dataclasses.replace(config, instruments=tuple(instruments), max_instruments=0)
+    allowed = tuple(instruments) or line_up(score)
+    config = dataclasses.replace(config, instruments=allowed, max_instruments=0)
     gaps = generate(model, config=config, primer_ids=context, bars=last - first + 1, num=num, seed=seed,
                     progress=progress)  # fmt: skip
     start = int(lines[first - 1])
     end = int(lines[last]) if last < len(lines) else int(tokenizer.bar_ticks(score, last + 1)[last])
-    return [_merge(score, tokenizer, gap, (start, end), set(instruments)) for gap in gaps]
+    return [_take(score, tokenizer, gap, (start, end), tuple(instruments)) for gap in gaps]
 
 
-def _merge(score: Any, tokenizer: Any, gap: np.ndarray, span: tuple[int, int], only: set[int]) -> Infilled:
+def _new_notes(score: Any, tokenizer: Any, gap: np.ndarray, span: tuple[int, int]) -> dict[int, np.ndarray]:
+    """The notes ``gap`` writes, instrument -> rows ``(tick, duration, pitch, velocity)`` in ``score``'s
+    ticks from the span's start; a note still sounding at the span's end is ended there."""
+    start, end = span
+    scale = score.ticks_per_quarter / tokenizer.steps_per_quarter
+    new_notes, _, _ = tokenizer.decode_grid(gap)
+    out = {}
+    for inst, rows in sorted(new_notes.items()):
+        kept = []
+        for onset, duration, pitch, velocity in rows:
+            t = start + round(onset * scale)
+            if t < end:
+                length = max(1, min(round(duration * scale), end - t))
+                kept.append((t, length, int(pitch), int(np.clip(velocity, 1, 127))))
+        if kept:
+            out[inst] = np.array(kept, dtype=np.int64)
+    return out
+
+
+def _take(
+    score: Any, tokenizer: Any, gap: np.ndarray, span: tuple[int, int], only: tuple[int, ...]
+) -> Infilled:
     """``score`` with the rewritten instruments' notes that start in ``span`` replaced by ``gap``'s."""
     import symusic
 
     start, end = span
     out = score.copy()
-    scale = score.ticks_per_quarter / tokenizer.steps_per_quarter
-    written = 0
     for track in out.tracks:
-        inst = DRUMS if track.is_drum else int(track.program)
-        if only and inst not in only:
+        if only and (DRUMS if track.is_drum else int(track.program)) not in only:
             continue
         notes = track.notes.numpy()
         keep = (notes["time"] < start) | (notes["time"] >= end)
@@ -123,20 +166,16 @@ def _merge(score: Any, tokenizer: Any, gap: np.ndarray, span: tuple[int, int], o
     by_inst = {}
     for track in out.tracks:
         by_inst.setdefault(DRUMS if track.is_drum else int(track.program), track)
-    new_notes, _, _ = tokenizer.decode_grid(gap)
-    for inst, rows in sorted(new_notes.items()):
+    new = _new_notes(score, tokenizer, gap, span)
+    for inst, rows in new.items():
         track = by_inst.get(inst)
         if track is None:
             track = symusic.Track(name=instrument_name(inst), program=0 if inst == DRUMS else inst,
                                   is_drum=inst == DRUMS)  # fmt: skip
             out.tracks.append(track)
             by_inst[inst] = track
-        for onset, duration, pitch, velocity in rows:
-            t = start + round(onset * scale)
-            if t >= end:
-                continue
-            length = max(1, min(round(duration * scale), end - t))
-            track.notes.append(symusic.Note(t, length, int(pitch), int(np.clip(velocity, 1, 127))))
-            written += 1
+        for t, length, pitch, velocity in rows.tolist():
+            track.notes.append(symusic.Note(t, length, pitch, velocity))
         track.notes.sort()
-    return Infilled(out, np.asarray(gap, dtype=np.int64), written, (start, end))
+    written = sum(len(rows) for rows in new.values())
+    return Infilled(out, np.asarray(gap, dtype=np.int64), written, (start, end), new, only)

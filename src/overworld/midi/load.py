@@ -36,7 +36,7 @@ from typing import Any
 from overworld.errors import MidiError
 from overworld.midi.modules import MODULE_SUFFIXES, is_module, load_module
 
-__all__ = ["MAX_QPM", "MAX_TRACKS", "MIDI_SUFFIXES", "in_seconds", "load_score", "repair_smf"]
+__all__ = ["MAX_QPM", "MAX_TRACKS", "MIDI_SUFFIXES", "in_seconds", "load_score", "repair_smf", "smf_bytes"]
 
 MIDI_SUFFIXES = (".mid", ".midi", ".kar", ".rmi", ".smf")  # what counts as a MIDI file by name
 
@@ -117,6 +117,27 @@ def in_seconds(score: Any) -> Any:
     return score.to("second")
 
 
+def _read(source: str | Path | bytes) -> tuple[bytes, str]:
+    """The bytes of ``source`` (a path or bytes) and its suffix ("" for bytes)."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        return bytes(source), ""
+    try:
+        return Path(source).read_bytes(), Path(source).suffix.lower()
+    except OSError as exc:
+        raise MidiError(f"cannot read: {exc.strerror or exc}") from exc
+
+
+def _is_module(data: bytes, suffix: str) -> bool:
+    return data[:4] != b"MThd" and (is_module(data) or suffix in MODULE_SUFFIXES)
+
+
+def smf_bytes(source: str | Path | bytes) -> bytes | None:
+    """The Standard MIDI File ``source`` (a path or bytes) as :func:`load_score` parses it (after
+    :func:`repair_smf`), every event as in the file; None for a tracker module. Raises MidiError."""
+    data, suffix = _read(source)
+    return None if _is_module(data, suffix) else repair_smf(data)
+
+
 def load_score(source: str | Path | bytes, *, max_seconds: float = 3600.0, ttype: str = "second") -> Any:
     """Load a MIDI file (path or bytes) as a symusic Score in seconds, or raise MidiError with the reason.
     A tracker module (MOD, XM, S3M, IT: known by its content, or by a path's suffix) is played by
@@ -129,14 +150,8 @@ def load_score(source: str | Path | bytes, *, max_seconds: float = 3600.0, ttype
     if ttype not in ("second", "tick"):
         raise ValueError(f"ttype must be 'second' or 'tick', not {ttype!r}")
 
-    if isinstance(source, bytes | bytearray | memoryview):
-        data, suffix = bytes(source), ""
-    else:
-        try:
-            data, suffix = Path(source).read_bytes(), Path(source).suffix.lower()
-        except OSError as exc:
-            raise MidiError(f"cannot read: {exc.strerror or exc}") from exc
-    if data[:4] != b"MThd" and (is_module(data) or suffix in MODULE_SUFFIXES):  # a tracker module
+    data, suffix = _read(source)
+    if _is_module(data, suffix):
         module = load_module(data, max_seconds=max_seconds)  # in ticks, a row a sixteenth
         return in_seconds(module) if ttype == "second" else module
     fixed = repair_smf(data)

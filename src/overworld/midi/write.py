@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["score_to_smf", "vlq", "write_score"]
+__all__ = ["score_to_smf", "text_bytes", "vlq", "write_bytes", "write_score", "write_spliced"]
 
 TPQ = 480
 _PITCHED_CHANNELS = [c for c in range(16) if c != 9]
@@ -39,11 +39,17 @@ def vlq(n: int) -> bytes:
     return bytes(reversed(out))
 
 
+def text_bytes(text: str, limit: int = 127) -> bytes:
+    """``text`` in UTF-8, at most ``limit`` bytes, never cut inside a character (a track named "Spår 1"
+    stays "Spår 1" in any reader that takes UTF-8, as DAWs and mido do)."""
+    return text.encode("utf-8")[:limit].decode("utf-8", "ignore").encode("utf-8")
+
+
 def _track_bytes(
     name: str, channel: int, program: int | None, notes: dict[str, np.ndarray], scale: float
 ) -> bytes:
     body = bytearray()
-    encoded = name.encode("latin-1", "replace")[:127]
+    encoded = text_bytes(name)
     body += b"\x00\xff\x03" + vlq(len(encoded)) + encoded
     if program is not None:
         body += bytes([0x00, 0xC0 | channel, program & 0x7F])
@@ -76,7 +82,7 @@ def _tempo_track(score: Any, scale: float, markers: Markers = (), controls: Cont
     ``controls`` ``(tick, channel, controller, value)``, and its end at ``end_tick`` when given."""
     events = []  # (tick, order, bytes): at equal ticks, time signatures before tempos, markers, controls
     for tick, text in markers:
-        encoded = text.encode("latin-1", "replace")[:127]
+        encoded = text_bytes(text)
         events.append((int(tick), 2, b"\xff\x06" + vlq(len(encoded)) + encoded))
     for tick, channel, controller, value in controls:
         events.append((int(tick), 3, bytes([0xB0 | (channel & 0x0F), controller & 0x7F, value & 0x7F])))
@@ -141,14 +147,13 @@ def score_to_smf(
     return b"MThd" + struct.pack(">IHHH", 6, 1, len(chunks), tpq) + b"".join(chunks)
 
 
-def write_score(score: Any, path: str | Path, **extra: Any) -> Path:
-    """Write ``score`` as a Standard MIDI File, atomically (temporary file, then rename); ``extra``:
-    :func:`score_to_smf`'s markers, controls and end_tick."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = score_to_smf(score, **extra)
+def write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (a temporary file beside it, then a rename): a full disk or
+    an interruption leaves the old file or none, never part of one."""
     from overworld.atomic import temp_file_beside
 
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = temp_file_beside(path)  # the mode any new file of the user's gets (their umask)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -158,3 +163,21 @@ def write_score(score: Any, path: str | Path, **extra: Any) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def write_score(score: Any, path: str | Path, **extra: Any) -> Path:
+    """Write ``score`` as a Standard MIDI File, atomically (:func:`write_bytes`); ``extra``:
+    :func:`score_to_smf`'s markers, controls and end_tick."""
+    return write_bytes(path, score_to_smf(score, **extra))
+
+
+def write_spliced(path: str | Path, original: bytes, span: tuple[int, int], notes: Any,
+                  instruments: tuple[int, ...] = ()) -> tuple[Path, int]:  # fmt: skip
+    """Write the MIDI file ``original`` (bytes as :func:`overworld.midi.load.smf_bytes` gives them) with
+    the notes of ``instruments`` (empty: all) that start in ``span`` replaced by ``notes`` (instrument ->
+    rows ``(tick, duration, pitch, velocity)``), every other event as it was
+    (:func:`overworld.midi.splice.splice_notes`), atomically; returns the path and the notes written."""
+    from overworld.midi.splice import splice_notes
+
+    data, written = splice_notes(original, span, notes, instruments)
+    return write_bytes(path, data), written
