@@ -53,7 +53,7 @@ def test_a_bad_model_config_is_a_one_line_error(change, words):
         ({"steps": "100"}, "steps must be int"),
         ({"learning_rate": 0.0}, "learning_rate must be positive"),
         ({"betas": (0.9, 1.5)}, "betas"),
-        ({"seed": -1}, "seed must be at least 0"),
+        ({"seed": -1}, "seed must be a whole number from 0 to 4294967295"),
     ],
 )
 def test_a_bad_train_config_is_a_one_line_error(change, words):

@@ -15,13 +15,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from overworld.errors import ConfigError
+from overworld.errors import ConfigError, one_line
 
 __all__ = [
+    "MAX_CONFIG_BYTES",
+    "MAX_SEED",
     "DataConfig",
     "ModelConfig",
     "SampleConfig",
     "TrainConfig",
+    "check_seed",
     "config_from_dict",
     "config_to_dict",
     "configs_from_file",
@@ -29,6 +32,19 @@ __all__ = [
 ]
 
 C = TypeVar("C")
+
+# a seed is a whole number 0 .. 2**32 - 1 everywhere (CLI, Python, studio): what numpy's legacy seeding and
+# every tool that stores seeds as uint32 take, so a seed written down is a seed any of them can replay
+MAX_SEED = 2**32 - 1
+MAX_CONFIG_BYTES = 1 << 20  # config.json, generation_config.json, a train --config: a few kB each in truth
+
+
+def check_seed(seed: Any, name: str = "seed") -> int:
+    """``seed`` if it is a whole number 0 .. :data:`MAX_SEED`, else a one-line :class:`ConfigError`: the
+    one place the range is written (CLI flags, configs, the studio's form all call this)."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"{name} must be a whole number from 0 to {MAX_SEED} (2**32 - 1), not {seed!r}")
+    return seed
 
 
 @dataclass(frozen=True)
@@ -234,8 +250,9 @@ class TrainConfig:
             self, 1, ("steps", "batch_size", "grad_accumulation", "eval_every", "log_every", "save_every")
         )
         _check_at_least(
-            self, 0, ("warmup_steps", "eval_batches", "patience", "seed", "augment_transpose", "num_workers")
+            self, 0, ("warmup_steps", "eval_batches", "patience", "augment_transpose", "num_workers")
         )
+        check_seed(self.seed, "TrainConfig.seed")
         if self.learning_rate <= 0:
             raise ConfigError(f"learning_rate must be positive, not {self.learning_rate}")
         for name in ("weight_decay", "grad_clip"):
@@ -353,40 +370,75 @@ def config_to_dict(config: Any) -> dict[str, Any]:
     return json.loads(json.dumps(dataclasses.asdict(config)))
 
 
-def read_config_file(path: str | Path) -> dict[str, Any]:
-    """Read a JSON or TOML file into a dict; a parse error names the file."""
+def read_config_file(path: str | Path, max_bytes: int = MAX_CONFIG_BYTES) -> dict[str, Any]:
+    """Read a JSON or TOML file into a dict; a parse error names the file, and so does one over
+    ``max_bytes``, refused before it is read (a 300 MB config.json took 832 MB to parse)."""
     path = Path(path)
     try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise ConfigError(
+                f"config {path} is {size:,} bytes, over the {max_bytes:,} a config may have; is it the right file?"
+            )
         text = path.read_text(encoding="utf-8")
         if path.suffix == ".toml":
             return tomllib.loads(text)
         data = json.loads(text)
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot read config {path}: {exc}") from exc
+        if isinstance(exc, ConfigError):
+            raise
+        raise ConfigError(f"cannot read config {path}: {one_line(exc)}") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"config {path} must hold an object, not {type(data).__name__}")
     return data
 
 
+# keys of the seed project's flat Midinet parameters.json that no overworld config has: read, not used
+MIDINET_IGNORED = ("dataset",)
+SECTIONS = ("model", "train")  # the sections of our own config file shape
+
+
 def configs_from_file(path: str | Path) -> tuple[ModelConfig, TrainConfig, tuple[str, ...]]:
     """Model and training configs from a JSON/TOML file; returns them and the keys it ignored.
 
-    Two shapes are read. Ours: ``{"model": {...}, "train": {...}}``, where an unknown key is an error.
-    The seed project's flat Midinet ``parameters.json`` (``vocab_size``, ``embedding_size``,
-    ``sequence_length``, ``num_blocks``, ``num_heads``, ``feed_forward_dim``, ``dropout``,
-    ``learning_rate``, ``batch_size``): each key goes to the config that has it, and keys neither has
-    (like ``dataset``) are returned as ignored, for the caller to report.
+    Two shapes are read. Ours: ``{"model": {...}, "train": {...}}``, where an unknown section or key is an
+    error naming it (a misspelled ``"trian"`` used to start a default run). The seed project's flat Midinet
+    ``parameters.json`` (``vocab_size``, ``embedding_size``, ``sequence_length``, ``num_blocks``,
+    ``num_heads``, ``feed_forward_dim``, ``dropout``, ``learning_rate``, ``batch_size``): each key goes to
+    the config that has it; ``dataset`` is returned as ignored, for the caller to report; any other key is
+    an error naming it.
     """
     data = read_config_file(path)
-    if set(data) <= {"model", "train"} and all(isinstance(v, dict) for v in data.values()):
+    if any(isinstance(v, dict) for v in data.values()) or set(data) & set(SECTIONS):
+        unknown = [key for key in data if key not in SECTIONS]
+        if unknown:
+            raise ConfigError(
+                f"{path}: unknown section {unknown[0]!r}; a config file has {' and '.join(SECTIONS)}"
+            )
+        for key in SECTIONS:
+            if not isinstance(data.get(key, {}), dict):
+                raise ConfigError(f"{path}: section {key!r} must hold an object, not {data[key]!r}")
         return (
-            config_from_dict(ModelConfig, data.get("model", {})),
-            config_from_dict(TrainConfig, data.get("train", {})),
+            _named(path, ModelConfig, data.get("model", {})),
+            _named(path, TrainConfig, data.get("train", {})),
             (),
         )
     model_keys = {f.name for f in dataclasses.fields(ModelConfig)}
     train_keys = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = [k for k in data if k not in model_keys | train_keys | set(MIDINET_IGNORED)]
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown key {unknown[0]!r}; a flat parameters.json holds ModelConfig and TrainConfig keys"
+        )
     model = {k: v for k, v in data.items() if k in model_keys}
     train = {k: v for k, v in data.items() if k in train_keys and k not in model_keys}
-    ignored = tuple(sorted(k for k in data if k not in model_keys and k not in train_keys))
-    return config_from_dict(ModelConfig, model), config_from_dict(TrainConfig, train), ignored
+    ignored = tuple(sorted(k for k in data if k in MIDINET_IGNORED))
+    return _named(path, ModelConfig, model), _named(path, TrainConfig, train), ignored
+
+
+def _named(path: str | Path, cls: type[C], data: Mapping[str, Any]) -> C:
+    """:func:`config_from_dict` whose error names the file it came from."""
+    try:
+        return config_from_dict(cls, data)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {one_line(exc)}") from exc

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "DataError", "DownloadError", "MidiError", "OverworldError", "one_line"]
+__all__ = [
+    "ConfigError",
+    "DataError",
+    "DownloadError",
+    "MidiError",
+    "OverworldError",
+    "PathError",
+    "one_line",
+]
 
 
 class OverworldError(Exception):
@@ -19,6 +27,11 @@ class MidiError(OverworldError):
 
 class DataError(OverworldError):
     """A dataset, shard or prepared folder is missing or inconsistent."""
+
+
+class PathError(OverworldError):
+    """A file or folder given cannot be used: missing, of the wrong kind, unreadable or not writable. The
+    message names the path."""
 
 
 class DownloadError(OverworldError):

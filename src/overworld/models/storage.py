@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from overworld.atomic import new_file_mode, temp_file_beside
+from overworld.atomic import write_atomically
 from overworld.config import ModelConfig, SampleConfig, config_from_dict, config_to_dict, read_config_file
 from overworld.errors import ConfigError, DataError, OverworldError, one_line
 from overworld.models.base import LanguageModel
@@ -97,19 +97,6 @@ def _canonical_state(model: LanguageModel) -> tuple[dict[str, torch.Tensor], dic
         seen[key] = name
         state[name] = tensor
     return state, aliases
-
-
-def _write_atomic(path: Path, write: Any) -> None:
-    """Call ``write(temp_path)`` then move the file onto ``path`` (with the user's umask, not mkstemp's 0600)."""
-    handle, temp = temp_file_beside(path)
-    os.close(handle)
-    try:
-        write(temp)
-        os.chmod(temp, new_file_mode())  # again: a writer may have made the file anew (safetensors: 0600)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 # The Hub lists models by pipeline tag, and none names symbolic music: "text-generation" would make the
@@ -235,23 +222,23 @@ def save_model(
     state, aliases = _canonical_state(model)
     tensors = {name: tensor.detach().to("cpu").contiguous() for name, tensor in state.items()}
     metadata = {"format": FORMAT, "version": str(FORMAT_VERSION), "tied": json.dumps(aliases)}
-    _write_atomic(directory / "model.safetensors", lambda p: save_file(tensors, str(p), metadata=metadata))
+    write_atomically(directory / "model.safetensors", lambda p: save_file(tensors, str(p), metadata=metadata))
 
     def write_tokenizer(path: Path) -> None:
         written = tokenizer.save(path)
         if Path(written) != path:  # a tokenizer that insisted on its own file name
             os.replace(written, path)
 
-    _write_atomic(directory / "tokenizer.json", write_tokenizer)
+    write_atomically(directory / "tokenizer.json", write_tokenizer)
     if sampling is not None:
         sampling_text = json.dumps(config_to_dict(sampling), indent=1) + "\n"
-        _write_atomic(directory / GENERATION_FILE, lambda p: p.write_text(sampling_text, encoding="utf-8"))
+        write_atomically(directory / GENERATION_FILE, lambda p: p.write_text(sampling_text, encoding="utf-8"))
     text = _render_card(card or {}, config, model.num_parameters())
-    _write_atomic(directory / "README.md", lambda p: p.write_text(text, encoding="utf-8"))
+    write_atomically(directory / "README.md", lambda p: p.write_text(text, encoding="utf-8"))
     config_text = json.dumps(
         {"format": FORMAT, "version": FORMAT_VERSION, **config_to_dict(config)}, indent=1
     )
-    _write_atomic(directory / "config.json", lambda p: p.write_text(config_text + "\n", encoding="utf-8"))
+    write_atomically(directory / "config.json", lambda p: p.write_text(config_text + "\n", encoding="utf-8"))
     log.info("saved model to %s", directory)
     return directory
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from overworld.errors import OverworldError
+from overworld.atomic import write_atomically
+from overworld.errors import OverworldError, PathError
 
 __all__ = [
     "CEILING",
@@ -113,14 +114,21 @@ def fade_out(audio: np.ndarray, sample_rate: int, axis: int = 0) -> np.ndarray:
 
 
 def _write(path: Path, audio: np.ndarray, sample_rate: int) -> None:
+    """Write ``path`` whole or not at all: into a file beside it, moved onto it when complete; a full disk,
+    a read-only folder or a denied permission is one :class:`PathError` line naming ``path``, and leaves
+    no partial file (libsndfile's own "System error." says neither which file nor why)."""
     import soundfile
 
     fmt, subtype = FORMATS[path.suffix.lower()]
     channels = 1 if audio.ndim == 1 else audio.shape[1]
-    # written in blocks: libsndfile's Vorbis encoder crashes on one very long write
-    with soundfile.SoundFile(str(path), "w", sample_rate, channels, subtype, format=fmt) as handle:
-        for start in range(0, len(audio), 1 << 15):
-            handle.write(audio[start : start + (1 << 15)])
+
+    def write(temp: Path) -> None:
+        # written in blocks: libsndfile's Vorbis encoder crashes on one very long write
+        with soundfile.SoundFile(str(temp), "w", sample_rate, channels, subtype, format=fmt) as handle:
+            for start in range(0, len(audio), 1 << 15):
+                handle.write(audio[start : start + (1 << 15)])
+
+    write_atomically(path, write, errors=(soundfile.SoundFileError,))
 
 
 def _decoded_peak(path: Path) -> float:
@@ -143,7 +151,10 @@ def write_audio(path: str | Path, audio: np.ndarray, sample_rate: int) -> Path:
         raise OverworldError(
             f"cannot write {path.suffix or 'files without an extension'}: use .wav, .flac or .ogg"
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PathError(f"cannot make the folder of {path}: {exc.strerror or exc}") from exc
     audio = np.asarray(audio, dtype=np.float32)
     _write(path, audio, sample_rate)
     if path.suffix.lower() != ".ogg":
