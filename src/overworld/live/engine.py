@@ -1,0 +1,169 @@
+"""The bar engine: one endless bar-token piece, sampled a bar at a time through one key/value cache.
+
+:class:`BarEngine` keeps the model's cache across bars (each token costs one incremental ``model.step``),
+so the music continues with everything the cache holds. When the cache holds more than ``context``
+tokens, or when bars are taken back (:meth:`BarEngine.rewind`), it is rebuilt from the last bars that fit
+in half of that (the window slides a few bars at a time). The grammar (key, metre, tempo, line-up and an
+intensity's budgets, :mod:`overworld.generation.intensity`) is rebuilt from the recent bars whenever the
+intensity changes, so a change acts from the next bar while the model's context runs on unbroken.
+
+Every bar is kept standing alone (:meth:`~overworld.tokenizers.bars.BarTokenizer.tail`: its repeats of
+earlier bars written out, its metre and tempo named), so it decodes by itself and the window can start at
+any bar.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+from overworld.config import SampleConfig
+from overworld.generation.controls import draw_budgets
+from overworld.generation.filters import apply_filters
+from overworld.generation.intensity import Intensity, with_intensity
+from overworld.tokenizers.bars import N_REPEATS, Layout
+
+__all__ = ["BarEngine"]
+
+L = Layout
+KEPT_BARS = 64  # bars remembered (rewinds and the window reach at most this far back)
+ENDLESS = 10**9  # the grammar's bar limit: never reached, so it never ends the piece
+
+
+def standalone(bars: list[list[int]]) -> list[int]:
+    """Bars (each from its ``BAR``; the first names the metre and tempo) as one piece: the metre and
+    tempo named once, in its first bar."""
+    out: list[int] = []
+    for i, bar in enumerate(bars):
+        out.extend(bar if i == 0 else [t for t in bar if not L.TIMESIG <= t < L.TRACK])
+    return out
+
+
+class BarEngine:
+    """Samples one bar at a time (see the module docstring). ``settings`` hold the key, metre, tempo and
+    line-up (``instruments``); ``context`` is the most tokens the cache holds before it slides."""
+
+    def __init__(self, model: Any, settings: SampleConfig, *, seed: int, context: int) -> None:
+        self.model, self.settings = model, dataclasses.replace(settings, steady=True)
+        self.lm = model.model
+        self.context = max(64, min(int(context), self.lm.config.sequence_length - 1))
+        self.device = next(self.lm.parameters()).device
+        self.generator = torch.Generator(device=self.device).manual_seed(int(seed))
+        self.bars: list[list[int]] = []  # the last KEPT_BARS bars, each standing alone
+        self.first = 0  # the index of self.bars[0] in the piece
+        self.level: float | None = None
+        self._reset()
+
+    @property
+    def count(self) -> int:
+        """Bars composed so far."""
+        return self.first + len(self.bars)
+
+    # ------------------------------------------------------------------------------------------ state
+    def _grammar(self, level: float | None, primer: list[int]) -> Any:
+        """A grammar at ``level`` (None: the settings' own budgets), primed with ``primer``; the budget of
+        distinct instruments counts from here, so a calmer level thins the line-up at once."""
+        model, config = self.model, self.settings
+        if level is not None:
+            model, config = with_intensity(self.model, Intensity(level)), Intensity(level).settings(config)
+        self.config = config
+        budgets = draw_budgets(config.max_instruments, 1, self.generator, self.device)
+        grammar = model.tokenizer.grammar(1, config, budgets=budgets, max_bars=ENDLESS, device=self.device)
+        grammar.prime(primer)
+        grammar.used.zero_()
+        return grammar
+
+    def _window(self, budget: int) -> list[int]:
+        """The last bars whose tokens fit in ``budget`` (at most 16 + 1, for repeats), as one piece
+        whose repeats are found again, then the ``BAR`` of the next bar."""
+        size, start = 0, len(self.bars)
+        while (
+            start > 0 and len(self.bars) - start <= N_REPEATS and size + len(self.bars[start - 1]) <= budget
+        ):
+            start -= 1
+            size += len(self.bars[start])
+        if start == len(self.bars):
+            return [L.BAR]
+        tokenizer = self.model.tokenizer
+        ids = tokenizer.tail(standalone(self.bars[start:]), 0)
+        missing = len(self.bars) - start - ids.count(L.BAR)  # silent bars at the end
+        return [*ids, *[L.BAR] * missing, L.BAR]
+
+    def _reset(self) -> None:
+        """A new cache holding ``BOS``, the last bars that fit in half the context and the next ``BAR``;
+        a grammar primed with them."""
+        primer = self._window(self.context // 2) if self.bars else []
+        self.cache = self.lm.new_cache(1, self.device)
+        ids = torch.tensor([[self.model.tokenizer.bos_id, *primer]], dtype=torch.long, device=self.device)
+        chunk = max(1, self.lm.config.sequence_length // 2)
+        with torch.inference_mode():
+            for begin in range(0, ids.shape[1], chunk):
+                self.logits = self.lm.step(ids[:, begin : begin + chunk], self.cache)[:, -1]  # (1, V)
+        self.fed = ids.shape[1]
+        self.grammar = self._grammar(self.level, primer)
+        self.bar: list[int] = [L.BAR] if primer else []
+
+    def rewind(self, keep: int) -> None:
+        """Forget the bars from ``keep`` on (and the bar under way) and continue after bar ``keep - 1``."""
+        keep = max(self.first, min(int(keep), self.count))
+        del self.bars[keep - self.first :]
+        self._reset()
+
+    # --------------------------------------------------------------------------------------- sampling
+    def next_bar(self, level: float | None, cancel: Callable[[], bool] = lambda: False) -> list[int] | None:
+        """The next bar at intensity ``level`` (None: the settings' budgets), standing alone; None when
+        ``cancel()`` turned true on the way (then :meth:`rewind` before going on)."""
+        if self.fed > self.context:
+            self._reset()
+        if level != self.level:
+            self.level = level
+            self.grammar = self._grammar(level, self._window(self.context // 2) if self.bars else [])
+        with torch.inference_mode():
+            while True:
+                if cancel():
+                    return None
+                token = self._sample()
+                if token == L.BAR and self.bar:
+                    done, self.bar = self.bar, [L.BAR]
+                    self._feed(token)
+                    return self._keep(done)
+                self.bar.append(token)
+                self._feed(token)
+
+    def _sample(self) -> int:
+        config, grammar = self.config, self.grammar
+        logits = self.logits.float()
+        t, s = config.temperature, config.structure_temperature
+        if s and s != t and t > 0:
+            logits = torch.where(grammar.structural()[:, None], logits * (t / s), logits)
+        logits = apply_filters(logits.masked_fill(~grammar.allowed(), float("-inf")), config)
+        probs = torch.softmax(logits, dim=-1)  # (1, V)
+        return int(torch.multinomial(probs, 1, generator=self.generator)[0, 0])
+
+    def _feed(self, token: int) -> None:
+        ids = torch.tensor([token], dtype=torch.long, device=self.device)
+        self.grammar.update(ids)
+        self.logits = self.lm.step(ids[:, None], self.cache)[:, -1]  # (1, V): one incremental step
+        self.fed += 1
+
+    def _keep(self, bar: list[int]) -> list[int]:
+        """Remember ``bar`` standing alone (its repeats written out from the bars before it)."""
+        back = self.bars[-N_REPEATS:]
+        alone = self.model.tokenizer.tail(standalone([*back, bar]), len(back))
+        self.bars.append(list(alone))
+        if len(self.bars) > KEPT_BARS:
+            self.first += len(self.bars) - KEPT_BARS
+            del self.bars[: len(self.bars) - KEPT_BARS]
+        return list(alone)
+
+
+def notes_of(tokenizer: Any, bar: list[int], bar_ticks: int) -> dict[int, np.ndarray]:
+    """The notes of a bar standing alone: instrument -> ``(N, 4)`` (onset tick from the bar line,
+    duration, pitch, velocity) at 480 ticks a quarter."""
+    from overworld.generation.arrangement import Arrangement
+
+    return Arrangement.from_score(tokenizer.decode(bar), bar_ticks).bars(0, 1).notes

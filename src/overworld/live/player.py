@@ -1,0 +1,113 @@
+"""Play a live stream into a sink for a while, and measure it: how many bars were composed ahead of each
+bar line, and how long each intensity change took to be heard.
+
+With ``realtime`` the player takes each bar ``lead`` seconds before its bar line on the wall clock (as a
+game or a sound card would) and waits for it otherwise; a sink that blocks while a bar plays (the sound
+card, a MIDI port) paces itself, so it runs with ``realtime=False``, as a file sink does to record as
+fast as the model composes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from overworld.live.stream import LiveMusic
+
+__all__ = ["Change", "Controls", "PlayReport", "play"]
+
+
+@dataclass
+class Change:
+    """One intensity change: when (``time.monotonic()``), to what, the bar playing then, and the first
+    bar at the new level and when it started playing (None until it has)."""
+
+    at: float
+    level: float
+    playing: int
+    heard_bar: int | None = None
+    heard_at: float | None = None
+
+    @property
+    def latency(self) -> float | None:
+        """Seconds from the change to the start of the first bar composed at the new level."""
+        return None if self.heard_at is None else self.heard_at - self.at
+
+
+@dataclass
+class PlayReport:
+    """What one play did: bars played, the bars composed ahead at each bar line, bars that came late
+    (not ready at their bar line), and the intensity changes."""
+
+    bars: int = 0
+    ahead: list[int] = field(default_factory=list)
+    late: int = 0
+    changes: list[Change] = field(default_factory=list)
+    started: float = 0.0
+    wall_seconds: float = 0.0
+
+
+class Controls:
+    """Changes the intensity of a stream while :func:`play` plays it (from any thread), and times each
+    change into ``report``."""
+
+    def __init__(self, stream: LiveMusic) -> None:
+        self.stream, self.report, self.playing = stream, PlayReport(), -1
+        self.lock = threading.Lock()
+
+    def set_intensity(self, level: float) -> None:
+        with self.lock:
+            self.stream.set_intensity(level)
+            self.report.changes.append(Change(time.monotonic(), float(level), self.playing))
+
+    def heard(self, bar: Any, now: float) -> None:
+        with self.lock:
+            self.playing = bar.index
+            for change in self.report.changes:
+                if change.heard_bar is None and bar.index > change.playing and bar.intensity == change.level:
+                    change.heard_bar, change.heard_at = bar.index, now
+
+
+def play(stream: LiveMusic, sink: Any, *, minutes: float | None = None, realtime: bool = False,
+         lead: float = 0.25, stop: threading.Event | None = None,
+         controls: Controls | None = None) -> PlayReport:  # fmt: skip
+    """Take bars from ``stream`` into ``sink`` until ``minutes`` of music have played or ``stop`` is set.
+    Change the intensity through ``controls.set_intensity`` (from another thread) so that the report
+    times it. The sink is closed at the end (its file kept on an interrupt, removed on an error)."""
+    ctl = controls or Controls(stream)
+    report = ctl.report
+    stop = stop or threading.Event()
+    report.started = time.monotonic()
+    period, t0 = stream.config.bar_seconds, None
+    ok = False
+    try:
+        while not stop.is_set():
+            if minutes is not None and report.bars * period >= minutes * 60 - 1e-9:
+                break
+            if realtime and t0 is not None:
+                _sleep_until(t0 + period * report.bars - lead, stop)
+            bar = stream.next()
+            now = time.monotonic()
+            t0 = now + (lead if realtime else 0.0) if t0 is None else t0
+            bar_line = t0 + period * report.bars
+            report.late += bool(realtime and now > bar_line)
+            report.ahead.append(stream.ahead())
+            ctl.heard(bar, max(now, bar_line) if realtime else now)
+            sink.write(bar)
+            report.bars += 1
+        ok = True
+    except KeyboardInterrupt:
+        ok = True
+        raise
+    finally:
+        report.wall_seconds = time.monotonic() - report.started
+        sink.close(ok)
+    return report
+
+
+def _sleep_until(when: float, stop: threading.Event) -> None:
+    left = when - time.monotonic()
+    if left > 0:
+        stop.wait(left)
