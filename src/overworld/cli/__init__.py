@@ -24,6 +24,7 @@ VERBS: tuple[str, ...] = (
     "generate",
     "infill",
     "compose",
+    "play",
     "render",
     "plot",
     "evaluate",
