@@ -55,11 +55,13 @@ class Controls:
 
     def __init__(self, stream: LiveMusic) -> None:
         self.stream, self.report, self.playing = stream, PlayReport(), -1
+        self.deadline = 0.0  # when the player takes the next bar (time.monotonic())
         self.lock = threading.Lock()
 
     def set_intensity(self, level: float) -> None:
         with self.lock:
-            self.stream.set_intensity(level)
+            room = self.deadline - time.monotonic()  # to compose the next bar again before it is taken
+            self.stream.set_intensity(level, keep=0 if room > 2 * self.stream.compose_seconds + 0.3 else 1)
             self.report.changes.append(Change(time.monotonic(), float(level), self.playing))
 
     def heard(self, bar: Any, now: float) -> None:
@@ -95,6 +97,7 @@ def play(stream: LiveMusic, sink: Any, *, minutes: float | None = None, realtime
             report.late += bool(realtime and now > bar_line)
             report.ahead.append(stream.ahead())
             ctl.heard(bar, max(now, bar_line) if realtime else now)
+            ctl.deadline = bar_line + period - lead if realtime else now + period
             sink.write(bar)
             report.bars += 1
         ok = True

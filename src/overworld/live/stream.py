@@ -133,7 +133,7 @@ class LiveMusic:
         self._level = self.config.intensity
         self._ready: deque[Bar] = deque()
         self._taken = 0  # bars handed out
-        self._version = 0  # changes of intensity so far
+        self.compose_seconds = 0.0  # the mean wall time one bar takes to compose (recent bars weigh most)
         self._rewind = False
         self._stop = False
         self._error: BaseException | None = None
@@ -177,18 +177,19 @@ class LiveMusic:
     def intensity(self) -> float:
         return self._level
 
-    def set_intensity(self, level: float, *, recompose_ahead: bool = True) -> None:
-        """Compose from the next bar not yet handed out at ``level`` (0 calm to 1 intense): the bars
-        composed ahead are composed again (``recompose_ahead=False``: kept, so the change comes after
-        them). Raises :class:`ConfigError` outside 0..1."""
+    def set_intensity(self, level: float, *, keep: int | None = 0) -> None:
+        """Compose at ``level`` (0 calm to 1 intense) from the next bar not yet handed out: the bars
+        composed ahead are composed again, but for the first ``keep`` of them (None: all are kept, so the
+        change comes after them; keep one when the next bar line is nearer than :attr:`compose_seconds`).
+        Raises :class:`ConfigError` outside 0..1."""
         Intensity(level)
         with self._lock:
             if level == self._level:
                 return
             self._level = float(level)
-            self._version += 1
-            if recompose_ahead:
-                self._ready.clear()
+            if keep is not None and keep < len(self._ready):
+                for _ in range(len(self._ready) - max(0, keep)):
+                    self._ready.pop()
                 self._rewind = True
             self._lock.notify_all()
 
@@ -236,14 +237,19 @@ class LiveMusic:
                         self._lock.wait()
                     if self._stop:
                         return
-                    if self._rewind:
-                        engine.rewind(self._taken)
-                        self._rewind = False
-                    level = self._level
+                    rewind, self._rewind = self._rewind, False
+                    level, keep = self._level, self._taken + len(self._ready)
+                began = time.monotonic()
+                if rewind:
+                    engine.rewind(keep)
                 ids = engine.next_bar(level, cancel=lambda: self._rewind or self._stop)
                 if ids is None:
                     continue
                 bar = self._bar(engine, ids, level)
+                took = time.monotonic() - began
+                self.compose_seconds = (
+                    took if not self.compose_seconds else 0.8 * self.compose_seconds + 0.2 * took
+                )
                 with self._lock:
                     if not self._rewind:
                         self._ready.append(bar)
