@@ -128,22 +128,42 @@ def infill(
     return [_take(score, tokenizer, gap, (start, end), tuple(instruments)) for gap in gaps]
 
 
-def _new_notes(score: Any, tokenizer: Any, gap: np.ndarray, span: tuple[int, int]) -> dict[int, np.ndarray]:
-    """The notes ``gap`` writes, instrument -> rows ``(tick, duration, pitch, velocity)`` in ``score``'s
-    ticks from the span's start; a note still sounding at the span's end is ended there."""
+def _kept(score: Any, span: tuple[int, int], only: tuple[int, ...]) -> dict[int, dict[int, list]]:
+    """instrument -> pitch -> ``(onset, end)`` of the notes kept that sound in ``span``."""
     start, end = span
+    out: dict[int, dict[int, list]] = {}
+    for track in score.tracks:
+        inst = DRUMS if track.is_drum else int(track.program)
+        n = track.notes.numpy()
+        time, stop = n["time"].astype(np.int64), n["time"].astype(np.int64) + n["duration"]
+        kept = (time < start) | (time >= end) if not only or inst in only else np.ones(len(time), dtype=bool)
+        for i in np.flatnonzero(kept & (time < end) & (stop > start)):
+            out.setdefault(inst, {}).setdefault(int(n["pitch"][i]), []).append((int(time[i]), int(stop[i])))
+    return out
+
+
+def _new_notes(score: Any, tokenizer: Any, gap: np.ndarray, span: tuple[int, int],
+               only: tuple[int, ...]) -> dict[int, np.ndarray]:  # fmt: skip
+    """The notes ``gap`` writes, instrument -> rows ``(tick, duration, pitch, velocity)`` in ``score``'s
+    ticks from the span's start; a note still sounding at the span's end is ended there, and none starts
+    inside a kept note of its instrument and pitch or runs into the next (:func:`fit_notes`)."""
+    from overworld.midi.splice import fit_notes
+
+    start, end = span
+    kept = _kept(score, span, only)
     scale = score.ticks_per_quarter / tokenizer.steps_per_quarter
     new_notes, _, _ = tokenizer.decode_grid(gap)
     out = {}
     for inst, rows in sorted(new_notes.items()):
-        kept = []
+        rows_in = []
         for onset, duration, pitch, velocity in rows:
             t = start + round(onset * scale)
             if t < end:
                 length = max(1, min(round(duration * scale), end - t))
-                kept.append((t, length, int(pitch), int(np.clip(velocity, 1, 127))))
-        if kept:
-            out[inst] = np.array(kept, dtype=np.int64)
+                rows_in.append((t, length, int(pitch), int(np.clip(velocity, 1, 127))))
+        fitted = fit_notes(np.array(rows_in, dtype=np.int64).reshape(-1, 4), kept.get(inst, {}))
+        if len(fitted):
+            out[inst] = fitted
     return out
 
 
@@ -166,7 +186,7 @@ def _take(
     by_inst = {}
     for track in out.tracks:
         by_inst.setdefault(DRUMS if track.is_drum else int(track.program), track)
-    new = _new_notes(score, tokenizer, gap, span)
+    new = _new_notes(score, tokenizer, gap, span, only)
     for inst, rows in new.items():
         track = by_inst.get(inst)
         if track is None:

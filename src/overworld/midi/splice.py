@@ -29,7 +29,7 @@ import numpy as np
 from overworld.errors import MidiError
 from overworld.midi.write import vlq
 
-__all__ = ["read_events", "splice_notes"]
+__all__ = ["fit_notes", "read_events", "splice_notes"]
 
 DRUMS = 128
 Event = tuple[int, bytes]  # (absolute tick, the event's bytes from its status byte)
@@ -144,26 +144,37 @@ def _place(tracks: list[_Track], inst: int) -> tuple[int, int] | None:
     return None if best is None else (-best[1], best[2])
 
 
-def _note_events(
-    rows: np.ndarray, ch: int, kept: Mapping[tuple[int, int], list]
-) -> list[tuple[int, int, bytes]]:
-    """``(tick, order, bytes)`` of the new notes ``rows`` (tick, duration, pitch, velocity) on channel ``ch``,
-    none starting inside a kept note of its pitch, none overlapping the next note of its pitch."""
+def fit_notes(rows: np.ndarray, kept: Mapping[int, list[tuple[int, int]]]) -> np.ndarray:
+    """The rows ``(tick, duration, pitch, velocity)`` that can sound beside the kept notes ``kept``
+    (pitch -> ``(onset, end)`` ticks): none starting while a kept note of its pitch sounds, each ending
+    by the next onset of its pitch (kept or new); sorted by pitch, then tick."""
+    rows = np.asarray(rows, dtype=np.int64).reshape(-1, 4)
+    rows = rows[np.lexsort((rows[:, 0], rows[:, 2]))]
     out = []
-    rows = rows[np.lexsort((rows[:, 0], rows[:, 2]))] if len(rows) else rows
     for n, (tick, duration, pitch, velocity) in enumerate(rows.tolist()):
-        spans = kept.get((ch, pitch), [])
+        spans = kept.get(pitch, [])
         if any(s <= tick < e for s, e in spans):
             continue
         later = [s for s, _ in spans if s > tick]
         if n + 1 < len(rows) and rows[n + 1, 2] == pitch:
             later.append(int(rows[n + 1, 0]))
-        off = min([tick + max(1, duration), *later])
-        if off <= tick:
-            continue
+        end = min([tick + max(1, duration), *later])
+        if end > tick:
+            out.append((tick, end - tick, pitch, min(127, max(1, velocity))))
+    return np.array(out, dtype=np.int64).reshape(-1, 4)
+
+
+def _note_events(
+    rows: np.ndarray, ch: int, kept: Mapping[tuple[int, int], list]
+) -> list[tuple[int, int, bytes]]:
+    """``(tick, order, bytes)`` of the new notes ``rows`` on channel ``ch`` (see :func:`fit_notes`)."""
+    out = []
+    for tick, duration, pitch, velocity in fit_notes(
+        rows, {p: v for (c, p), v in kept.items() if c == ch}
+    ).tolist():
         out += [
-            (off, 0, bytes([0x80 | ch, pitch, 64])),
-            (tick, 2, bytes([0x90 | ch, pitch, min(127, max(1, velocity))])),
+            (tick + duration, 0, bytes([0x80 | ch, pitch, 64])),
+            (tick, 2, bytes([0x90 | ch, pitch, velocity])),
         ]
     return out
 
