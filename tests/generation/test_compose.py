@@ -17,7 +17,8 @@ from overworld.cli import main
 from overworld.config import ModelConfig, SampleConfig
 from overworld.errors import ConfigError
 from overworld.generation.arrangement import Arrangement
-from overworld.generation.compose import ComposeConfig, compose, write_composition
+from overworld.export import write_composition
+from overworld.generation.compose import ComposeConfig, compose
 from overworld.generation.loop import close_loop, local_transitions, loop_transitions
 from overworld.midi.gm import DRUMS
 from overworld.render.stems import replay_error, seam

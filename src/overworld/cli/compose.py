@@ -1,5 +1,6 @@
 """``overworld compose``: game-ready music (exact bars, tempo, key, form, a seamless loop, intensity,
-stems, a console's voices), one folder per piece."""
+stems, a console's voices), one folder per piece: a music pack any game engine takes
+(:mod:`overworld.export`), written whole or not at all."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import argparse
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    from overworld.export import MODULE_FORMATS
     from overworld.generation.compose import AUDIO_FORMATS, MAX_BARS
     from overworld.generation.form import FORMS
     from overworld.render import SYNTHS
@@ -15,13 +17,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "compose", help="game-ready music: loops, form, key, tempo, intensity and stems",
         description="Compose a piece of exactly --bars bars at --bpm in --key with a bar-token model and write "
-        "OUT/<seed>/ (one folder per --intensity level): piece.mid (the tempo map and metre, loop markers), "
-        "mix.ogg (LOOPSTART/LOOPLENGTH comments), stems/ and piece.json for a game engine.",
+        "OUT/<seed>/ (one folder per --intensity level), a music pack for a game engine: piece.mid (the tempo "
+        "map and metre, loop markers), mix.wav (a smpl chunk with the loop in samples), intro.wav and loop.wav "
+        "cut at the loop points, mix.ogg (LOOPSTART/LOOPLENGTH comments), stems/, piece.xm with --format xm, "
+        "and piece.json (loop points, sections, jump points, intensity layers). Each folder is written "
+        "beside its place and moved in once complete.",
     )  # fmt: skip
     p.add_argument(
         "--model", default="default", help="a bar-token model directory (default: the bundled model)"
     )
-    p.add_argument("--out", default="out", help="output folder (default: out/)")
+    p.add_argument(
+        "--out", default="out", help="output folder; each piece goes into OUT/<seed>/ (default: out/)"
+    )
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an OUT/<seed>/ folder already there (default: refuse, before composing)")  # fmt: skip
     p.add_argument(
         "--seed", type=int, help="random seed; the same seed gives the same piece (default: random)"
     )
@@ -66,8 +75,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--soundfont", default="", metavar="SF2", help="--synth soundfont: the SoundFont")
     p.add_argument("--sample-rate", type=int, default=44100, help="audio sample rate in Hz (default: 44100)")
-    p.add_argument("--format", default="ogg", help=f"audio formats, comma separated, of {', '.join(AUDIO_FORMATS)} "
-                   "(default: ogg)")  # fmt: skip
+    p.add_argument("--format", default="ogg", help=f"formats, comma separated: audio ({', '.join(AUDIO_FORMATS)}; "
+                   f"the pack's WAV files are always written) and tracker modules ({', '.join(MODULE_FORMATS)}: "
+                   "patterns on the bar grid, the chip's waveforms, the loop as restart position) (default: ogg)")  # fmt: skip
     p.add_argument("--device", default="auto", help="cpu, cuda or auto (default: auto)")
     p.set_defaults(func=run)
 
@@ -83,43 +93,53 @@ def _levels(text: str) -> tuple[float, ...]:
         ) from None
 
 
+def _formats(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(audio formats, module formats) of ``--format``; audio ogg when it names none."""
+    from overworld.errors import ConfigError
+    from overworld.export import MODULE_FORMATS
+    from overworld.generation.compose import AUDIO_FORMATS
+
+    names = tuple(dict.fromkeys(f.strip().lower() for f in text.split(",") if f.strip()))
+    unknown = [f for f in names if f not in AUDIO_FORMATS + MODULE_FORMATS]
+    if unknown or not names:
+        raise ConfigError(f"--format takes {', '.join(AUDIO_FORMATS + MODULE_FORMATS)}, comma separated; "
+                          f"not {text!r}")  # fmt: skip
+    audio = tuple(f for f in names if f in AUDIO_FORMATS) or ("ogg",)
+    return audio, tuple(f for f in names if f in MODULE_FORMATS)
+
+
+def _config(args: argparse.Namespace, formats: tuple[str, ...]):  # -> ComposeConfig
+    from overworld.generation.compose import ComposeConfig
+
+    return ComposeConfig(
+        bars=args.bars, bpm=args.bpm, time_signature=args.time_signature, key=args.key, loop=args.loop,
+        loop_bars=args.loop_bars, form=args.form, section_bars=args.section_bars, variation=args.variation,
+        intro=args.intro, ending=args.ending, intensity=_levels(args.intensity), console=args.console or "",
+        stems=args.stems, synth=args.synth, soundfont=args.soundfont, sample_rate=args.sample_rate,
+        formats=formats,
+    )  # fmt: skip
+
+
 def run(args: argparse.Namespace) -> int:
     import secrets
     import sys
-    from pathlib import Path
 
     from overworld.devices import pick_device
-    from overworld.generation.compose import ComposeConfig, compose, write_composition
+    from overworld.export import check_out_folder, piece_folder_name, write_pieces
+    from overworld.generation.compose import compose
     from overworld.models.storage import load_model
 
-    config = ComposeConfig(
-        bars=args.bars,
-        bpm=args.bpm,
-        time_signature=args.time_signature,
-        key=args.key,
-        loop=args.loop,
-        loop_bars=args.loop_bars,
-        form=args.form,
-        section_bars=args.section_bars,
-        variation=args.variation,
-        intro=args.intro,
-        ending=args.ending,
-        intensity=_levels(args.intensity),
-        console=args.console or "",
-        stems=args.stems,
-        synth=args.synth,
-        soundfont=args.soundfont,
-        sample_rate=args.sample_rate,
-        formats=tuple(f.strip().lower() for f in args.format.split(",") if f.strip()),
-    )  # fmt: skip  (checked before the model loads)
+    audio, modules = _formats(args.format)
+    config = _config(args, audio)  # checked before the model loads, as the out folder is
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
+    names = [piece_folder_name(seed, level) for level in config.intensity or (None,)]
+    out = check_out_folder(args.out, names, overwrite=args.overwrite)
     model = load_model(args.model, device=pick_device(args.device))
     pieces = compose(
         model, config, seed=seed, progress=lambda step: print(f"composing: {step}", file=sys.stderr)
     )
-    for piece in pieces:
-        name = str(seed) if piece.intensity is None else f"{seed}-intensity-{piece.intensity:g}"
-        folder = write_composition(piece, Path(args.out) / name, config, model_name=str(args.model))
+    folders = write_pieces(pieces, out, config, model_name=str(args.model), modules=modules)
+    for piece, folder in zip(pieces, folders):
         loop = f", loop bars {piece.loop[0] + 1}-{piece.loop[1]}" if piece.loop else ""
         print(
             f"{folder}  {piece.bars} bars at {piece.bpm:g} bpm in {piece.time_signature}, key {piece.key}{loop}"

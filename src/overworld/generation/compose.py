@@ -2,7 +2,7 @@
 versions, and a console's voices; then a folder per piece with the MIDI, the mix, stems and piece.json.
 
 :func:`compose` returns :class:`Composition` objects (the score in ticks at the exact tempo, its bars,
-sections and loop points); :func:`write_composition` renders and writes one. The steps, each seeded:
+sections and loop points); :mod:`overworld.export` renders and writes them. The steps, each seeded:
 
 1. the body: with a form (``AABA`` of ``section_bars`` bars) each new letter's section continues the music
    before it (the bar model samples ``section_bars`` bars after it), a letter that comes back copies its
@@ -35,7 +35,7 @@ from overworld.generation.arrangement import Arrangement
 from overworld.generation.form import parse_form, sections
 from overworld.generation.intensity import Intensity, with_intensity
 
-__all__ = ["KEYS", "MAX_BARS", "ComposeConfig", "Composition", "compose", "write_composition"]
+__all__ = ["KEYS", "MAX_BARS", "ComposeConfig", "Composition", "compose"]
 
 log = logging.getLogger(__name__)
 
@@ -325,11 +325,3 @@ def compose(model: Any, config: ComposeConfig, *, seed: int = 0, sampling: Sampl
     log.info("composed %d bars in %s (seed %d)", config.total_bars, key, seed)
     return out
 
-
-def write_composition(
-    piece: Composition, out_dir: Any, config: ComposeConfig, *, model_name: str = ""
-) -> Any:
-    """Write ``piece`` into the folder ``out_dir``: see :func:`overworld.generation.piece_files.write`."""
-    from overworld.generation.piece_files import write
-
-    return write(piece, out_dir, config, model_name=model_name)

@@ -21,7 +21,16 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["OSCILLATORS", "ChipReport", "ChipVoices", "synthesize", "synthesize_tracks", "voice_for"]
+__all__ = [
+    "OSCILLATORS",
+    "ChipReport",
+    "ChipVoices",
+    "drum_hit",
+    "one_cycle",
+    "synthesize",
+    "synthesize_tracks",
+    "voice_for",
+]
 
 ATTACK, DECAY, SUSTAIN, RELEASE = 0.004, 0.08, 0.7, 0.04
 GAIN = {"pulse": 0.22, "triangle": 0.35, "noise": 0.18, "wave": 0.3, "fm": 0.3, "sample": 0.3}
@@ -174,6 +183,25 @@ OSCILLATORS: dict[str, Callable[[np.ndarray, int, float, int], np.ndarray]] = {
     "pulse": _pulse, "triangle": _triangle, "noise": _noise, "wave": _wave, "fm": _fm, "sample": _sample,
 }  # fmt: skip
 assert set(OSCILLATORS) == set(GAIN) == {f.name for f in fields(ChipVoices)}
+
+
+def one_cycle(kind: str, duty: float, length: int) -> np.ndarray:
+    """One cycle of a pitched voice kind, ``length`` samples, in [-1, 1] (a tracker's looped sample)."""
+    if kind not in OSCILLATORS or kind == "noise":
+        raise ValueError(
+            f"no single cycle of {kind!r}; pitched kinds: {', '.join(k for k in OSCILLATORS if k != 'noise')}"
+        )
+    return OSCILLATORS[kind](np.arange(length, dtype=np.float64), 69, duty, int(440 * length)).astype(
+        np.float32
+    )
+
+
+def drum_hit(pitch: int, sample_rate: int) -> np.ndarray:
+    """The noise channel's sound of GM drum key ``pitch`` at full velocity, its envelope and release
+    included, as one recording (a tracker's one-shot sample)."""
+    held = round(_drum_sound(pitch)[1] * sample_rate)
+    n = held + int(RELEASE * sample_rate)
+    return _noise(np.arange(n, dtype=np.float64), pitch, 0.0, sample_rate) * _envelope(n, held, sample_rate)
 
 
 def _hz(pitch: int) -> float:

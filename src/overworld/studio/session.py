@@ -84,7 +84,8 @@ class Studio:
         self, config: Any, sampling: SampleConfig, seed: int, progress: Progress = _quiet
     ) -> list[Take]:
         """Compose one piece (a take per intensity level) with ``config`` (a ComposeConfig)."""
-        from overworld.generation.compose import compose, write_composition
+        from overworld.export import write_composition
+        from overworld.generation.compose import compose
 
         self.require_bars("composing")
         shares = {"body": 0.1, "loop": 0.5, "frame": 0.7}
@@ -129,7 +130,7 @@ class Studio:
                    changes: dict[str, Any] | None = None, seed: int = 0, progress: Progress = _quiet) -> Take:  # fmt: skip
         """A new take: take ``take_id`` with bars ``span`` (first, last from 1) regenerated, every note
         outside them kept (:func:`overworld.generation.infill.infill`)."""
-        from overworld.generation.compose import write_composition
+        from overworld.export import write_composition
         from overworld.generation.infill import infill
 
         self.require_bars("regenerating bars")
