@@ -23,6 +23,7 @@ MODES: dict[str, tuple[int, ...]] = {
     "blues": (0, 3, 5, 6, 7, 10),
 }
 _TONICS = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
+_ACCIDENTALS = {"": 0, "#": 1, "b": -1}  # at most one: a sharp or a flat
 
 
 def parse_key(text: str) -> frozenset[int]:
@@ -33,8 +34,11 @@ def parse_key(text: str) -> frozenset[int]:
         raise ConfigError(f"a key is a tonic A-G (with # or b) and a mode, like 'D minor', not {text!r}")
     tonic_text, mode = words[0], words[1].strip() if len(words) > 1 else "major"
     tonic = _TONICS[tonic_text[0]] + tonic_text[1:].count("#") - tonic_text[1:].count("b")
-    if tonic_text[1:].strip("#b") or mode not in MODES:
-        raise ConfigError(f"unknown key {text!r}; a tonic A-G (with # or b) and one of: {', '.join(MODES)}")
+    # a double sharp or flat at most ("C" and 500 sharps is no key)
+    if tonic_text[1:].strip("#b") or len(tonic_text) > 3 or mode not in MODES:
+        raise ConfigError(
+            f"unknown key {text[:40]!r}; a tonic A-G (with # or b, two at most) and one of: {', '.join(MODES)}"
+        )
     return frozenset((tonic + step) % 12 for step in MODES[mode])
 
 

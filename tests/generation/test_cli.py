@@ -211,7 +211,7 @@ def test_generate_synth_means_what_render_synth_means(model_dir, tmp_path, capsy
     base = ["generate", "--model", str(model_dir), "--length", "20", "--seed", "5"]
     assert main([*base, "--out", str(tmp_path / "a"), "--wav"]) == 0  # --wav alone: chiptune, as before
     sf2 = tmp_path / "gm.sf2"
-    sf2.write_bytes(b"sfbk")
+    sf2.write_bytes(b"RIFF\x04\x00\x00\x00sfbk")  # the header a SoundFont has
     # --synth as in `overworld render` (and it implies --wav)
     assert main([*base, "--out", str(tmp_path / "b"), "--synth", "soundfont", "--soundfont", str(sf2)]) == 0
     assert asked == [("chiptune", None), ("soundfont", str(sf2))]

@@ -22,7 +22,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default="default",
         help="model or run folder, or Hugging Face Hub id user/name (default: the bundled model)",
     )
-    p.add_argument("--out", default="out", help="output folder (default: out/)")
+    p.add_argument("--out", default="out", help="output folder (default: out/), or with --num 1 a file "
+                   "NAME.mid to write the piece to")  # fmt: skip
     p.add_argument("--num", type=int, default=1, help="pieces, sampled as one batch (default: 1)")
     length = p.add_mutually_exclusive_group()
     length.add_argument("--length", type=int, help="tokens to generate per piece (default: 1024)")
@@ -34,9 +35,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "part comes next); 0: the same as --temperature (plain default: 0)")  # fmt: skip
     p.add_argument("--top-k", type=int, help="sample among the K best tokens; 0: off (plain default: 0)")
     p.add_argument("--top-p", type=float, help="nucleus probability; 1: off (plain default: 1)")
-    p.add_argument(
-        "--seed", type=int, help="random seed; the same seed gives the same music (default: random)"
-    )
+    p.add_argument("--seed", type=int, help="random seed 0 to 2**32-1; the same seed gives the same music "
+                   "(default: random)")  # fmt: skip
     p.add_argument("--max-polyphony", type=int, help="simultaneous notes at most (plain default: 16)")
     p.add_argument("--max-note-seconds", type=float, help="longest note (plain default: 8)")
     p.add_argument("--max-instruments",
@@ -112,6 +112,51 @@ def _changes(args: argparse.Namespace) -> dict[str, Any]:
     return changes
 
 
+MIDI_OUT = (".mid", ".midi")  # an --out with one of these names the one piece's file
+
+
+def _check_first(args: argparse.Namespace) -> None:
+    """Everything that can be checked before the model loads: the seed, the sizes asked for, the sampling
+    flags, the primer file and the out folder (or file)."""
+    import dataclasses
+    from pathlib import Path
+
+    from overworld.config import SampleConfig, check_seed
+    from overworld.errors import ConfigError
+    from overworld.generation.sampler import _length
+    from overworld.preflight import readable_file, readable_folder, writable_file, writable_folder
+
+    if args.seed is not None:
+        check_seed(args.seed, "--seed")
+    _length(args.num, args.length, args.seconds, args.bars)  # the sampler's own limits
+    dataclasses.replace(SampleConfig(), **_changes(args))  # each flag's range, the key and metre
+    if args.primer:
+        readable_file(args.primer, "--primer")
+    if args.primer_dataset:
+        readable_folder(args.primer_dataset, "--primer-dataset")
+    if Path(args.out).suffix.lower() in MIDI_OUT:
+        if args.num != 1:
+            raise ConfigError(
+                f"--out {args.out} names one file, but --num {args.num} writes {args.num}; give a folder"
+            )
+        writable_file(args.out, MIDI_OUT)
+    else:
+        writable_folder(args.out)
+
+
+def _write(pieces: list[Any], out: str, seed: int) -> list[Any]:
+    """Write the pieces into the folder ``out``, or the one piece to the file ``out`` (NAME.mid)."""
+    from pathlib import Path
+
+    from overworld.generation.pieces import write_pieces
+    from overworld.midi import write_score
+
+    if Path(out).suffix.lower() in MIDI_OUT:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        return [write_score(pieces[0].score, Path(out))]
+    return write_pieces(pieces, out, seed)
+
+
 def run(args: argparse.Namespace) -> int:
     import secrets
 
@@ -120,9 +165,10 @@ def run(args: argparse.Namespace) -> int:
     from overworld.cli.outputs import renderers
     from overworld.config import SampleConfig
     from overworld.devices import pick_device
-    from overworld.generation.pieces import Primer, compose_pieces, read_primer, settings_for, write_pieces
+    from overworld.generation.pieces import Primer, compose_pieces, read_primer, settings_for
     from overworld.models.storage import load_model
 
+    _check_first(args)
     wav, png = renderers(args)  # fail before the model loads
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
     pretrained = load_model(args.model, device=pick_device(args.device))
@@ -143,7 +189,7 @@ def run(args: argparse.Namespace) -> int:
         pieces = compose_pieces(pretrained, config, primer_ids=ids, num=args.num, length=args.length,
                                 seconds=args.seconds, bars=args.bars, seed=seed, inclusive=args.inclusive,
                                 progress=progress)  # fmt: skip
-    for path, piece in zip(write_pieces(pieces, args.out, seed), pieces):
+    for path, piece in zip(_write(pieces, args.out, seed), pieces):
         extra = []
         if wav is not None:
             extra.append(str(wav(path, path.with_suffix(".wav"))))

@@ -35,6 +35,10 @@ def renderers(args: argparse.Namespace) -> tuple[Callable[[Path, Path], Path] | 
     synth = args.synth or "chiptune"
     if args.soundfont and synth != "soundfont":
         raise ConfigError("--soundfont is the SoundFont of --synth soundfont; add --synth soundfont")
+    if synth == "soundfont":
+        from overworld.render.soundfont import find_soundfont
+
+        find_soundfont(args.soundfont)  # a missing or non-SoundFont file, before any work
     wav = args.wav or args.synth is not None
     audio = partial(render, synth=synth, soundfont=args.soundfont) if wav else None
     return audio, (plot_pianoroll if args.png else None)

@@ -28,34 +28,84 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+MAX_SIDE_PIXELS = 32_768  # matplotlib's Agg canvas refuses 65,536 or more a side
+MAX_PIXELS = 64_000_000  # 256 MB of RGBA: a picture this big is a typo (--width 100000)
+MAX_INCHES = 1_000.0
+MAX_DPI = 2_400
+
+
+def _check_size(width: float, height: float, dpi: int) -> None:
+    """Inches and dots per inch that make a picture: positive, finite, and under the pixel caps."""
+    import math
+
+    from overworld.errors import ConfigError
+
+    for flag, value in (("--width", width), ("--height", height)):
+        if not (math.isfinite(value) and 0 < value <= MAX_INCHES):
+            raise ConfigError(f"{flag} must be above 0 and at most {MAX_INCHES:g} inches, not {value}")
+    if not 1 <= dpi <= MAX_DPI:
+        raise ConfigError(f"--dpi must be between 1 and {MAX_DPI}, not {dpi}")
+    w, h = round(width * dpi), round(height * dpi)
+    if max(w, h) > MAX_SIDE_PIXELS or w * h > MAX_PIXELS:
+        raise ConfigError(
+            f"--width {width:g} --height {height:g} at --dpi {dpi} is {w:,} x {h:,} pixels, over the cap of "
+            f"{MAX_SIDE_PIXELS:,} a side and {MAX_PIXELS:,} in all; make it smaller"
+        )
+
+
+def _picture_types() -> tuple[str, ...]:
+    """The extensions matplotlib can save (.png, .svg, .pdf, ...)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    return tuple(f".{ext}" for ext in FigureCanvasBase.get_supported_filetypes())
+
+
+def _check_sources(sources: list[Path], runs: list[Path], self_similarity: bool) -> None:
+    """Each source there and of the right kind, and one kind of plot asked for."""
+    from overworld.errors import OverworldError
+    from overworld.preflight import readable_file, readable_folder
+
+    if runs:
+        if len(runs) != len(sources):
+            raise OverworldError("plot either one MIDI file or run folders, not both")
+        if self_similarity:
+            raise OverworldError("--self-similarity plots a MIDI file, not a run")
+        for run in runs:
+            readable_folder(run, "run folder") if run.is_dir() else readable_file(run, "metrics file")
+    elif len(sources) > 1:
+        raise OverworldError("plot one MIDI file at a time")
+    else:
+        readable_file(sources[0], "MIDI file")
+
+
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from overworld.errors import OverworldError
+    from overworld.preflight import writable_file
     from overworld.render import plot_curves, plot_pianoroll, plot_self_similarity
 
     sources = [Path(s) for s in args.sources]
-    width = args.width or (7.0 if args.self_similarity else 12.0)
+    width = (7.0 if args.self_similarity else 12.0) if args.width is None else args.width
+    _check_size(width, args.height, args.dpi)
     size = {"width": width, "height": args.height, "dpi": args.dpi}
     runs = [s for s in sources if s.is_dir() or s.suffix == ".csv"]
     first = sources[0]
+    _check_sources(sources, runs, args.self_similarity)
+    if args.self_similarity and args.bars < 1:
+        raise OverworldError(f"--bars must be at least 1, not {args.bars}")
+    names = [(s if s.is_dir() else s.parent).resolve().name for s in runs]
     if runs:
-        if len(runs) != len(sources):
-            raise OverworldError("plot either one MIDI file or run folders, not both")
-        if args.self_similarity:
-            raise OverworldError("--self-similarity plots a MIDI file, not a run")
-        names = [(s if s.is_dir() else s.parent).resolve().name for s in runs]
-        named = dict(zip(names, runs)) if len(runs) > 1 else runs[0]
-        out = plot_curves(named, args.out or _curves_png(runs, names), **size)
-    elif len(sources) > 1:
-        raise OverworldError("plot one MIDI file at a time")
+        default = _curves_png(runs, names)
+    else:
+        default = first.with_suffix(".self-similarity.png" if args.self_similarity else ".png")
+    out_png = writable_file(args.out or default, _picture_types())
+    if runs:
+        out = plot_curves(dict(zip(names, runs)) if len(runs) > 1 else runs[0], out_png, **size)
     elif args.self_similarity:
-        if args.bars < 1:
-            raise OverworldError(f"--bars must be at least 1, not {args.bars}")
-        out_png = args.out or first.with_suffix(".self-similarity.png")
         out = plot_self_similarity(first, out_png, bars=args.bars, title=first.name, **size)
     else:
-        out = plot_pianoroll(first, args.out or first.with_suffix(".png"), title=first.name, **size)
+        out = plot_pianoroll(first, out_png, title=first.name, **size)
     print(f"wrote {out}")
     return 0
 

@@ -10,7 +10,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        description="Parse and tokenize every MIDI file under the inputs (in parallel, isolated "
                        "workers), dedupe and split by content hash, write shards, manifest.json and report.json.")  # fmt: skip
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="MIDI files or folders (searched recursively)")
-    p.add_argument("--out", required=True, help="the prepared folder to write")
+    p.add_argument("--out", required=True, help="the prepared folder to write; one that already holds a "
+                   "prepared dataset needs --overwrite")  # fmt: skip
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the prepared dataset already in --out (its shards, manifest and report)")  # fmt: skip
     from overworld.tokenizers import TOKENIZERS
 
     p.add_argument("--tokenizer", default="bars", choices=tuple(TOKENIZERS), metavar="NAME",
@@ -49,8 +52,9 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from overworld.config import DataConfig
-    from overworld.data.prepare import prepare
+    from overworld.data.prepare import check_prepared_out, find_midi_files, prepare
     from overworld.errors import ConfigError
+    from overworld.preflight import writable_folder
 
     try:
         splits = tuple(float(x) for x in args.split.split(","))
@@ -61,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
     config = DataConfig(tokenizer=args.tokenizer, splits=splits, workers=args.workers,  # type: ignore[arg-type]
                         file_timeout_s=args.timeout, file_memory_mb=args.memory_mb,
                         max_seconds=_max_piece_minutes(args) * 60)  # fmt: skip
+    find_midi_files(args.inputs)  # before any work: every input there, the out folder writable and free
+    check_prepared_out(writable_folder(args.out), args.overwrite)
     bars: list[tqdm] = []  # opened once the inputs are found, so an error about them stands on its own line
 
     def progress(done: int, total: int) -> None:
@@ -70,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         bars[0].update(done - bars[0].n)
 
     try:
-        report = prepare(args.inputs, args.out, config, progress)
+        report = prepare(args.inputs, args.out, config, progress, overwrite=args.overwrite)
     finally:
         for bar in bars:
             bar.close()

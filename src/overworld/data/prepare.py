@@ -10,20 +10,24 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from overworld.atomic import write_atomically
 from overworld.config import DataConfig, config_to_dict
 from overworld.data.shards import write_shard
 from overworld.data.splits import SPLITS, split_of
-from overworld.errors import DataError
+from overworld.errors import DataError, PathError
 from overworld.midi.load import MIDI_SUFFIXES
 from overworld.midi.modules import MODULE_SUFFIXES
 
-__all__ = ["MIDI_SUFFIXES", "Report", "find_midi_files", "prepare"]
+__all__ = ["MIDI_SUFFIXES", "PREPARED_FILES", "Report", "check_prepared_out", "find_midi_files", "prepare"]
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +47,11 @@ class Report:
 
 def _source_of(folder: Path) -> str:
     meta = folder / "dataset.json"
-    if meta.exists():
+    if meta.is_file() and meta.stat().st_size <= MAX_DATASET_JSON_BYTES:
         try:
-            return str(json.loads(meta.read_text(encoding="utf-8")).get("source") or folder.name)
-        except ValueError:
+            data = json.loads(meta.read_text(encoding="utf-8"))
+            return str((data.get("source") if isinstance(data, dict) else None) or folder.name)
+        except (OSError, ValueError):
             pass
     return folder.name
 
@@ -69,18 +74,45 @@ def find_midi_files(inputs: Sequence[str | Path]) -> list[tuple[str, str]]:
     return sorted(found.items())
 
 
+# what a prepared folder holds: a folder with any of them is one, replaced only when asked
+PREPARED_FILES = (
+    *(f"{split}{ext}" for split in SPLITS for ext in (".bin", ".idx.npy")),
+    "tokenizer.json",
+    "manifest.json",
+    "report.json",
+)
+MAX_DATASET_JSON_BYTES = 1 << 20  # a fetched folder's dataset.json: a name and a few fields
+
+
+def check_prepared_out(out_dir: str | Path, overwrite: bool = False) -> Path:
+    """``out_dir`` if prepare may write there: a folder that already holds a prepared dataset needs
+    ``overwrite`` (as ``train`` needs it for a run); else :class:`DataError` naming it."""
+    out = Path(out_dir)
+    if out.is_dir() and not overwrite:
+        held = [name for name in PREPARED_FILES if (out / name).exists()]
+        if held:
+            raise DataError(
+                f"{out} already holds a prepared dataset ({held[0]}); pass --overwrite to replace it, "
+                "or choose another --out"
+            )
+    return out
+
+
 def prepare(
     inputs: Sequence[str | Path],
     out_dir: str | Path,
     config: DataConfig = DataConfig(),
     progress: Callable[[int, int], None] | None = None,
+    overwrite: bool = False,
 ) -> Report:
-    """Prepare ``inputs`` into ``out_dir``; ``progress(done, total)`` is called after every file."""
-    from overworld.data.workers import process_files
+    """Prepare ``inputs`` into ``out_dir``; ``progress(done, total)`` is called after every file.
+
+    Everything is written into a temporary folder beside ``out_dir`` and moved into it once complete: a
+    full disk or a denied write leaves ``out_dir`` as it was (a :class:`PathError` naming the file). A
+    folder already holding a prepared dataset is replaced only with ``overwrite``."""
     from overworld.tokenizers import make_tokenizer
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_prepared_out(out_dir, overwrite)
     tokenizer = make_tokenizer(config.tokenizer)
     if tokenizer.vocab_size >= 1 << 16:
         raise DataError(f"tokenizer vocabulary of {tokenizer.vocab_size} does not fit uint16 shards")
@@ -88,22 +120,44 @@ def prepare(
     if not files:
         names = ", ".join(MIDI_SUFFIXES + MODULE_SUFFIXES)
         raise DataError(f"no MIDI files or modules ({names}) in {', '.join(map(str, inputs))}")
+    report, kept = _process(files, tokenizer, config, progress)
+    made = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.prepare-", dir=out.parent))
+    except OSError as exc:
+        raise PathError(f"cannot write {out}: {exc.strerror or exc}") from exc
+    try:
+        _write_prepared(staging, tokenizer, config, report, kept)
+        for name in PREPARED_FILES:  # each file whole; the manifest last, so a reader finds all it names
+            os.replace(staging / name, out / name)
+    except BaseException as exc:
+        if made:
+            shutil.rmtree(out, ignore_errors=True)
+        if isinstance(exc, OSError) and not isinstance(exc, PathError):
+            raise PathError(f"cannot write {out}: {exc.strerror or exc}") from exc
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    log.info("prepared %d files (%d failed, %d duplicates), %d tokens", report.files_ok, report.files_failed,
+             report.duplicates, report.tokens)  # fmt: skip
+    return report
+
+
+def _process(files: list[tuple[str, str]], tokenizer: Any, config: DataConfig,
+             progress: Callable[[int, int], None] | None) -> tuple[Report, list[Any]]:  # fmt: skip
+    """Parse and tokenize every file in workers; the report of failures and duplicates, and the kept
+    results (the first path in sorted order of each content)."""
+    from overworld.data.workers import process_files
+
     workers = config.workers or os.cpu_count() or 1
     report = Report()
     kept: dict[str, object] = {}  # sha256 -> FileResult, first path (sorted order) wins
     results = []
-    for done, result in enumerate(
-        process_files(
-            files,
-            tokenizer.to_dict(),
-            workers=workers,
-            timeout_s=config.file_timeout_s,
-            memory_mb=config.file_memory_mb,
-            max_bytes=config.max_file_bytes,
-            max_seconds=config.max_seconds,
-        ),
-        start=1,
-    ):
+    found = process_files(files, tokenizer.to_dict(), workers=workers, timeout_s=config.file_timeout_s,
+                          memory_mb=config.file_memory_mb, max_bytes=config.max_file_bytes,
+                          max_seconds=config.max_seconds)  # fmt: skip
+    for done, result in enumerate(found, start=1):
         results.append(result)
         if progress:
             progress(done, len(files))
@@ -116,26 +170,30 @@ def prepare(
             report.duplicates += 1
         else:
             kept[r.sha256] = r
+    report.files_ok = len(kept)
+    return report, list(kept.values())
+
+
+def _write_prepared(folder: Path, tokenizer: Any, config: DataConfig, report: Report,
+                    kept: list[Any]) -> None:  # fmt: skip
+    """Shards, tokenizer.json, manifest.json and report.json of ``kept`` into ``folder``."""
     bos, eos = np.array([tokenizer.bos_id], np.uint16), np.array([tokenizer.eos_id], np.uint16)
     by_split: dict[str, list] = {s: [] for s in SPLITS}
-    for r in kept.values():
+    for r in kept:
         by_split[split_of(r.sha256, config.splits)].append(r)
     manifest_files, split_summary = [], {}
     for split in SPLITS:
         rows = by_split[split]
-        tokens = write_shard(out, split, [np.concatenate([bos, r.ids, eos]) for r in rows])
+        tokens = write_shard(folder, split, [np.concatenate([bos, r.ids, eos]) for r in rows])
         split_summary[split] = {"files": len(rows), "tokens": tokens}
         report.tokens += tokens
         for r in rows:
             manifest_files.append({"path": r.path, "source": r.source, "sha256": r.sha256, "split": split,
                                    "tokens": len(r.ids) + 2, "notes": r.notes, "seconds": round(r.seconds, 3),
                                    "instruments": r.instruments})  # fmt: skip
-    report.files_ok = len(kept)
-    tokenizer.save(out / "tokenizer.json")
+    tokenizer.save(folder / "tokenizer.json")
     manifest = {"tokenizer": tokenizer.name, "vocab_size": tokenizer.vocab_size, "data_config": config_to_dict(config),
                 "splits": split_summary, "files": manifest_files}  # fmt: skip
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-    (out / "report.json").write_text(json.dumps(report.to_dict(), indent=1), encoding="utf-8")
-    log.info("prepared %d files (%d failed, %d duplicates), %d tokens", report.files_ok, report.files_failed,
-             report.duplicates, report.tokens)  # fmt: skip
-    return report
+    for name, data in (("report.json", report.to_dict()), ("manifest.json", manifest)):
+        text = json.dumps(data, indent=1)
+        write_atomically(folder / name, lambda p, text=text: p.write_text(text, encoding="utf-8"))

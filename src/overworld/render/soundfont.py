@@ -18,7 +18,7 @@ import numpy as np
 
 from overworld.errors import OverworldError
 
-__all__ = ["SOUNDFONT_PLACES", "find_soundfont", "synthesize"]
+__all__ = ["SOUNDFONT_PLACES", "check_soundfont", "find_soundfont", "synthesize"]
 
 SOUNDFONT_PLACES = (
     "/usr/share/sounds/sf2/FluidR3_GM.sf2",
@@ -31,15 +31,40 @@ SOUNDFONT_PLACES = (
 )
 
 
+# the RIFF form types FluidSynth reads: SoundFont 2 and 3 ("sfbk") and DLS
+SOUNDFONT_FORMS = (b"sfbk", b"DLS ")
+
+
+def check_soundfont(path: str | Path, what: str = "SoundFont") -> Path:
+    """``path`` if it is a readable RIFF SoundFont (SF2/SF3 or DLS); anything else is a one-line
+    :class:`OverworldError` naming it. FluidSynth given another file (``/etc/passwd``) only warns and
+    renders silence with no instruments, so the header is checked first."""
+    from overworld.preflight import readable_file
+
+    path = readable_file(path, what)
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(12)
+    except OSError as exc:
+        raise OverworldError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] not in SOUNDFONT_FORMS:
+        raise OverworldError(
+            f"{what} {path} is not a SoundFont (no RIFF sfbk header); give an .sf2 or .sf3 file"
+        )
+    return path
+
+
 def find_soundfont(explicit: str | Path | None = None) -> Path:
     """``explicit``, else $OVERWORLD_SOUNDFONT, else the usual system places, else one shipped by an
-    installed Python package (pretty_midi's TimGM6mb.sf2). A clear error says how to get one."""
+    installed Python package (pretty_midi's TimGM6mb.sf2). A clear error says how to get one; a file
+    given that is no SoundFont is refused (:func:`check_soundfont`)."""
     if explicit is not None:
-        path = Path(explicit)
-        if not path.is_file():
-            raise OverworldError(f"SoundFont {path} does not exist")
-        return path
+        if not Path(explicit).exists():
+            raise OverworldError(f"SoundFont {explicit} does not exist")
+        return check_soundfont(explicit)
     env = os.environ.get("OVERWORLD_SOUNDFONT")
+    if env and Path(env).exists():
+        return check_soundfont(env, "$OVERWORLD_SOUNDFONT")
     candidates = [Path(env)] if env else []
     candidates += [Path(p) for p in SOUNDFONT_PLACES]
     try:
