@@ -1,12 +1,15 @@
 """A tiny bar-token model saved to disk, as ``overworld studio --model DIR`` loads one, and a studio
-server on a free port of 127.0.0.1 (uvicorn in a thread) for the API and browser tests."""
+server on a free port of 127.0.0.1 (uvicorn in a thread) for the API and browser tests, with the session
+token its page carries."""
 
 from __future__ import annotations
 
-import socket
+import contextlib
+import re
 import threading
 import time
 import types
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -40,31 +43,47 @@ def bar_model(bar_model_dir):
     return load_model(bar_model_dir)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def page_token(url: str) -> str:
+    """The session token in the studio page's meta tag (what studio.js sends with every POST)."""
+    with urllib.request.urlopen(url + "/", timeout=30) as response:
+        page = response.read().decode()
+    return re.search(r'<meta name="overworld-token" content="([^"]+)">', page)[1]
 
 
-@pytest.fixture(scope="module")
-def server(bar_model, tmp_path_factory):
-    """``server.url`` serves a studio over the tiny model; ``server.studio`` is its session."""
+@contextlib.contextmanager
+def serving(studio):
+    """``studio`` served on a free port of 127.0.0.1, as ``overworld studio`` serves it."""
     import uvicorn
 
+    from overworld.cli.studio import listening_socket
     from overworld.studio.app import create_app
-    from overworld.studio.session import Studio
 
-    studio = Studio(bar_model, tmp_path_factory.mktemp("takes"), model_name="tiny", sample_rate=SR)
-    port = _free_port()
+    sock = listening_socket("127.0.0.1", 0)
+    port = sock.getsockname()[1]
     app_server = uvicorn.Server(
-        uvicorn.Config(create_app(studio), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(create_app(studio, host="127.0.0.1", port=port), log_level="warning")
     )
-    thread = threading.Thread(target=app_server.run, daemon=True)
+    thread = threading.Thread(target=app_server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
     while not app_server.started:
         assert time.monotonic() < deadline and thread.is_alive(), "the studio did not start"
         time.sleep(0.05)
-    yield types.SimpleNamespace(url=f"http://127.0.0.1:{port}", studio=studio)
-    app_server.should_exit = True
-    thread.join(10)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        yield types.SimpleNamespace(url=url, port=port, studio=studio, token=page_token(url))
+    finally:
+        app_server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+@pytest.fixture(scope="module")
+def server(bar_model, tmp_path_factory):
+    """``server.url`` serves a studio over the tiny model; ``server.studio`` is its session,
+    ``server.token`` its page's token."""
+    from overworld.studio.session import Studio
+
+    studio = Studio(bar_model, tmp_path_factory.mktemp("takes"), model_name="tiny", sample_rate=SR)
+    with serving(studio) as served:
+        yield served

@@ -13,6 +13,7 @@ import zipfile
 
 import mido
 import pytest
+from tests.studio.conftest import page_token
 
 
 def _multipart(fields: dict, files: dict) -> tuple[bytes, str]:
@@ -30,10 +31,13 @@ def _multipart(fields: dict, files: dict) -> tuple[bytes, str]:
 
 
 def _call(url: str, fields: dict | None = None, files: dict | None = None) -> tuple[int, bytes]:
+    """GET ``url``, or POST the form ``fields`` and ``files`` with the page's token (as studio.js does)."""
     request = urllib.request.Request(url)
     if fields is not None or files:
         body, kind = _multipart(fields or {}, files or {})
-        request = urllib.request.Request(url, data=body, headers={"Content-Type": kind}, method="POST")
+        base = "/".join(url.split("/")[:3])
+        headers = {"Content-Type": kind, "X-Overworld-Token": page_token(base)}
+        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, response.read()

@@ -9,30 +9,36 @@ FastAPI and uvicorn come with ``pip install overworld[studio]``; only this modul
 * ``GET /api/jobs/{id}``: its step, share done, takes or one-line error;
 * ``GET /api/takes``, ``/api/takes/{id}/mix``, ``/roll.svg``, ``/zip``: the history and each take's files.
 
-A bad value or upload answers 400 with ``{"error": "one line"}``.
+A bad value or upload answers 400 with ``{"error": "one line"}``. Every request passes
+:class:`~overworld.studio.guard.Guard` first: the studio's own host only, and for a POST its own origin,
+the session's token (the page carries it) and a form of at most :data:`MAX_BODY_BYTES`.
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from overworld.errors import ConfigError, OverworldError
 from overworld.studio import forms
+from overworld.studio.guard import Guard, GuardConfig, host_names
 from overworld.studio.jobs import Jobs
 from overworld.studio.session import Studio
 
-__all__ = ["MAX_UPLOAD_BYTES", "create_app", "info"]
+__all__ = ["MAX_BODY_BYTES", "MAX_UPLOAD_BYTES", "create_app", "info"]
 
 STATIC = Path(__file__).parent / "static"
 MAX_UPLOAD_BYTES = 16 * 2**20  # a primer MIDI or module file
+MAX_BODY_BYTES = MAX_UPLOAD_BYTES + 2**20  # the primer and the form's fields
+TOKEN_SLOT = "{{overworld-token}}"  # in index.html's meta tag
 
 
 def info(studio: Studio) -> dict[str, Any]:
@@ -95,9 +101,13 @@ def _compose_work(studio: Studio, fields: dict[str, Any], primer: Path | None) -
                                              **length)]  # fmt: skip
 
 
-def create_app(studio: Studio) -> Any:
-    """The FastAPI app serving ``studio``."""
+def create_app(studio: Studio, *, host: str = "127.0.0.1", port: int = 7860,
+               allow_hosts: tuple[str, ...] = ()) -> Any:  # fmt: skip
+    """The FastAPI app serving ``studio`` at ``host``:``port`` (the address it is opened at: the guard
+    refuses other hosts; ``allow_hosts``: more names it is reached by, such as the machine's on a network)."""
     jobs = Jobs()
+    token = secrets.token_urlsafe(32)
+    page_html = (STATIC / "index.html").read_text(encoding="utf-8").replace(TOKEN_SLOT, token)
 
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
@@ -108,6 +118,7 @@ def create_app(studio: Studio) -> Any:
         title="overworld studio", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
     )
     app.state.studio, app.state.jobs = studio, jobs
+    app.add_middleware(Guard, config=GuardConfig(host_names(host, port, allow_hosts), token, MAX_BODY_BYTES))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.exception_handler(OverworldError)
@@ -115,8 +126,8 @@ def create_app(studio: Studio) -> Any:
         return JSONResponse({"error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__}, 400)
 
     @app.get("/")
-    def page() -> FileResponse:
-        return FileResponse(STATIC / "index.html")
+    def page() -> HTMLResponse:
+        return HTMLResponse(page_html, headers={"Cache-Control": "no-store"})
 
     @app.get("/api/info")
     def api_info() -> dict[str, Any]:
@@ -153,7 +164,7 @@ def create_app(studio: Studio) -> Any:
 
     @app.get("/api/takes")
     def api_takes() -> list[dict[str, Any]]:
-        return [t.describe() for t in studio.takes.values()]
+        return [t.describe() for t in studio.history()]
 
     @app.get("/api/takes/{take_id}/mix")
     def api_mix(take_id: int) -> FileResponse:

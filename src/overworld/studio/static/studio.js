@@ -1,14 +1,18 @@
-// overworld studio page: the forms post to the JSON API, jobs are polled for progress, takes are kept in
-// the history while the page is open. No framework: the page is the only client of its own API.
+// overworld studio page: the forms post to the JSON API, jobs are polled for progress, the history of
+// takes is read from the studio on load (it keeps them in its work folder). No framework: the page is
+// the only client of its own API. Every POST carries the session's token from the page's meta tag.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
 const state = { info: null, takes: [], current: null, anchor: null, busy: false };
+const TOKEN = document.querySelector('meta[name="overworld-token"]').content;
 
 function say(text) { $("message").textContent = text || ""; }
 
 async function api(url, options) {
-  const response = await fetch(url, options);
+  const request = { ...(options || {}) };
+  if (request.method && request.method !== "GET") request.headers = { ...(request.headers || {}), "X-Overworld-Token": TOKEN };
+  const response = await fetch(url, request);
   const body = await response.json().catch(() => ({ error: `${response.status} ${response.statusText}` }));
   if (!response.ok) throw new Error(body.error || `${response.status} ${response.statusText}`);
   return body;
@@ -31,7 +35,7 @@ async function runJob(url, data) {
       const j = await api(`/api/jobs/${job}`);
       $("status").textContent = j.step;
       if (j.share === null) $("progress").removeAttribute("value"); else $("progress").value = j.share;
-      if (j.state === "done") { j.takes.forEach(addTake); $("status").textContent = `take ${j.takes.at(-1).id} ready`; break; }
+      if (j.state === "done") { j.takes.forEach(addTake); showTake(j.takes.at(-1)); $("status").textContent = `take ${j.takes.at(-1).id} ready`; break; }
       if (j.state === "error") { say(j.error); $("status").textContent = ""; break; }
       await new Promise((r) => setTimeout(r, 300));
     }
@@ -44,16 +48,17 @@ async function runJob(url, data) {
 }
 
 function addTake(take) {
+  if (state.takes.some((t) => t.id === take.id)) return take;
   state.takes.push(take);
   const li = document.createElement("li");
   li.dataset.take = take.id;
   const button = document.createElement("button");
   button.type = "button";
-  button.textContent = `${take.label} (seed ${take.seed}, ${take.seconds.toFixed(1)} s)`;
+  button.textContent = `Take ${take.id}: ${take.label} (seed ${take.seed}, ${take.seconds.toFixed(1)} s)`;
   button.addEventListener("click", () => showTake(take));
   li.appendChild(button);
   $("history").appendChild(li);
-  showTake(take);
+  return take;
 }
 
 async function showTake(take) {
@@ -66,6 +71,7 @@ async function showTake(take) {
   $("download").setAttribute("download", `overworld-take-${take.id}.zip`);
   for (const li of $("history").children) li.classList.toggle("current", li.dataset.take === String(take.id));
   const svg = await fetch(take.roll).then((r) => r.text());
+  if (state.current !== take) return;  // another take was chosen while this roll loaded
   $("roll").innerHTML = svg;
   for (const bar of $("roll").querySelectorAll("rect.bar")) {
     bar.addEventListener("mousedown", (e) => { e.preventDefault(); pick(Number(bar.dataset.bar), e.shiftKey); state.dragging = true; });
@@ -131,6 +137,9 @@ async function start() {
   if (!info.can_bars) { $("mode").value = "generate"; $("bars").placeholder = "seconds instead"; }
   showMode();
   setBusy(false);
+  const takes = await api("/api/takes");  // the takes of earlier visits and of other tabs
+  takes.forEach(addTake);
+  if (takes.length) showTake(takes.at(-1));
 }
 
 document.addEventListener("DOMContentLoaded", () => {
