@@ -1,21 +1,23 @@
 """The studio's work, with no web in it: compose, generate (with a primer) and regenerate bars with one
-loaded model, each take written to its own folder and kept in a history while the studio runs.
+loaded model, each take written to its own folder of the work folder (:class:`~overworld.studio.store.TakeStore`),
+where a restart with the same folder finds them again.
 
 Every step calls the library the command line calls: :func:`overworld.generation.compose.compose` and
-``write_composition`` (compose), :func:`overworld.generation.pieces.compose_pieces` (generate) and
-:func:`overworld.generation.infill.infill` (regenerate bars)."""
+:func:`overworld.export.write_composition` (compose), :func:`overworld.generation.pieces.compose_pieces`
+(generate) and :func:`overworld.generation.infill.infill` (regenerate bars)."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from overworld.config import SampleConfig
 from overworld.errors import ConfigError
+from overworld.studio.store import TakeStore
 from overworld.studio.takes import Take, bar_lines_of, write_free_piece, zip_folder
 
 __all__ = ["Progress", "Studio"]
@@ -29,16 +31,21 @@ def _quiet(step: str, share: float | None) -> None:
     pass
 
 
+def _key_and_bpm(folder: Path) -> tuple[str | None, float | None]:
+    info = json.loads((folder / "piece.json").read_text(encoding="utf-8"))
+    return info.get("key"), info.get("bpm")
+
+
 class Studio:
-    """One model and the takes made with it. ``workdir``: where each take's folder goes."""
+    """One model and the takes made with it. ``workdir``: the work folder, where each take's folder goes
+    (the takes already there are the history)."""
 
     def __init__(self, model: Any, workdir: str | Path, *, model_name: str = "", sample_rate: int = 44100,
                  synth: str = "chiptune") -> None:  # fmt: skip
         self.model, self.model_name = model, model_name
         self.workdir = Path(workdir)
         self.sample_rate, self.synth = sample_rate, synth
-        self.takes: dict[int, Take] = {}
-        self._lock = threading.Lock()
+        self.store = TakeStore(self.workdir)
 
     @property
     def can_bars(self) -> bool:
@@ -64,19 +71,23 @@ class Studio:
         return dataclasses.replace(base or getattr(self.model, "sampling", None) or SampleConfig(), **changes)
 
     def take(self, take_id: int) -> Take:
-        if take_id not in self.takes:
-            raise ConfigError(f"there is no take {take_id}")
-        return self.takes[take_id]
+        """Take ``take_id`` (a one-line ConfigError when there is none)."""
+        return self.store.get(take_id)
 
-    def _new(self, **fields: Any) -> Take:
-        with self._lock:
-            take_id = max(self.takes, default=0) + 1
-            folder = self.workdir / f"take-{take_id}"
-        return Take(id=take_id, folder=folder, **fields)
+    def history(self) -> list[Take]:
+        """Every take of the work folder, oldest first."""
+        return self.store.takes()
 
-    def _keep(self, take: Take) -> Take:
-        with self._lock:
-            self.takes[take.id] = take
+    def _new(self, write: Callable[[Path], None], **fields: Any) -> Take:
+        """A take whose files ``write(folder)`` writes, labelled ``fields['label']``: its number is the next
+        one, and nothing of it is left when writing fails."""
+
+        def make(take_id: int, partial: Path, folder: Path) -> Take:
+            write(partial)
+            key, bpm = _key_and_bpm(partial)
+            return Take(id=take_id, folder=folder, key=key, bpm=bpm, **fields)
+
+        take = self.store.add(make)
         log.info("take %d: %s", take.id, take.label)
         return take
 
@@ -95,12 +106,12 @@ class Studio:
         for piece in pieces:
             level = "" if piece.intensity is None else f", intensity {piece.intensity:g}"
             loop = ", loop" if piece.loop else ""
-            take = self._new(label=f"composed {piece.bars} bars in {piece.key} at {piece.bpm:g} bpm{loop}{level}",
-                             score=piece.score, bar_lines=tuple(i * piece.bar_seconds for i in range(piece.bars + 1)),
-                             composition=piece, config=config, sampling=piece.sampling, seed=seed)  # fmt: skip
             progress("rendering the mix" + (" and stems" if config.stems else ""), 0.8)
-            write_composition(piece, take.folder, config, model_name=self.model_name)
-            out.append(self._keep(take))
+            out.append(self._new(
+                lambda folder, piece=piece: write_composition(piece, folder, config, model_name=self.model_name),
+                label=f"composed {piece.bars} bars in {piece.key} at {piece.bpm:g} bpm{loop}{level}",
+                bar_lines=tuple(i * piece.bar_seconds for i in range(piece.bars + 1)), seconds=piece.bars * piece.bar_seconds,
+                composition=dataclasses.replace(piece, score=None), config=config, sampling=piece.sampling, seed=seed))  # fmt: skip
         return out
 
     def generate(self, sampling: SampleConfig, *, bars: int | None, seconds: float | None, seed: int,
@@ -116,15 +127,18 @@ class Studio:
         piece = compose_pieces(self.model, config, primer_ids=ids, bars=bars, seconds=seconds, seed=seed,
                                progress=lambda done, total: progress(f"generating {done:.0f}/{total:.0f} {unit}",
                                                                      done / total if total else None))[0]  # fmt: skip
+        from overworld.midi import in_seconds
+
         score = piece.score if not self.can_bars else piece.score.to("tick")
         what = f"{bars} bars" if bars is not None else f"{seconds:g} s"
-        take = self._new(label=f"generated {what}" + (f" after {primer.name}" if primer else ""), score=score,
-                         bar_lines=bar_lines_of(score, self.model.tokenizer), composition=None, config=None,
-                         sampling=config, seed=seed)  # fmt: skip
+        bar_lines = bar_lines_of(score, self.model.tokenizer)
         progress("rendering the mix", 0.85)
-        write_free_piece(score, take.folder, sampling=config, seed=seed, model_name=self.model_name, stems=stems,
-                         sample_rate=self.sample_rate, synth=self.synth)  # fmt: skip
-        return self._keep(take)
+        return self._new(
+            lambda folder: write_free_piece(score, folder, sampling=config, seed=seed, model_name=self.model_name,
+                                            stems=stems, sample_rate=self.sample_rate, synth=self.synth),
+            label=f"generated {what}" + (f" after {primer.name}" if primer else ""), bar_lines=bar_lines,
+            seconds=bar_lines[-1] if bar_lines else float(in_seconds(score).end()), composition=None, config=None,
+            sampling=config, seed=seed)  # fmt: skip
 
     def regenerate(self, take_id: int, span: tuple[int, int], *, instruments: tuple[int, ...] = (),
                    changes: dict[str, Any] | None = None, seed: int = 0, progress: Progress = _quiet) -> Take:  # fmt: skip
@@ -136,28 +150,30 @@ class Studio:
         self.require_bars("regenerating bars")
         old = self.take(take_id)
         sampling = self.sampling(dict(changes or {}), old.sampling)
-        new = infill(self.model, old.score, span, instruments=instruments, config=sampling, seed=seed,
+        new = infill(self.model, old.load_score(), span, instruments=instruments, config=sampling, seed=seed,
                      progress=lambda done, total: progress("regenerating bars", done / total if total else None),
-                     piece_bars=len(old.bar_lines) - 1)[0]  # fmt: skip
-        label = f"take {old.id} with bars {span[0]}-{span[1]} regenerated"
+                     piece_bars=old.bars)[0]  # fmt: skip
         piece = dataclasses.replace(old.composition, score=new.score) if old.composition is not None else None
-        take = self._new(label=label, score=new.score, bar_lines=old.bar_lines, composition=piece,
-                         config=old.config, sampling=sampling, seed=seed, parent=old.id)  # fmt: skip
+        stems = (old.folder / "stems").is_dir()
+
+        def write(folder: Path) -> None:
+            if piece is not None:
+                write_composition(piece, folder, old.config, model_name=self.model_name)
+            else:
+                write_free_piece(new.score, folder, sampling=sampling, seed=seed, model_name=self.model_name,
+                                 stems=stems, sample_rate=self.sample_rate, synth=self.synth)  # fmt: skip
+
         progress("rendering the mix", 0.85)
-        if piece is not None:
-            write_composition(piece, take.folder, old.config, model_name=self.model_name)
-        else:
-            stems = (old.folder / "stems").is_dir()
-            write_free_piece(new.score, take.folder, sampling=sampling, seed=seed, model_name=self.model_name,
-                             stems=stems, sample_rate=self.sample_rate, synth=self.synth)  # fmt: skip
-        return self._keep(take)
+        return self._new(write, label=f"take {old.id} with bars {span[0]}-{span[1]} regenerated",
+                         bar_lines=old.bar_lines, seconds=old.seconds, composition=old.composition,
+                         config=old.config, sampling=sampling, seed=seed, parent=old.id)  # fmt: skip
 
     def roll(self, take_id: int) -> str:
         """The take's piano roll as SVG, its bars selectable."""
         from overworld.studio.roll import roll_svg
 
         take = self.take(take_id)
-        return roll_svg(take.score, take.bar_lines)
+        return roll_svg(take.load_score(), take.bar_lines)
 
     def zip(self, take_id: int) -> bytes:
         """piece.mid, the mix, stems and piece.json of the take, zipped."""

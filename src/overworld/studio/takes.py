@@ -4,6 +4,7 @@ with the bar lines its piano roll draws and the zip the page downloads."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import zipfile
@@ -11,22 +12,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from overworld.config import SampleConfig, config_to_dict
+from overworld.config import SampleConfig, config_from_dict, config_to_dict
 
-__all__ = ["Take", "bar_lines_of", "write_free_piece", "zip_folder"]
+__all__ = ["Take", "bar_lines_of", "take_from_record", "write_free_piece", "zip_folder"]
 
 
 @dataclass(frozen=True)
 class Take:
-    """One take: its number, what made it, its folder, the score in ticks, where its bars start (seconds,
-    the end last; empty when the model has no bars), the composition it came from (None for a generated
-    piece) and the settings and seed that made it."""
+    """One take: its number, what made it, its folder, where its bars start (seconds, the end last; empty
+    when the model has no bars), its length, key and tempo, the composition it came from (its settings
+    and structure, the score left out: None for a generated piece), the compose settings, the sampling
+    settings and seed that made it. The score itself stays on disk (``piece.mid``): :meth:`load_score`."""
 
     id: int
     label: str
     folder: Path
-    score: Any
     bar_lines: tuple[float, ...]
+    seconds: float
+    key: str | None
+    bpm: float | None
     composition: Any
     config: Any
     sampling: SampleConfig
@@ -37,19 +41,52 @@ class Take:
     def bars(self) -> int:
         return max(len(self.bar_lines) - 1, 0)
 
-    @property
-    def seconds(self) -> float:
-        from overworld.midi import in_seconds
+    def load_score(self) -> Any:
+        """The take's score in ticks, read from its ``piece.mid`` (exactly the notes it was written with)."""
+        from overworld.midi import load_score
 
-        return self.bar_lines[-1] if self.bar_lines else float(in_seconds(self.score).end())
+        return load_score(self.folder / "piece.mid", ttype="tick")
 
     def describe(self) -> dict[str, Any]:
         """What the page shows of the take (JSON-ready)."""
-        info = json.loads((self.folder / "piece.json").read_text(encoding="utf-8"))
         return {"id": self.id, "label": self.label, "seed": self.seed, "bars": self.bars, "parent": self.parent,
-                "seconds": round(self.seconds, 3), "key": info.get("key"), "bpm": info.get("bpm"),
+                "seconds": round(self.seconds, 3), "key": self.key, "bpm": self.bpm,
                 "mix": f"/api/takes/{self.id}/mix", "roll": f"/api/takes/{self.id}/roll.svg",
                 "zip": f"/api/takes/{self.id}/zip"}  # fmt: skip
+
+    def record(self) -> dict[str, Any]:
+        """The take as JSON (the studio's ``.take.json``), the folder left out: :func:`take_from_record`."""
+        piece = self.composition
+        if piece is not None:
+            fields = (f.name for f in dataclasses.fields(piece) if f.name not in ("score", "sampling"))
+            piece = {
+                **{name: getattr(piece, name) for name in fields},
+                "sampling": config_to_dict(piece.sampling),
+            }
+        return {"id": self.id, "label": self.label, "bar_lines": list(self.bar_lines), "seconds": self.seconds,
+                "key": self.key, "bpm": self.bpm, "composition": piece,
+                "config": None if self.config is None else config_to_dict(self.config),
+                "sampling": config_to_dict(self.sampling), "seed": self.seed, "parent": self.parent}  # fmt: skip
+
+
+def take_from_record(data: dict[str, Any], folder: Path) -> Take:
+    """The :class:`Take` a :meth:`Take.record` describes, its files in ``folder``."""
+    from overworld.generation.compose import ComposeConfig, Composition
+
+    piece = data["composition"]
+    if piece is not None:
+        piece = Composition(score=None, bpm=float(piece["bpm"]), time_signature=piece["time_signature"],
+                            key=piece["key"], bars=int(piece["bars"]), body=tuple(piece["body"]),
+                            sections=tuple(tuple(s) for s in piece["sections"]),
+                            loop=tuple(piece["loop"]) if piece["loop"] else None, intensity=piece["intensity"],
+                            seed=int(piece["seed"]), sampling=config_from_dict(SampleConfig, piece["sampling"]))  # fmt: skip
+    config = data["config"]
+    return Take(id=int(data["id"]), label=str(data["label"]), folder=folder,
+                bar_lines=tuple(float(x) for x in data["bar_lines"]), seconds=float(data["seconds"]),
+                key=data["key"], bpm=data["bpm"], composition=piece,
+                config=None if config is None else config_from_dict(ComposeConfig, config),
+                sampling=config_from_dict(SampleConfig, data["sampling"]), seed=int(data["seed"]),
+                parent=data["parent"])  # fmt: skip
 
 
 def bar_lines_of(score: Any, tokenizer: Any) -> tuple[float, ...]:
@@ -98,9 +135,11 @@ def write_free_piece(score: Any, folder: Path, *, sampling: SampleConfig, seed: 
 
 
 def zip_folder(folder: Path, name: str) -> bytes:
-    """Every file of ``folder`` (piece.mid, the mix, stems/, piece.json) in a zip under ``name/``."""
+    """Every file of ``folder`` (piece.mid, the mix, stems/, piece.json) in a zip under ``name/``; the
+    studio's own dot files (``.take.json``) stay out."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        files = (p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+        for path in sorted(files):
             archive.write(path, f"{name}/{path.relative_to(folder).as_posix()}")
     return buffer.getvalue()
