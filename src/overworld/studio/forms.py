@@ -34,7 +34,8 @@ def _number(fields: Fields, name: str, kind: Callable[[str], Any], default: Any 
         return kind(text)
     except ValueError:
         what = "a whole number" if kind is int else "a number"
-        raise ConfigError(f"{name.replace('_', ' ')} must be {what}, not {text!r}") from None
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        raise ConfigError(f"{name.replace('_', ' ')} must be {what}, not {shown!r}") from None
 
 
 def flag(fields: Fields, name: str) -> bool:
@@ -43,10 +44,10 @@ def flag(fields: Fields, name: str) -> bool:
 
 def seed_of(fields: Fields) -> int:
     """The seed asked for, else a random one (shown with the take, so it can be asked again)."""
+    from overworld.config import check_seed
+
     seed = _number(fields, "seed", int)
-    if seed is not None and not 0 <= seed < 2**63:
-        raise ConfigError(f"seed must be a whole number from 0, not {seed}")
-    return seed if seed is not None else secrets.randbelow(2**31)
+    return check_seed(seed) if seed is not None else secrets.randbelow(2**31)
 
 
 def sampling_changes(fields: Fields) -> dict[str, Any]:
