@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The README's examples for game developers and the studio, made with the bundled model:
+# The docs' examples for game developers (docs/compose-for-games.md) and the studio, made with the
+# bundled model:
 #   docs/game-developers/nes-loop-8-bars.{ogg,json}   an 8-bar NES loop (A minor, 140 bpm, seed 11)
 #   docs/game-developers/aaba-self-similarity.png     the bar self-similarity of an AABA piece (seed 5)
 #   docs/studio.png                                   the studio in headless Chromium

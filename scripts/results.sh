@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduces the README's results section in one run, with overworld's own commands:
+# Reproduces the results page (docs/results.md) in one run, with overworld's own commands:
 #   1. the bundled model's recipe when runs/bars is missing (scripts/train_bundled.sh: fetch, prepare with
 #      the bar tokenizer, train on the game music, fine-tune with infilling windows),
 #   2. test-split bits per note: the whole test split (5 MIDI pieces + 1 module) and the 5 MIDI pieces the

@@ -1,5 +1,5 @@
-"""Print the README's results tables (markdown) from the JSON that scripts/results.sh writes into
-docs/results/, so every figure in the README comes from a file a command wrote.
+"""Print the results page's tables (markdown, docs/results.md) from the JSON that scripts/results.sh
+writes into docs/results/, so every figure on that page comes from a file a command wrote.
 
     python scripts/results_tables.py
 """

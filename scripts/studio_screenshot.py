@@ -1,6 +1,6 @@
-"""A screenshot of the studio for the README: starts ``overworld studio`` on a free port, composes a loop
-in headless Chromium (Debian's chromium and chromium-driver, as tests/studio uses), selects two bars on
-the roll and saves the page as docs/studio.png.
+"""A screenshot of the studio for the docs (docs/studio.md): starts ``overworld studio`` on a free port,
+composes a loop in headless Chromium (Debian's chromium and chromium-driver, as tests/studio uses), selects
+two bars on the roll and saves the page as docs/studio.png.
 
     python scripts/studio_screenshot.py                          # the bar model in runs/bars, else default
     python scripts/studio_screenshot.py --model DIR --out docs/studio.png --bars 8 --seed 4

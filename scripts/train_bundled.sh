@@ -13,9 +13,9 @@
 #                                     clock stops at varies)
 #   scripts/train_bundled.sh --gpu    one GPU: the configs' full step counts, bigger batches, minutes (never run:
 #                                     no GPU was lent)
-# What shipped trained its first three stages before the bar tokenizer had AHEAD tokens (467 ids, not 483);
-# `python3 scripts/grow_vocab.py runs/bars-infill2/model runs/bars-grown/model` carried it over (AHEAD rows
-# start as REPEAT's) and the fourth stage started from runs/bars-grown. Here all stages use the current
+# What shipped trained its first three stages before the bar tokenizer had AHEAD tokens (467 ids, not 483):
+# its fourth stage started from that 467-id model grown to 483 ids (each AHEAD row starting as REPEAT's) by
+# a since-removed one-off script (git history: scripts/grow_vocab.py). Here all stages use the current
 # tokenizer and nothing needs growing. The first four stages trained with attention dropout 0.1 (since made
 # its own setting, off by default: benchmarks/bench_attention.py), the last two without.
 # Runs go to runs/bars-plain, runs/bars-infill1, runs/bars-infill2, runs/bars-ahead, runs/bars-long and
