@@ -4,6 +4,8 @@ its intensity changes while it plays (a number and Enter on stdin, ``+``/``-`` t
 from __future__ import annotations
 
 import argparse
+import contextlib
+from collections.abc import Iterator
 
 PACES = ("realtime", "fast")
 
@@ -88,7 +90,10 @@ def read_controls(stream: object, controls: object, stop: object, say: object) -
 
     line = ""
     while not stop.is_set():
-        char = sys.stdin.read(1)
+        try:
+            char = sys.stdin.read(1)
+        except (OSError, ValueError):  # no stdin to read
+            return
         if not char:
             return  # stdin closed: play on
         if char in "+-" and not line.strip():
@@ -139,6 +144,29 @@ def run(args: argparse.Namespace) -> int:
         )
     say(summary(report, config.bar_seconds) + (f"; wrote {args.out}" if args.out else ""))
     return 0
+
+
+@contextlib.contextmanager
+def _keys_at_once() -> Iterator[None]:
+    """On a terminal, keys reach :func:`read_controls` as they are typed (+, - and q need no Enter)."""
+    import sys
+
+    try:
+        import termios
+        import tty
+
+        fd = sys.stdin.fileno()
+        saved = termios.tcgetattr(fd) if sys.stdin.isatty() else None
+    except (ImportError, OSError, ValueError):
+        saved = None
+    if saved is None:
+        yield
+        return
+    tty.setcbreak(fd)
+    try:
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
 def summary(report: object, bar_seconds: float) -> str:
