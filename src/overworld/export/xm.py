@@ -113,7 +113,7 @@ def _pitched_instrument(number: int, kind: str, duty: float, grid: Grid) -> Inst
     return Instrument(name, (Sample(name, wave, True, rel, fine),), envelope=envelope)
 
 
-def _drum_instrument(keys: list[int]) -> Instrument:
+def _drum_instrument(number: int, keys: list[int]) -> Instrument:
     from overworld.render.chiptune import GAIN, drum_hit
 
     rate = round(8363 * 2 ** (DRUM_RATE_NOTE / 12))
@@ -123,7 +123,7 @@ def _drum_instrument(keys: list[int]) -> Instrument:
         hit = drum_hit(key, rate) * (GAIN["noise"] / max(GAIN.values()))
         samples.append(Sample(f"noise key {key}", hit, False, DRUM_RATE_NOTE + 49 - xm_note(key), 0))
         keymap[xm_note(key) - 1] = i
-    return Instrument("chip noise", tuple(samples), keymap=tuple(keymap))
+    return Instrument(f"chip noise #{number}", tuple(samples), keymap=tuple(keymap))
 
 
 @dataclass(frozen=True)
@@ -203,7 +203,7 @@ def _instruments(piece: Any, grid: Grid, console: Any) -> tuple[list[Instrument]
             for group in range(0, len(keys), 16):  # an XM instrument holds 16 samples
                 part = track.copy()
                 part.notes = [n for n in track.notes if int(n.pitch) in keys[group : group + 16]]
-                instruments.append(_drum_instrument(keys[group : group + 16]))
+                instruments.append(_drum_instrument(len(instruments) + 1, keys[group : group + 16]))
                 channels += _allocate(_track_notes(part, len(instruments), grid, tpq, total))
             continue
         kind, duty = voice(int(track.program), False)
