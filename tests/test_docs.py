@@ -143,6 +143,28 @@ def test_a_marker_must_sit_right_before_a_block(tmp_path):
     assert block.commands == ("overworld a --b c  # note",) and block.skip_reason() == "page.md: needs /x"
 
 
+def test_every_overworld_command_in_the_docs_parses():
+    # the commands too slow or too big to run (train for 20 minutes, fetch Lakh) still name real verbs
+    # and flags: a renamed flag fails here, in any page or the README
+    from overworld.cli import build_parser
+
+    parser = build_parser()
+    lines = [
+        line.strip()
+        for page in [*PAGES, ROOT / "README.md"]
+        for body in _fenced_bash(page.read_text(encoding="utf-8"))
+        for line in re.sub(r"\s*\\\n\s*", " ", body).splitlines()
+        if line.strip().startswith("overworld ")
+    ]
+    assert len(lines) > 40
+    for line in lines:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()) as err:
+            try:
+                parser.parse_args(shlex.split(line, comments=True)[1:])
+            except SystemExit as exc:
+                assert not exc.code, f"`{line}`: {err.getvalue().strip().splitlines()[-1]}"
+
+
 def _fenced_bash(text: str) -> list[str]:
     return [m.strip() for m in re.findall(r"```bash\n(.*?)```", text, re.DOTALL)]
 
