@@ -140,7 +140,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"key: {key or 'any'} ({source})")
     pretrained = load_model(args.model, device=pick_device(args.device))
     changes = {name: getattr(args, name) for name in _SAMPLING if getattr(args, name) is not None}
-    config = dataclasses.replace(SampleConfig() if args.raw else pretrained.sampling, **changes, key=key)
+    changes["key"] = key  # --key, else the piece's own (see _check)
+    config = dataclasses.replace(SampleConfig() if args.raw else pretrained.sampling, **changes)
     with tqdm(desc=f"infilling bars {first}-{last}", total=last - first + 1, unit="bar", leave=False) as bar:
 
         def progress(done: float, total: float) -> None:
