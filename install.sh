@@ -80,8 +80,11 @@ if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
       njam-data circuslinux-data penguin-command ri-li-data; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
   done
-  if [ -n "$extras" ]; then  # tests/studio drives Debian's headless Chromium with its own chromedriver
-    for pkg in chromium chromium-driver; do dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg"); done
+  if [ -n "$extras" ]; then  # tests/studio drives Debian's headless Chromium with its own chromedriver;
+    # tests/export loads a music pack in Godot 3 (headless) and renders the XM module with openmpt123
+    for pkg in chromium chromium-driver godot3-server openmpt123; do
+      dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+    done
   fi
   if [ ${#need[@]} -gt 0 ]; then
     apt-get update -q >/dev/null
