@@ -53,7 +53,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--bpm", type=float, default=120.0)
     parser.add_argument("--change-every", type=float, default=20.0, help="seconds between intensity changes")
-    parser.add_argument("--fast-bars", type=int, default=16)
+    parser.add_argument("--fast-bars", type=int, default=8)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     from overworld.live import LiveConfig, LiveMusic
@@ -63,10 +63,13 @@ def main() -> None:
 
     print(f"start: {load()}; OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}", flush=True)
     model = load_model(args.model, device="cpu")
+    for level in (0.2, 0.8):
+        config = LiveConfig(bpm=args.bpm, key="D minor", intensity=level)
+        per_bar = speed(model, config, args.fast_bars, args.seed)
+        print(f"compose speed at intensity {level}: {per_bar:.2f} s a bar against {config.bar_seconds:.2f} s of "
+              f"music ({config.bar_seconds / per_bar:.1f}x real time) over {args.fast_bars} bars; {load()}",
+              flush=True)  # fmt: skip
     config = LiveConfig(bpm=args.bpm, key="D minor", intensity=0.2)
-    per_bar = speed(model, config, args.fast_bars, args.seed)
-    print(f"compose speed: {per_bar:.2f} s a bar against {config.bar_seconds:.2f} s of music "
-          f"({config.bar_seconds / per_bar:.1f}x real time) over {args.fast_bars} bars; {load()}", flush=True)  # fmt: skip
     stop = threading.Event()
     with tempfile.TemporaryDirectory() as tmp, LiveMusic(model, config, seed=args.seed) as stream:
         stream.wait_ready(2)
