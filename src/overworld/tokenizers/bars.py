@@ -152,12 +152,6 @@ def tempo_bin(qpm: float) -> int:
     return int(np.clip(round(math.log(qpm / TEMPO_MIN) / math.log(_TEMPO_RATIO)), 0, N_TEMPOS - 1))
 
 
-def duration_bin(steps: np.ndarray) -> np.ndarray:
-    """The nearest duration bin of each duration in grid steps (longer ones take the longest)."""
-    steps = np.clip(np.asarray(steps, dtype=_I64), 1, DURATIONS[-1])
-    return np.abs(steps[:, None] - _DUR[None, :]).argmin(axis=1)
-
-
 def signature_index(numerator: int, denominator: int) -> int:
     """The supported time signature for ``numerator/denominator``: itself, else one with a bar of the same
     length, else 4/4."""
@@ -195,73 +189,6 @@ def describe_token(t: int) -> str:
     raise ValueError(f"token {t} outside the vocabulary of {L.SIZE}")
 
 
-def _grid_notes(score: Any) -> tuple[np.ndarray, Any]:
-    """Every note of ``score`` on the 12-a-quarter grid: an (N, 5) int array of onset step, duration
-    step, pitch, velocity, instrument; and the score at that resolution (for its tempos and metre)."""
-    ttype = str(score.ttype).lower()
-    if not ttype.endswith("tick"):
-        score = score.to("tick")
-    score = score.resample(STEPS_PER_QUARTER, min_dur=1)
-    parts = []
-    for track in score.tracks:
-        notes = track.notes.numpy()
-        if len(notes["time"]) == 0:
-            continue
-        inst = DRUMS if track.is_drum else int(track.program) % 128
-        cols = [notes[k].astype(_I64) for k in ("time", "duration", "pitch", "velocity")]
-        parts.append(np.stack([*cols, np.full(len(cols[0]), inst, dtype=_I64)], axis=1))
-    if not parts:
-        return np.zeros((0, 5), dtype=_I64), score
-    a = np.concatenate(parts)
-    a = a[(a[:, 3] > 0) & (a[:, 0] >= 0)]  # velocity 0 is a note-off: no note
-    a[:, 2] %= 128
-    return a, score
-
-
-def _bar_lines(score: Any, end: int, at_least: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Bar starts (grid steps) up to ``end`` (at least ``at_least`` of them) and each bar's time
-    signature index; a change of metre takes effect at the next bar line."""
-    changes = sorted((max(0, int(ts.time)), signature_index(int(ts.numerator), int(ts.denominator)))
-                     for ts in score.time_signatures)  # fmt: skip
-    starts, sigs = [], []
-    t, sig, k = 0, 0, 0
-    while t <= end or len(starts) < at_least:
-        while k < len(changes) and changes[k][0] <= t:
-            sig = changes[k][1]
-            k += 1
-        starts.append(t)
-        sigs.append(sig)
-        t += bar_steps(*TIME_SIGNATURES[sig])
-    return np.asarray(starts, dtype=_I64), np.asarray(sigs, dtype=_I64)
-
-
-def _bar_tempos(score: Any, starts: np.ndarray) -> np.ndarray:
-    """The tempo bin in force at each bar's start (120 bpm before the first tempo event)."""
-    times = np.asarray([int(t.time) for t in score.tempos], dtype=_I64)
-    bins = np.asarray([tempo_bin(float(t.qpm)) for t in score.tempos], dtype=_I64)
-    if not len(times):
-        return np.full(len(starts), tempo_bin(120.0), dtype=_I64)
-    order = np.argsort(times, kind="stable")
-    times, bins = times[order], bins[order]
-    idx = np.searchsorted(times, starts, side="right") - 1
-    return np.where(idx >= 0, bins[np.maximum(idx, 0)], tempo_bin(120.0))
-
-
-def _part_tokens(part: list[tuple[int, int, int, int]]) -> list[int]:
-    """Tokens of one part's notes ``(pos, pitch, duration bin, velocity bin)`` in order."""
-    out: list[int] = []
-    pos = vel = -1
-    for p, pitch, dur, v in part:
-        if p != pos:
-            out.append(L.POS + p)
-            pos = p
-        if v != vel:
-            out.append(L.VEL + v)
-            vel = v
-        out.extend((L.PITCH + pitch, L.DUR + dur))
-    return out
-
-
 class BarTokenizer(Tokenizer):
     """Bars of per-instrument parts with one-token repeats (vocabulary 483); see the module docstring."""
 
@@ -276,24 +203,17 @@ class BarTokenizer(Tokenizer):
 
     # ----------------------------------------------------------------------------------------- encode
     def encode(self, score: Any) -> np.ndarray:
-        notes, grid = _grid_notes(score)
-        if not len(notes):
-            return np.zeros(0, dtype=_I64)
-        starts, sigs = _bar_lines(grid, int(notes[:, 0].max()))
-        tempos = _bar_tempos(grid, starts)
-        bar = np.searchsorted(starts, notes[:, 0], side="right") - 1
-        pos = notes[:, 0] - starts[bar]
-        dur = duration_bin(notes[:, 1])
-        vel = np.clip(notes[:, 3], 1, 127) // VELOCITY_BIN
-        order = np.lexsort((notes[:, 2], pos, notes[:, 4], bar))
-        rows = np.stack([bar, notes[:, 4], pos, notes[:, 2], dur, vel], axis=1)[order]
-        return np.asarray(self._emit(rows, sigs, tempos), dtype=_I64)
+        from overworld.tokenizers.bars_encode import encode
+
+        return encode(score)
 
     def bar_ticks(self, score: Any, bars: int = 0) -> np.ndarray:
         """Each bar's start in ``score``'s own ticks, bars counted as :meth:`encode` counts them (from
         the score's time signatures, up to the bar of its last note; at least ``bars`` of them)."""
-        notes, grid = _grid_notes(score)
-        starts, _ = _bar_lines(grid, int(notes[:, 0].max()) if len(notes) else -1, bars)
+        from overworld.tokenizers.bars_encode import bar_lines, grid_notes
+
+        notes, grid = grid_notes(score)
+        starts, _ = bar_lines(grid, int(notes[:, 0].max()) if len(notes) else -1, bars)
         scale = score.ticks_per_quarter / STEPS_PER_QUARTER
         return np.round(starts * scale).astype(_I64)
 
@@ -306,30 +226,9 @@ class BarTokenizer(Tokenizer):
 
     def _emit(self, rows: np.ndarray, sigs: np.ndarray, tempos: np.ndarray) -> list[int]:
         """Tokens of sorted note rows ``(bar, instrument, pos, pitch, duration bin, velocity bin)``."""
-        out: list[int] = []
-        history: dict[int, dict[int, tuple]] = {}  # instrument -> bar -> its part
-        bounds = np.flatnonzero(np.diff(rows[:, 0], prepend=-1, append=rows[-1, 0] + 1)) if len(rows) else []
-        by_bar = {int(rows[s, 0]): rows[s:e] for s, e in zip(bounds[:-1], bounds[1:])}
-        for b in range(int(rows[-1, 0]) + 1):
-            out.append(L.BAR)
-            if b == 0 or sigs[b] != sigs[b - 1]:
-                out.append(L.TIMESIG + int(sigs[b]))
-            if b == 0 or tempos[b] != tempos[b - 1]:
-                out.append(L.TEMPO + int(tempos[b]))
-            block = by_bar.get(b)
-            if block is None:
-                continue
-            cut = np.flatnonzero(np.diff(block[:, 1], prepend=-1, append=N_INSTRUMENTS + 1))
-            for s, e in zip(cut[:-1], cut[1:]):
-                inst = int(block[s, 1])
-                part = tuple(map(tuple, block[s:e, 2:].tolist()))
-                part = tuple({(p, n): (p, n, d, v) for p, n, d, v in part}.values())  # one per pos+pitch
-                mine = history.setdefault(inst, {})
-                out.append(L.TRACK + inst)
-                back = next((k for k in range(1, N_REPEATS + 1) if mine.get(b - k) == part), 0)
-                out.extend([L.REPEAT + back - 1] if back else _part_tokens(list(part)))
-                mine[b] = part
-        return out
+        from overworld.tokenizers.bars_encode import emit
+
+        return emit(rows, sigs, tempos).tolist()
 
     # ----------------------------------------------------------------------------------------- decode
     def decode_grid(self, ids: Any) -> tuple[dict[int, list[tuple[int, int, int, int]]], list, list]:
