@@ -60,7 +60,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="bits per note of held-out gaps of BARS bars (default 4) in each piece of the --split of --data, "
         "given the past only and given past and future (bar-token models)",
     )  # fmt: skip
-    parser.add_argument("--seed", type=int, default=0, help="copy test: the sampling seed of every piece")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="copy test: the sampling seed of every piece, 0 to 2**32-1"
+    )
     parser.add_argument(
         "--raw",
         action="store_true",
@@ -90,15 +92,30 @@ class _ProgressBar:
             self.bar.close()
 
 
+def _check_first(args: argparse.Namespace) -> None:
+    """Before any model loads: the seed, every folder given, and where --json goes."""
+    from overworld.config import check_seed
+    from overworld.data.shards import read_manifest
+    from overworld.preflight import readable_folder, writable_file
+
+    check_seed(args.seed, "--seed")
+    for flag in ("generated", "reference"):
+        if getattr(args, flag):
+            readable_folder(getattr(args, flag), f"--{flag}")
+    for flag in ("data", "train"):  # scores of a folder nobody prepared (or damaged) mean nothing
+        if getattr(args, flag):
+            read_manifest(getattr(args, flag))
+    if args.json:
+        writable_file(args.json, what="--json")
+
+
 def run(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    from overworld.data.shards import read_manifest
     from overworld.errors import ConfigError
 
-    if args.data:  # scores of a folder nobody prepared (or whose manifest is damaged) mean nothing
-        read_manifest(args.data)
+    _check_first(args)
     if args.copy_test:
         return _copy_test(args)
     if args.infill is not None:

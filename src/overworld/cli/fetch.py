@@ -90,7 +90,9 @@ class _Bars:
 
 def run(args: argparse.Namespace) -> int:
     from overworld.datasets import FetchOptions, fetch
+    from overworld.preflight import writable_folder
 
+    writable_folder(args.out)  # before any download
     bars = None if args.quiet else _Bars()
     options = FetchOptions(url=args.url, path=args.path, subset=args.subset, consoles=tuple(args.console),
                            delay=args.delay, limit=args.limit, copy=not args.no_copy,

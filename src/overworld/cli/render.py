@@ -25,21 +25,43 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    import sys
+def _targets(args: argparse.Namespace) -> list[tuple[object, object]]:
+    """(input, output) of each file, after checking the outputs can be written and the SoundFont is one:
+    ``--out`` a folder for several inputs (or one that exists, or has no extension), else the one file."""
     from pathlib import Path
 
+    from overworld.preflight import writable_file, writable_folder
+    from overworld.render.audio import FORMATS
+
+    if args.synth == "soundfont":
+        from overworld.render.soundfont import find_soundfont
+
+        find_soundfont(args.soundfont)  # a missing or non-SoundFont file, before any work
+    out = Path(args.out) if args.out else None
+    folder = out is not None and (len(args.files) > 1 or out.is_dir() or not out.suffix)
+    if folder:
+        writable_folder(out)
+    elif out is not None:
+        writable_file(out, tuple(FORMATS))
+    pairs = []
+    for name in args.files:
+        src = Path(name)
+        target = (out / (src.stem + ".wav")) if folder else (out or src.with_suffix(".wav"))
+        pairs.append((src, target))
+    return pairs
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+
     from overworld.errors import OverworldError
+    from overworld.preflight import readable_file
     from overworld.render import render
 
     failures = 0
-    for name in args.files:
-        src = Path(name)
-        if args.out and (len(args.files) > 1 or Path(args.out).is_dir() or not Path(args.out).suffix):
-            target = Path(args.out) / (src.stem + ".wav")
-        else:
-            target = Path(args.out) if args.out else src.with_suffix(".wav")
+    for src, target in _targets(args):
         try:
+            readable_file(src, "MIDI file")
             render(src, target, synth=args.synth, soundfont=args.soundfont, sample_rate=args.sample_rate,
                    max_seconds=args.max_seconds)  # fmt: skip
             print(f"{src} -> {target}")

@@ -85,7 +85,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     t.add_argument("--infill-rate", type=float, help="share of windows that teach infilling a gap of bars "
                    "from both sides, 0-1 (bar tokenizer; 0)")  # fmt: skip
-    t.add_argument("--seed", type=int, help="seed for weights, data order and dropout (0)")
+    t.add_argument("--seed", type=int, help="seed for weights, data order and dropout, 0 to 2**32-1 (0)")
     t.add_argument("--device", help="auto, cpu, cuda, cuda:1, mps (auto)")
     t.add_argument("--compile", action="store_const", const=True, help="torch.compile the model")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -97,10 +97,14 @@ def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from overworld.config import ModelConfig, TrainConfig, configs_from_file
+    from overworld.preflight import readable_file, readable_folder, writable_folder
     from overworld.training.loop import train
 
+    readable_folder(args.data, "--data")  # before any work: the inputs there, the run folder writable
+    writable_folder(args.out)
     model_config, train_config = ModelConfig(), TrainConfig()
     if args.config:
+        readable_file(args.config, "--config")
         model_config, train_config, ignored = configs_from_file(args.config)
         if ignored:
             logging.getLogger("overworld.train").warning(

@@ -41,6 +41,8 @@ def write_shard(folder: Path, split: str, sequences: list[np.ndarray]) -> int:
 
 def _folder(prepared_dir: str | Path) -> Path:
     folder = Path(prepared_dir)
+    if folder.is_file():
+        raise DataError(f"{folder} is a file; a prepared folder (written by `overworld prepare`) is needed")
     if not folder.is_dir():
         raise DataError(f"prepared folder {folder} does not exist; run `overworld prepare` first")
     return folder
