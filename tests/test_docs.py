@@ -178,6 +178,8 @@ def test_the_readme_is_a_front_door_with_the_two_commands_ci_runs():
         assert _fenced_bash((DOCS / page).read_text(encoding="utf-8"))[:2] == two
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert two[1] in ci and "mkdocs build --strict" in ci
+    for page in [*PAGES, ROOT / "README.md"]:  # extras come from a clone: pip install -e '.[studio]'
+        assert "overworld[" not in page.read_text(encoding="utf-8"), page.name
     for target in re.findall(
         r"\]\(([^)#\s:]+)", readme
     ):  # GitHub's relative links, which mkdocs does not check
