@@ -8,6 +8,7 @@ import mido
 import numpy as np
 import pytest
 import soundfile
+import symusic
 import torch
 
 from overworld.config import ModelConfig, SampleConfig
@@ -84,3 +85,38 @@ def test_write_stingers_writes_midi_and_audio(bar_model, tmp_path):
     audio, rate = soundfile.read(folder / "stinger-02.wav")
     assert rate == 8000 and np.abs(audio).max() > 0.01
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # nothing left beside it
+
+
+@pytest.mark.parametrize("n", ["0", "1000"])
+def test_compose_refuses_a_stinger_count_outside_1_to_64_before_the_model_loads(n, tmp_path, capsys):
+    from overworld.cli import main
+
+    assert (
+        main(["compose", "--model", str(tmp_path / "no-model"), "--out", str(tmp_path), "--stingers", n]) == 2
+    )
+    err = capsys.readouterr().err.strip()
+    assert err == f"overworld compose: error: stingers must be between 1 and 64, not {n}"
+
+
+def test_compose_writes_stingers_beside_the_piece(bar_model, tmp_path):
+    from overworld.cli import main
+    from overworld.models.storage import save_model
+
+    model = save_model(tmp_path / "model", bar_model.model, bar_model.tokenizer, sampling=bar_model.sampling)
+    flags = [
+        "--model",
+        str(model),
+        "--out",
+        str(tmp_path / "out"),
+        "--seed",
+        "3",
+        "--bars",
+        "2",
+        "--key",
+        "D dorian",
+    ]
+    assert main(["compose", *flags, "--format", "wav", "--sample-rate", "8000", "--stingers", "3"]) == 0
+    folder = tmp_path / "out" / "3" / "stingers"
+    assert sorted(p.name for p in folder.glob("*.mid")) == [f"stinger-0{i}.mid" for i in (1, 2, 3)]
+    for path in folder.glob("*.mid"):
+        assert ends_on_tonic(symusic.Score(str(path)), 2)

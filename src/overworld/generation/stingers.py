@@ -169,30 +169,17 @@ def stingers(model: Any, source: Any, n: int, seed: int = 0, *, bars: tuple[int,
 
 def write_stingers(clips: list[Stinger], out_dir: str | Path, *, synth: str = "chiptune", soundfont: str = "",
                    sample_rate: int = 44100, formats: tuple[str, ...] = ("ogg",)) -> Path:  # fmt: skip
-    """Write ``stinger-01.mid`` (and its audio in ``formats``) ... into the folder ``out_dir``, built
-    beside it and moved into place whole; returns the folder."""
-    import os
-    import shutil
-    import tempfile
-
-    from overworld.atomic import new_file_mode
+    """Write ``stinger-01.mid`` (and its audio in ``formats``) ... as the folder ``out_dir``, staged beside
+    it and swapped in once every file is written; returns the folder."""
+    from overworld.export.folder import staged
     from overworld.midi import write_score
     from overworld.render import render
 
-    out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    temp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    mode = new_file_mode()
-    try:
-        os.chmod(temp, mode | (mode & 0o444) >> 2)  # a folder the user's group may enter, as mkdir makes
+    target = Path(out_dir)
+    with staged(target) as folder:
         for i, clip in enumerate(clips, start=1):
-            write_score(clip.score, temp / f"stinger-{i:02d}.mid")
+            write_score(clip.score, folder / f"stinger-{i:02d}.mid")
             for fmt in formats:
-                render(clip.score, temp / f"stinger-{i:02d}.{fmt}", synth=synth, soundfont=soundfont or None,
+                render(clip.score, folder / f"stinger-{i:02d}.{fmt}", synth=synth, soundfont=soundfont or None,
                        sample_rate=sample_rate)  # fmt: skip
-        if out.exists():
-            shutil.rmtree(out)
-        temp.rename(out)
-    finally:
-        shutil.rmtree(temp, ignore_errors=True)
-    return out
+    return target
