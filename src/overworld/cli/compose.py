@@ -78,6 +78,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", default="ogg", help=f"formats, comma separated: audio ({', '.join(AUDIO_FORMATS)}; "
                    f"the pack's WAV files are always written) and tracker modules ({', '.join(MODULE_FORMATS)}: "
                    "patterns on the bar grid, the chip's waveforms, the loop as restart position) (default: ogg)")  # fmt: skip
+    p.add_argument("--stingers", type=int, metavar="N", help="also N (1-64) one- or two-bar clips in the piece's key "
+                   "and tempo that end on its tonic, in OUT/<seed>/stingers/ (default: none)")  # fmt: skip
     p.add_argument("--device", default="auto", help="cpu, cuda or auto (default: auto)")
     p.set_defaults(func=run)
 
@@ -134,6 +136,10 @@ def run(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
     names = [piece_folder_name(seed, level) for level in config.intensity or (None,)]
     out = check_out_folder(args.out, names, overwrite=args.overwrite)
+    if args.stingers is not None:
+        from overworld.generation.stingers import check_count, stingers, write_stingers
+
+        check_count(args.stingers)
     model = load_model(args.model, device=pick_device(args.device))
     pieces = compose(
         model, config, seed=seed, progress=lambda step: print(f"composing: {step}", file=sys.stderr)
@@ -144,5 +150,9 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"{folder}  {piece.bars} bars at {piece.bpm:g} bpm in {piece.time_signature}, key {piece.key}{loop}"
         )
+    if args.stingers is not None:
+        clips = stingers(model, pieces[0], args.stingers, seed=seed)
+        print(write_stingers(clips, folders[0] / "stingers", synth=config.synth, soundfont=config.soundfont,
+                             sample_rate=config.sample_rate, formats=config.formats), f" {len(clips)} stingers")  # fmt: skip
     print(f"seed {seed}: rerun with --seed {seed} for the same music")
     return 0
