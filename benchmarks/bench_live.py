@@ -37,7 +37,8 @@ def speed(model, config, bars: int, seed: int) -> float:
         began = time.monotonic()
         for _ in range(bars):
             stream.next()
-        return (time.monotonic() - began) / bars
+        cpu = statistics.mean(c for _, c in list(stream.timings)[1 : bars + 1])
+        return (time.monotonic() - began) / bars, cpu
 
 
 def changer(controls, stop: threading.Event, every: float, seed: int) -> None:
@@ -65,10 +66,10 @@ def main() -> None:
     model = load_model(args.model, device="cpu")
     for level in (0.2, 0.8):
         config = LiveConfig(bpm=args.bpm, key="D minor", intensity=level)
-        per_bar = speed(model, config, args.fast_bars, args.seed)
-        print(f"compose speed at intensity {level}: {per_bar:.2f} s a bar against {config.bar_seconds:.2f} s of "
-              f"music ({config.bar_seconds / per_bar:.1f}x real time) over {args.fast_bars} bars; {load()}",
-              flush=True)  # fmt: skip
+        per_bar, cpu = speed(model, config, args.fast_bars, args.seed)
+        print(f"compose speed at intensity {level}: {per_bar:.2f} s a bar ({cpu:.2f} s of CPU) against "
+              f"{config.bar_seconds:.2f} s of music ({config.bar_seconds / per_bar:.1f}x real time) over "
+              f"{args.fast_bars} bars; {load()}", flush=True)  # fmt: skip
     config = LiveConfig(bpm=args.bpm, key="D minor", intensity=0.2)
     stop = threading.Event()
     with tempfile.TemporaryDirectory() as tmp, LiveMusic(model, config, seed=args.seed) as stream:
@@ -96,6 +97,9 @@ def main() -> None:
               f"level min {min(waits):.2f} s, median {statistics.median(waits):.2f} s, max {max(waits):.2f} s "
               f"(bar {config.bar_seconds:.2f} s); heard in the next bar: {bars_after.count(1)}, the one "
               f"after: {bars_after.count(2)}, later: {sum(b > 2 for b in bars_after)}")  # fmt: skip
+    wall, cpu = zip(*stream.timings) if stream.timings else ((0.0,), (0.0,))
+    print(f"while playing: {statistics.mean(wall):.2f} s a bar to compose, {statistics.mean(cpu):.2f} s of it on "
+          f"the CPU (the rest waiting for a core)")  # fmt: skip
     print(f"end: {load()}")
 
 

@@ -216,7 +216,7 @@ def test_stdin_sets_steps_and_stops_the_intensity(bar_model, monkeypatch):
 
 def test_a_virtual_midi_port_receives_the_bars(model_dir):
     rtmidi = pytest.importorskip(
-        "rtmidi", reason="python-rtmidi is not installed (pip install 'overworld[live]')"
+        "rtmidi", reason="python-rtmidi is not installed (pip install -e '.[live]')"
     )
     try:
         port = rtmidi.MidiIn()

@@ -16,7 +16,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "play", help="endless music composed as it plays, its intensity changed while it plays",
         description="Compose bars ahead of playback and play them: to the sound card (needs "
-        "`pip install 'overworld[live]'` and PortAudio), to a MIDI port (--midi-out), or into a file "
+        "`pip install -e '.[live]'` and PortAudio), to a MIDI port (--midi-out), or into a file "
         "(--out FILE.wav or FILE.mid). While it plays, type an intensity 0-1 and Enter (0.8), + or - to "
         "step it by 0.1, q to stop; the next bar is composed at the new intensity.",
     )  # fmt: skip

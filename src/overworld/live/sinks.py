@@ -3,7 +3,7 @@ or MIDI to a file or a port. Each sink takes bars in order (``write(bar)``) and 
 written beside its target and moved into place on close (nothing partial is left if it fails).
 
 The sound card (``sounddevice``, which needs PortAudio: Debian ``libportaudio2``) and MIDI ports
-(``python-rtmidi``) are optional: ``pip install 'overworld[live]'``. Both block in ``write`` while the
+(``python-rtmidi``) are optional: ``pip install -e '.[live]'`` in a clone. Both block in ``write`` while the
 bar plays, which paces the stream.
 """
 
@@ -25,7 +25,7 @@ __all__ = ["SINK_SUFFIXES", "BarAudio", "MidiFileSink", "MidiPortSink", "SoundCa
 
 SINK_SUFFIXES = (".wav", ".mid")
 CHIP_GAIN = 0.3  # one fixed gain for every bar (a bar normalised alone would jump in loudness)
-LIVE_EXTRA = "pip install 'overworld[live]'"
+LIVE_EXTRA = "pip install -e '.[live]' in the overworld clone"
 
 
 class BarAudio:

@@ -134,6 +134,7 @@ class LiveMusic:
         self._ready: deque[Bar] = deque()
         self._taken = 0  # bars handed out
         self.compose_seconds = 0.0  # the mean wall time one bar takes to compose (recent bars weigh most)
+        self.timings: deque[tuple[float, float]] = deque(maxlen=4096)  # (wall, CPU seconds) of each bar
         self._rewind = False
         self._stop = False
         self._error: BaseException | None = None
@@ -239,7 +240,7 @@ class LiveMusic:
                         return
                     rewind, self._rewind = self._rewind, False
                     level, keep = self._level, self._taken + len(self._ready)
-                began = time.monotonic()
+                began, cpu = time.monotonic(), time.thread_time()
                 if rewind:
                     engine.rewind(keep)
                 ids = engine.next_bar(level, cancel=lambda: self._rewind or self._stop)
@@ -247,6 +248,7 @@ class LiveMusic:
                     continue
                 bar = self._bar(engine, ids, level)
                 took = time.monotonic() - began
+                self.timings.append((took, time.thread_time() - cpu))
                 self.compose_seconds = (
                     took if not self.compose_seconds else 0.8 * self.compose_seconds + 0.2 * took
                 )
