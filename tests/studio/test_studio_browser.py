@@ -1,7 +1,9 @@
 """The studio in a real browser: Debian's headless Chromium driven by Selenium through the system
 chromedriver (nothing downloaded). Open the page, set bars and seed, compose, wait for the player and
 the roll, select two bars on the roll and regenerate them, download the zip and read its MIDI; a bad
-upload is one line in the page."""
+upload is one line in the page; at 1024, 1400 and 1920 px a long take's roll scrolls in its box and the
+page never sideways; the takes list is numbered by take and comes back on a reload; the page breaks no
+rule of its Content-Security-Policy."""
 
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ def chromium(downloads) -> webdriver.Chrome:
         options.add_argument(flag)
     options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
                                               "download.prompt_for_download": False})  # fmt: skip
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the console: CSP violations show there
     return webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
 
 
@@ -51,7 +54,7 @@ def _type(driver, element_id: str, text: str) -> None:
     field.send_keys(text)
 
 
-def _wait_for_take(driver, take: int) -> None:
+def _wait_for_take(driver, take: int, bars: int = 4) -> None:
     WebDriverWait(driver, 60, 0.1).until(
         lambda d: (
             d.find_element(By.ID, "take-title").text.startswith(f"Take {take}:")
@@ -60,7 +63,7 @@ def _wait_for_take(driver, take: int) -> None:
     )
     assert driver.find_element(By.ID, "message").text == ""
     WebDriverWait(driver, 20, 0.1).until(
-        lambda d: len(d.find_elements(By.CSS_SELECTOR, "#roll svg rect.bar")) == 4
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, "#roll svg rect.bar")) == bars
     )
     # the mix is loaded in the player: the browser decoded its length
     WebDriverWait(driver, 20, 0.1).until(
@@ -115,3 +118,49 @@ def test_a_bad_upload_is_one_line_in_the_page(server, browser, tmp_path):
     WebDriverWait(browser, 20, 0.1).until(lambda d: d.find_element(By.ID, "message").text)
     message = browser.find_element(By.ID, "message").text
     assert message.startswith("song.mid: not a MIDI or module file") and "\n" not in message
+
+
+def _layout(driver, width: int) -> dict:
+    """The page's widths with the viewport ``width`` px wide."""
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": False})  # fmt: skip
+    return driver.execute_script("""
+        const d = document.documentElement, roll = document.getElementById('roll');
+        return {inner: window.innerWidth, scroll: d.scrollWidth, client: d.clientWidth,
+                link: document.getElementById('download').getBoundingClientRect().right,
+                player: document.getElementById('player').getBoundingClientRect().right,
+                roll_scroll: roll.scrollWidth, roll_client: roll.clientWidth};""")
+
+
+def _history(driver) -> list[tuple[str, str]]:
+    return [
+        (li.get_attribute("data-take"), li.text)
+        for li in driver.find_elements(By.CSS_SELECTOR, "#history li")
+    ]
+
+
+def test_the_page_fits_every_width_and_keeps_its_takes(server, browser):
+    browser.get(server.url)
+    WebDriverWait(browser, 20).until(lambda d: "tiny" in d.find_element(By.ID, "model").text)
+    take = len(server.studio.history()) + 1
+    for field, value in (("bars", "8"), ("bpm", "40"), ("seed", "3")):  # 48 s: a roll 2880 px wide
+        _type(browser, field, value)
+    browser.find_element(By.ID, "go").click()
+    _wait_for_take(browser, take, bars=8)
+    for width in (1024, 1400, 1920):
+        box = _layout(browser, width)
+        assert box["inner"] == width and box["scroll"] <= box["client"], (width, box)  # no sideways scroll
+        assert box["link"] <= box["client"] and box["player"] <= box["client"], (width, box)  # nothing cut
+        assert box["roll_scroll"] > box["roll_client"], (width, box)  # the roll scrolls in its own box
+
+    ids = [str(t.id) for t in server.studio.history()]
+    assert [i for i, _ in _history(browser)] == ids  # the takes before (read on load) and the new one
+    browser.refresh()  # a reload reads the takes from the studio
+    WebDriverWait(browser, 20, 0.1).until(lambda d: len(_history(d)) == len(ids))
+    assert [i for i, _ in _history(browser)] == ids
+    assert all(text.startswith(f"Take {i}: ") for i, text in _history(browser))  # numbered by take
+    _wait_for_take(browser, take, bars=8)  # the last take is shown again, roll and player
+    violations = [
+        e["message"] for e in browser.get_log("browser") if "Content Security Policy" in e["message"]
+    ]
+    assert violations == []
