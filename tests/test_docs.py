@@ -81,9 +81,12 @@ def _on_alarm(signum, frame):
 
 
 def _run_overworld(line: str) -> tuple[int, str]:
+    import torch
+
     from overworld.cli import main
 
     argv = shlex.split(line, comments=True)[1:]
+    threads = torch.get_num_threads()  # a verb may choose its own; the tests after this one keep theirs
     out = io.StringIO()
     previous = signal.signal(signal.SIGALRM, _on_alarm)
     signal.alarm(COMMAND_TIMEOUT_S)
@@ -98,6 +101,7 @@ def _run_overworld(line: str) -> tuple[int, str]:
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
+        torch.set_num_threads(threads)
     return code, out.getvalue()
 
 
