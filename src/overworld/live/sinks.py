@@ -9,9 +9,11 @@ bar plays, which paces the stream.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +161,23 @@ class SoundCardSink:
         self.stream.close()
 
 
+@contextlib.contextmanager
+def _quiet_c_stderr() -> Iterator[None]:
+    """Silence what C libraries write to file descriptor 2 for the block (Python's errors still raise)."""
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def check_midi_port(name: str) -> str:
     """The output port whose name is or contains ``name``, or a one-line :class:`ConfigError` that lists
     the ports there are."""
@@ -167,7 +186,8 @@ def check_midi_port(name: str) -> str:
     except ImportError:
         raise ConfigError(f"--midi-out needs python-rtmidi: {LIVE_EXTRA}") from None
     try:
-        ports = rtmidi.MidiOut().get_ports()
+        with _quiet_c_stderr():  # ALSA writes its own complaint to fd 2 before rtmidi raises
+            ports = rtmidi.MidiOut().get_ports()
     except Exception as exc:  # no MIDI system at all (no ALSA sequencer in a container)
         raise ConfigError(f"no MIDI system to send to ({exc})") from None
     found = [p for p in ports if p == name] or [p for p in ports if name.lower() in p.lower()]
