@@ -169,3 +169,25 @@ def test_a_full_disk_while_rendering_leaves_nothing(model_dir, tmp_path, capsys,
     err = capsys.readouterr().err.strip()
     assert "No space left on device" in err and "\n" not in err
     assert list(out.iterdir()) == []  # neither MIDI files nor a part of a WAV
+
+
+def test_wav_uses_the_console_of_piece_json(model_dir, tmp_path, capsys, monkeypatch):
+    import overworld.render.stems as stems
+
+    used, real = [], stems.render_stems
+
+    def spy(source, **kwargs):
+        used.append(kwargs.get("console"))
+        return real(source, **kwargs)
+
+    monkeypatch.setattr(stems, "render_stems", spy)
+    path = _d_minor_piece(tmp_path / "piece")
+    info = json.loads((path.parent / "piece.json").read_text())
+    (path.parent / "piece.json").write_text(json.dumps({**info, "console": "nes"}))
+    out = tmp_path / "take.mid"
+    assert (
+        _run(str(path), "--bars", "2", "--model", model_dir, "--seed", "3", "--out", str(out), "--wav") == 0
+    )
+    assert "console nes" in capsys.readouterr().out
+    assert [c.name for c in used] == ["nes"] and out.with_suffix(".wav").stat().st_size > 1000
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left

@@ -6,6 +6,7 @@ the takes are written whole or not at all."""
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -91,13 +92,27 @@ def _out_paths(out: str, stem: str, num: int) -> list[Path]:
     return paths
 
 
-def _check(args: argparse.Namespace) -> tuple[Any, bytes | None, tuple[int, int, int, int], str, str]:
-    """Everything that can be wrong with the input, before the model loads: the score, the file's bytes
-    (None for a module), the span, the key and where the key came from."""
+@dataclass(frozen=True)
+class _Input:
+    """The checked input: the score, the file's bytes (None for a module), the span, the key and where
+    it came from, and the console of piece.json ("" where none)."""
+
+    score: Any
+    smf: bytes | None
+    first: int
+    last: int
+    key: str
+    key_source: str
+    console: str
+
+
+def _check(args: argparse.Namespace) -> _Input:
+    """Everything that can be wrong with the input, found before the model loads."""
     from overworld.errors import ConfigError, MidiError
     from overworld.generation.infill import check_span, load_piece, parse_bars
-    from overworld.generation.keys import piece_key
+    from overworld.generation.keys import piece_json, piece_key
     from overworld.midi.load import smf_bytes
+    from overworld.render.consoles import CONSOLES
     from overworld.theory import parse_key
 
     bars = parse_bars(args.bars)
@@ -114,9 +129,29 @@ def _check(args: argparse.Namespace) -> tuple[Any, bytes | None, tuple[int, int,
         smf, score = smf_bytes(path), load_piece(path)
     except MidiError as exc:
         raise MidiError(f"{path}: {exc}") from None
-    span = check_span(score, bars)
-    key, source = piece_key(score, path, span[2:], given=args.key or "")
-    return score, smf, span, key, source
+    first, last, start, end = check_span(score, bars)
+    key, source = piece_key(score, path, (start, end), given=args.key or "")
+    console = piece_json(path).get("console") or ""
+    return _Input(score, smf, first, last, key, source, console if console in CONSOLES else "")
+
+
+def _audio(args: argparse.Namespace, console: str) -> tuple[Any, Any]:
+    """The audio and piano-roll writers; the chiptune audio with the voices of piece.json's console."""
+    from overworld.cli.outputs import renderers
+
+    wav, png = renderers(args)
+    if wav is None or not console or (args.synth or "chiptune") != "chiptune":
+        return wav, png
+
+    def with_console(source: Path, out: Path) -> Path:
+        from overworld.render.audio import write_audio
+        from overworld.render.consoles import console as find
+        from overworld.render.stems import render_stems
+
+        stems = render_stems(source, synth="chiptune", console=find(console), sample_rate=44100)
+        return write_audio(out, stems.mix, stems.sample_rate)
+
+    return with_console, png
 
 
 def run(args: argparse.Namespace) -> int:
@@ -125,31 +160,34 @@ def run(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from overworld.cli.outputs import renderers
     from overworld.config import SampleConfig
     from overworld.devices import pick_device
     from overworld.generation.controls import parse_instruments
     from overworld.generation.infill import infill
     from overworld.models.storage import load_model
 
-    score, smf, (first, last, _, _), key, source = _check(args)  # fail before the model loads
-    wav, png = renderers(args)
+    given = _check(args)  # fail before the model loads
+    first, last = given.first, given.last
+    wav, png = _audio(args, given.console)
     instruments = parse_instruments(args.instruments)
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
     paths = _out_paths(args.out, f"{Path(args.file).stem}-bars-{first}-{last}-{seed}", args.num)
-    print(f"key: {key or 'any'} ({source})")
+    print(
+        f"key: {given.key or 'any'} ({given.key_source})"
+        + (f"; console {given.console}" if wav and given.console else "")
+    )
     pretrained = load_model(args.model, device=pick_device(args.device))
     changes = {name: getattr(args, name) for name in _SAMPLING if getattr(args, name) is not None}
-    changes["key"] = key  # --key, else the piece's own (see _check)
+    changes["key"] = given.key  # --key, else the piece's own
     config = dataclasses.replace(SampleConfig() if args.raw else pretrained.sampling, **changes)
     with tqdm(desc=f"infilling bars {first}-{last}", total=last - first + 1, unit="bar", leave=False) as bar:
 
         def progress(done: float, total: float) -> None:
             bar.update(done - bar.n)
 
-        takes = infill(pretrained, score, (first, last), instruments=instruments, config=config,
+        takes = infill(pretrained, given.score, (first, last), instruments=instruments, config=config,
                        num=args.num, seed=seed, progress=progress)  # fmt: skip
-    _write_takes(takes, smf, paths, wav, png, (first, last))
+    _write_takes(takes, given.smf, paths, wav, png, (first, last))
     print(f"seed {seed}: rerun with --seed {seed} for the same takes")
     return 0
 
@@ -159,17 +197,13 @@ def _write_takes(
 ) -> None:
     """Each take's MIDI (the file's own events outside the span) and its audio and piano roll; if any
     fails (a full disk), every file of this run is removed and the error goes on: nothing partial stays."""
-    from overworld.midi.write import write_score, write_spliced
+    from overworld.generation.infill import write_take
 
     done: list[Path] = []
     lines = []
     try:
         for take, path in zip(takes, paths):
-            if smf is not None:
-                _, notes = write_spliced(path, smf, take.span_ticks, take.new_notes, take.instruments)
-            else:
-                write_score(take.score, path)
-                notes = take.notes
+            _, notes = write_take(take, path, smf)
             done.append(path)
             extra = []
             for write, suffix in ((wav, ".wav"), (png, ".png")):

@@ -30,7 +30,7 @@ from overworld.errors import ConfigError
 from overworld.generation.sampler import generate
 from overworld.midi.gm import DRUMS, instrument_name
 
-__all__ = ["Infilled", "check_span", "infill", "line_up", "load_piece", "parse_bars"]
+__all__ = ["Infilled", "check_span", "infill", "line_up", "load_piece", "parse_bars", "write_take"]
 
 
 @dataclass(frozen=True)
@@ -199,3 +199,15 @@ def _take(
         track.notes.sort()
     written = sum(len(rows) for rows in new.values())
     return Infilled(out, np.asarray(gap, dtype=np.int64), written, (start, end), new, only)
+
+
+def write_take(take: Infilled, path: str | Path, original: bytes | None = None) -> tuple[Path, int]:
+    """Write ``take`` as a MIDI file, atomically; returns the path and how many new notes it holds. With
+    ``original`` (the source file's bytes, :func:`overworld.midi.load.smf_bytes`) every event outside the
+    span is the file's own (:func:`overworld.midi.write.write_spliced`); without (a module, a score), the
+    take's score is written."""
+    from overworld.midi.write import write_score, write_spliced
+
+    if original is None:
+        return write_score(take.score, path), take.notes
+    return write_spliced(path, original, take.span_ticks, take.new_notes, take.instruments)

@@ -16,7 +16,7 @@ import numpy as np
 
 from overworld.errors import ConfigError
 
-__all__ = ["estimate_key", "piece_key", "signature_key"]
+__all__ = ["estimate_key", "piece_json", "piece_key", "signature_key"]
 
 # Krumhansl & Kessler (1982) probe-tone profiles, C major and C minor
 _MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
@@ -60,26 +60,36 @@ def estimate_key(score: Any, span: tuple[int, int] | None = None) -> str:
     return f"{(_MAJOR_NAMES if mode == 'major' else _MINOR_NAMES)[tonic]} {mode}"
 
 
-def _from_piece_json(path: Path) -> str | None:
-    """The key in ``piece.json`` beside ``path`` (None: no such file, or it names another MIDI file)."""
+def piece_json(path: str | Path) -> dict[str, Any]:
+    """What ``overworld compose`` wrote in ``piece.json`` beside the MIDI file ``path`` (key, bpm, console,
+    ...); empty when there is none or it describes another MIDI file. A damaged one is a one-line
+    :class:`ConfigError` naming it."""
+    path = Path(path)
     info_path = path.with_name("piece.json")
     if not info_path.is_file():
-        return None
+        return {}
     try:
         info = json.loads(info_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise ConfigError(f"{info_path}: not a readable piece.json ({exc})") from None
     if not isinstance(info, dict):
         raise ConfigError(f"{info_path}: not a readable piece.json (not an object)")
-    midi = (info.get("files") or {}).get("midi") if isinstance(info.get("files"), dict) else None
-    if midi not in (None, path.name):
-        return None
-    key = info.get("key")
+    files = info.get("files")
+    midi = files.get("midi") if isinstance(files, dict) else None
+    return info if midi in (None, path.name) else {}
+
+
+def _from_piece_json(path: Path) -> str:
+    """The key in ``piece.json`` beside ``path``, or ""."""
+    key = piece_json(path).get("key")
     if not isinstance(key, str) or not key.strip():
-        return None
+        return ""
     from overworld.theory import parse_key
 
-    parse_key(key)
+    try:
+        parse_key(key)
+    except ConfigError as exc:
+        raise ConfigError(f"{path.with_name('piece.json')}: {exc}") from None
     return key
 
 
