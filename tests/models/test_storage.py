@@ -160,7 +160,7 @@ def test_vocabulary_mismatch_is_a_config_error(saved):
     [
         ("[1, 2]", "must hold an object, not list"),
         ('{"type": "performance", "vocab_size": 600}', "says vocab_size 600"),
-        ('{"type": "performance", "max_note_seconds": "long"}', "cannot build its tokenizer"),
+        ('{"type": "performance", "max_note_seconds": "long"}', "max_note_seconds must be above 0"),
         ('{"type": "performance"}', "does not match"),  # 520 tokens, the model embeds 13
     ],
 )

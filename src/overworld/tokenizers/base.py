@@ -144,8 +144,11 @@ class Tokenizer(abc.ABC):
         raise ConfigError(f"the {self.name} tokenizer cannot infill; use the bar tokenizer")
 
     def save(self, path: str | Path) -> Path:
+        """Write ``tokenizer.json`` (``path``, or into the folder ``path``) whole or not at all."""
+        from overworld.atomic import write_atomically
+
         path = Path(path)
         if path.is_dir():
             path = path / "tokenizer.json"
-        path.write_text(json.dumps(self.to_dict(), indent=1), encoding="utf-8")
-        return path
+        text = json.dumps(self.to_dict(), indent=1)
+        return write_atomically(path, lambda temp: temp.write_text(text, encoding="utf-8"))
