@@ -290,6 +290,9 @@ class SampleConfig:
     # the temperature of structural choices (bar tokens: repeat a part or write it, which part comes next);
     # 0: the same as ``temperature``
     structure_temperature: float = 0.0
+    # bar tokens: each piece follows an arrangement plan (which instruments play in each bar, which parts
+    # repeat) drawn from the model's training pieces (plans.json beside its weights); the notes are its own
+    plan: bool = False
 
     def __post_init__(self) -> None:
         """Check every setting once, for every caller (CLI, Python, a generation_config.json)."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,7 @@ def generate(
     seed: int = 0,
     inclusive: bool = False,
     progress: Callable[[float, float], None] | None = None,
+    plans: Sequence[Any] | None = None,
     **settings: Any,
 ) -> list[np.ndarray]:
     """Compose ``num`` pieces in one batch; returns their token ids (no BOS/EOS/PAD).
@@ -88,10 +89,13 @@ def generate(
         raise ConfigError(f"primer token {bad[0]} is outside the vocabulary of {tokenizer.vocab_size}")
     _check_memory(lm, num, length, len(primer) + 1, device)
     generator = torch.Generator(device=device).manual_seed(int(seed))
-    budgets = draw_budgets(config.max_instruments, num, generator, device)  # (B,)
+    plans = _plans(model, config, plans, num, bars, seed)
+    budgets = draw_budgets(0 if plans else config.max_instruments, num, generator, device)  # (B,)
     grammar = tokenizer.grammar(
         num, config, budgets=budgets, max_seconds=seconds, max_bars=bars, device=device
     )
+    if plans:
+        _follow(grammar, plans)
     primer = grammar.prime(primer)
     report = _Progress(progress, grammar, tokenizer, length, seconds, bars) if progress is not None else None
     out, steps = _sample(lm, tokenizer, grammar, config, primer, num, length, generator, report)
@@ -101,6 +105,25 @@ def generate(
         pieces.append(np.asarray(grammar.finish(row, body, inclusive), dtype=np.int64))
     log.info("generated %d pieces of up to %d tokens (seed %d)", num, steps, seed)
     return pieces
+
+
+def _plans(model: Any, config: SampleConfig, plans: Sequence[Any] | None, num: int, bars: int | None,
+           seed: int) -> list[Any] | None:  # fmt: skip
+    """The arrangement plan of each piece: those given, else drawn from the model's when ``config.plan``."""
+    if plans is not None:
+        return list(plans)
+    if not config.plan:
+        return None
+    from overworld.generation.plans import draw_plans, read_plans
+
+    return draw_plans(read_plans(model), num, bars, seed, config.instruments)
+
+
+def _follow(grammar: Any, plans: list[Any]) -> None:
+    follow = getattr(grammar, "follow", None)
+    if follow is None:
+        raise ConfigError("arrangement plans need a bar-token model (its grammar follows bars and parts)")
+    follow(plans)
 
 
 def _settings(config: SampleConfig, settings: dict[str, Any]) -> SampleConfig:

@@ -27,6 +27,8 @@ since the primer. It allows:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import Tensor
 
@@ -44,6 +46,7 @@ from overworld.tokenizers.bars import (
     tempo_bin,
     tempo_of_bin,
 )
+from overworld.tokenizers.bars_plan import Plan, PlanMask
 from overworld.tokenizers.grammar import BudgetMixin, prime_rows
 
 __all__ = ["BarGrammar"]
@@ -130,6 +133,16 @@ class BarGrammar(BudgetMixin):
         self.future_parts = torch.zeros(0, N_INSTRUMENTS, dtype=torch.bool, device=dev)  # (F, I)
         self.future_notes = torch.zeros(0, N_INSTRUMENTS, dtype=torch.long, device=dev)  # (F, I)
         self.must_start_bar = False
+        self.plan: PlanMask | None = None  # arrangement plans the rows follow (:meth:`follow`)
+
+    def follow(self, plans: Sequence[Plan]) -> None:
+        """Hold each row to its arrangement plan (:mod:`overworld.tokenizers.bars_plan`), from the first
+        bar after the primer; one plan per row."""
+        if len(plans) != len(self.rows):
+            raise ConfigError(
+                f"one arrangement plan per piece: {len(plans)} plans for {len(self.rows)} pieces"
+            )
+        self.plan = PlanMask(plans, self.device)
 
     def _start_state(self, b: int) -> None:
         """Every sequence before its first token."""
@@ -305,6 +318,8 @@ class BarGrammar(BudgetMixin):
         ok[:, L.BAR] = bar_ok & (between | (k == START))
         ok[:, L.EOS] = eos_ok & between
         self._part_masks(ok, k, free_pos)
+        if self.plan is not None:
+            self.plan.restrict(self, ok, k == TRACK)
         if self.must_start_bar:  # the first token of an infilled gap
             ok[:] = False
             ok[:, L.BAR] = True

@@ -1,0 +1,98 @@
+"""Where a piece's arrangement plan comes from: drawn from the plans of the model's training pieces
+(``plans.json`` beside the weights, written by :func:`write_plans`), or read from a piece the user names
+(``--like FILE.mid``). See :mod:`overworld.tokenizers.bars_plan` for what a plan is and how the grammar
+keeps to it.
+
+A drawn plan is a stretch of one training piece's plan, starting on a 4-bar line, going round to the
+piece's start when the piece is shorter than the music asked for; with a line-up (``--instruments``, a
+console), it is mapped onto those instruments by register, a bass onto the bass.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from overworld.errors import ConfigError, DataError
+from overworld.tokenizers.bars_plan import MAX_PLAN_BARS, Plan, plan_of
+
+__all__ = ["PLANS_FILE", "draw_plans", "like_plan", "read_plans", "write_plans"]
+
+PLANS_FILE = "plans.json"
+MAX_PLANS_BYTES = 32 * 2**20
+PHRASE = 4  # drawn plans start on a multiple of this many bars
+
+
+def read_plans(model: Any) -> list[Plan]:
+    """The plans beside a loaded model (``model.path / plans.json``); none when it has no such file."""
+    path = Path(getattr(model, "path", "") or ".") / PLANS_FILE
+    if not path.is_file():
+        return []
+    if path.stat().st_size > MAX_PLANS_BYTES:
+        raise DataError(f"{path} is over {MAX_PLANS_BYTES // 2**20} MB; not a plans file")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return [Plan.from_dict(d) for d in data["plans"]]
+    except (ValueError, KeyError, TypeError, ConfigError) as exc:
+        raise DataError(f"{path}: not a plans file ({exc})") from exc
+
+
+def write_plans(prepared: str | Path, out: str | Path, split: str = "train") -> int:
+    """Write the plans of every piece of a prepared bar-token folder's ``split`` to ``out``; returns
+    how many. Pieces with fewer than 4 bars are left out."""
+    from overworld.data.shards import read_shard
+
+    folder = Path(prepared)
+    tokens, index = read_shard(folder, split)
+    files = [
+        f for f in json.loads((folder / "manifest.json").read_text())["files"] if f.get("split") == split
+    ]
+    bounds = [*np.asarray(index, dtype=np.int64).tolist(), len(tokens)]
+    plans = []
+    for n, (start, end) in enumerate(zip(bounds[:-1], bounds[1:])):
+        name = Path(files[n]["path"]).name if n < len(files) else f"piece {n}"
+        plan = plan_of(np.asarray(tokens[start:end]), source=name)
+        if plan is not None and len(plan.bars) >= PHRASE:
+            plans.append(plan.to_dict())
+    target = Path(out)
+    partial = target.with_name(target.name + ".partial")
+    partial.write_text(json.dumps({"plans": plans}, separators=(",", ":")), encoding="utf-8")
+    partial.replace(target)
+    return len(plans)
+
+
+def _stretch(plan: Plan, bars: int | None, rng: np.random.Generator) -> Plan:
+    """``bars`` bars of ``plan`` from a phrase line (the whole plan without a length)."""
+    want = min(bars or len(plan.bars), MAX_PLAN_BARS)
+    lines = range(0, max(1, len(plan.bars) - want + 1), PHRASE)
+    return plan.segment(int(rng.choice(list(lines))), want)
+
+
+def draw_plans(plans: Sequence[Plan], num: int, bars: int | None, seed: int,
+               instruments: Sequence[int] = ()) -> list[Plan]:  # fmt: skip
+    """``num`` plans of ``bars`` bars drawn from ``plans`` (seeded), on ``instruments`` when given."""
+    if not plans:
+        raise ConfigError("this model has no arrangement plans (plans.json); generate without --plan")
+    rng = np.random.default_rng([int(seed), 0x9E3779B9])
+    out = []
+    for _ in range(num):
+        plan = _stretch(plans[int(rng.integers(len(plans)))], bars, rng)
+        out.append(plan.remapped(instruments) if instruments else plan)
+    return out
+
+
+def like_plan(model: Any, path: str | Path, bars: int | None = None, instruments: Sequence[int] = ()) -> Plan:
+    """The plan of the piece at ``path`` (MIDI or module): its first ``bars`` bars (going round when it
+    is shorter), on ``instruments`` when given."""
+    from overworld.midi import load_score
+
+    score = load_score(path, ttype="tick")
+    plan = plan_of(model.tokenizer.encode(score), source=Path(path).name)
+    if plan is None:
+        raise DataError(f"{path} has no bars with notes to take an arrangement from")
+    plan = plan.segment(0, min(bars or len(plan.bars), MAX_PLAN_BARS))
+    return plan.remapped(instruments) if instruments else plan

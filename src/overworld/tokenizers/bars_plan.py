@@ -1,0 +1,199 @@
+"""Arrangement plans: which instruments play in each bar, and which of their parts repeat an earlier one.
+
+Game music is arranged before it is written: a drum loop that enters at bar 5, a bass line that comes back
+every two bars, a melody whose phrase returns after eight. The bar tokens already carry that graph: each
+bar's ``TRACK i`` parts, each either ``REPEAT k`` (the instrument's part ``k`` bars back) or new notes. A
+:class:`Plan` is that graph without the notes, read from a real piece (:func:`plan_of`);
+:class:`PlanMask` holds the bar grammar to it while sampling, so a piece gets the form and the
+arrangement of real music while every new part's notes are the model's own:
+
+* in each bar, the parts come in the plan's instruments, in order, each exactly once, and the bar ends
+  only when they have all played (a rest bar in the plan is a bar with no part);
+* after ``TRACK i``, a part the plan repeats is ``REPEAT k`` (where the instrument played ``k`` bars back:
+  always, as the plan put a part there); a part the plan writes anew is notes, never a repeat;
+* the notes inside a new part, and where it ends, are the model's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from overworld.errors import ConfigError
+from overworld.midi.gm import DRUMS, N_INSTRUMENTS
+from overworld.tokenizers.bars import N_REPEATS, Layout
+
+__all__ = ["MAX_PLAN_BARS", "Plan", "PlanMask", "plan_of"]
+
+L = Layout
+MAX_PLAN_BARS = 256  # bars a plan keeps (a piece's first ones)
+Part = tuple[int, int]  # (instrument: GM program or 128 for drums, repeat: 0 new, k the part k bars back)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Per bar, its parts as ``(instrument, repeat)`` in instrument order; ``registers``: each
+    instrument's mean pitch in the source (for mapping onto another line-up); ``source``: where it came
+    from."""
+
+    bars: tuple[tuple[Part, ...], ...]
+    registers: tuple[tuple[int, float], ...] = ()
+    source: str = ""
+    notes: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.bars or len(self.bars) > MAX_PLAN_BARS:
+            raise ConfigError(f"a plan has 1 to {MAX_PLAN_BARS} bars, not {len(self.bars)}")
+        for b, parts in enumerate(self.bars):
+            insts = [i for i, _ in parts]
+            if insts != sorted(set(insts)) or any(not 0 <= i < N_INSTRUMENTS for i in insts):
+                raise ConfigError(
+                    f"plan bar {b + 1}: instruments must be distinct, ascending, 0-128: {insts}"
+                )
+            for inst, k in parts:
+                if not 0 <= k <= N_REPEATS or (k and (k > b or inst not in _insts(self.bars[b - k]))):
+                    raise ConfigError(f"plan bar {b + 1}: instrument {inst} repeats {k} bars back, "
+                                      f"where it has no part")  # fmt: skip
+
+    @property
+    def instruments(self) -> tuple[int, ...]:
+        return tuple(sorted({i for parts in self.bars for i, _ in parts}))
+
+    def segment(self, start: int, length: int) -> Plan:
+        """``length`` bars from bar ``start`` (0-based), going round to the plan's start when it runs
+        out; a repeat that would reach before the segment (or across the wrap) becomes a new part."""
+        out: list[tuple[Part, ...]] = []
+        for b in range(length):
+            src = self.bars[(start + b) % len(self.bars)]
+            pos = (start + b) % len(self.bars)
+            out.append(tuple((i, k if k <= b and k <= pos else 0) for i, k in src))
+        return Plan(tuple(out), self.registers, self.source)
+
+    def remapped(self, allowed: Sequence[int]) -> Plan:
+        """The plan on the instruments ``allowed`` (a console's line-up): drums stay drums (dropped
+        without a drum kit); pitched instruments by register, the lowest onto the lowest-sounding allowed
+        instrument (a bass), the others by how many bars they play; instruments left over are dropped."""
+        allowed = sorted(set(allowed))
+        mapping = _mapping(self, [i for i in allowed if i != DRUMS], DRUMS in allowed)
+        bars = tuple(tuple(sorted((mapping[i], k) for i, k in parts if i in mapping)) for parts in self.bars)
+        registers = tuple((mapping[i], r) for i, r in self.registers if i in mapping)
+        return Plan(bars, registers, self.source)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "registers": [list(r) for r in self.registers],
+                "bars": [[list(p) for p in parts] for parts in self.bars]}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Plan:
+        try:
+            bars = tuple(tuple((int(i), int(k)) for i, k in parts) for parts in data["bars"])
+            registers = tuple((int(i), float(r)) for i, r in data.get("registers", ()))
+            return cls(bars, registers, str(data.get("source", "")))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(f"not an arrangement plan: {exc}") from exc
+
+
+def _insts(parts: tuple[Part, ...]) -> set[int]:
+    return {i for i, _ in parts}
+
+
+_BASS_PROGRAMS = range(32, 40)  # General MIDI's basses
+
+
+def _mapping(plan: Plan, pitched: list[int], drums: bool) -> dict[int, int]:
+    """Source instrument -> allowed instrument (see :meth:`Plan.remapped`)."""
+    register = dict(plan.registers)
+    played = {i: sum(i in _insts(p) for p in plan.bars) for i in plan.instruments}
+    sources = [i for i in plan.instruments if i != DRUMS]
+    mapping = {DRUMS: DRUMS} if drums and DRUMS in played else {}
+    targets = sorted(pitched, key=lambda i: (i not in _BASS_PROGRAMS, i))  # a bass first, if there is one
+    if not sources or not targets:
+        return mapping
+    if targets[0] in _BASS_PROGRAMS:
+        low = min(sources, key=lambda i: (i not in _BASS_PROGRAMS, register.get(i, 60.0)))
+        mapping[low] = targets.pop(0)
+        sources.remove(low)
+    for source, target in zip(sorted(sources, key=lambda i: -played[i]), targets):
+        mapping[source] = target
+    return mapping
+
+
+def plan_of(ids: Sequence[int] | np.ndarray, source: str = "") -> Plan | None:
+    """The plan of a bar-token piece (its first :data:`MAX_PLAN_BARS` bars); None without a bar."""
+    bars: list[list[Part]] = []
+    pitches: dict[int, list[int]] = {}
+    inst, fresh = -1, False
+    for t in (int(x) for x in ids):
+        if t == L.BAR:
+            if len(bars) == MAX_PLAN_BARS:
+                break
+            bars.append([])
+            inst = -1
+        elif bars and L.TRACK <= t < L.REPEAT:
+            inst, fresh = t - L.TRACK, True
+        elif fresh and L.REPEAT <= t < L.POS:
+            bars[-1].append((inst, t - L.REPEAT + 1))
+            fresh = False
+        elif fresh and L.POS <= t < L.FILL:
+            bars[-1].append((inst, 0))
+            fresh = False
+        if inst >= 0 and L.PITCH <= t < L.DUR:
+            pitches.setdefault(inst, []).append(t - L.PITCH)
+    if not bars:
+        return None
+    registers = tuple((i, float(np.mean(p))) for i, p in sorted(pitches.items()))
+    return Plan(tuple(tuple(b) for b in bars), registers, source)
+
+
+class PlanMask:
+    """One plan per row of a batch, as tensors the bar grammar masks with: ``parts (B, N, I)``, -1 where
+    the instrument does not play in that bar, else its repeat (0: new notes)."""
+
+    def __init__(self, plans: Sequence[Plan], device: torch.device) -> None:
+        longest = max(len(p.bars) for p in plans)
+        parts = torch.full((len(plans), longest, N_INSTRUMENTS), -1, dtype=torch.long)
+        for row, plan in enumerate(plans):
+            for b, bar in enumerate(plan.bars):
+                for inst, k in bar:
+                    parts[row, b, inst] = k
+        self.parts = parts.to(device)
+        self.lengths = torch.tensor([len(p.bars) for p in plans], device=device)
+
+    def restrict(self, grammar: Any, ok: Tensor, after_track: Tensor) -> None:
+        """Narrow the grammar's mask ``ok (B, V)`` in place to what each row's plan allows now;
+        ``after_track (B,)``: rows whose last token was a ``TRACK``."""
+        rows = grammar.rows
+        bar = grammar.bars - grammar.start_bars - 1  # the plan's bar being written (-1: none yet)
+        planned = (bar >= 0) & (bar < self.lengths)  # (B,)
+        want = self.parts[rows, bar.clamp(0, self.parts.shape[1] - 1)]  # (B, I)
+        later = torch.arange(N_INSTRUMENTS, device=ok.device)[None, :] > grammar.inst[:, None]
+        remaining = (want >= 0) & ~grammar.parts & later  # (B, I)
+        first = torch.zeros_like(remaining)
+        first[rows, remaining.long().argmax(dim=1)] = True
+        first &= remaining
+        between = ok[:, L.TRACK : L.REPEAT].any(dim=1) | ok[:, L.BAR] | ok[:, L.EOS]
+        ends = remaining.any(dim=1) & planned & between
+        track_rows = planned & between
+        ok[:, L.TRACK : L.REPEAT] = torch.where(track_rows[:, None], first, ok[:, L.TRACK : L.REPEAT])
+        ok[:, L.BAR] &= ~ends
+        ok[:, L.EOS] &= ~ends
+        self._part_start(grammar, ok, planned & after_track, want)
+
+    @staticmethod
+    def _part_start(grammar: Any, ok: Tensor, after_track: Tensor, want: Tensor) -> None:
+        """Right after ``TRACK i``: the plan's ``REPEAT k``, or new notes (no repeat, no copy)."""
+        repeat = want[grammar.rows, grammar.inst.clamp(min=0)]  # (B,)
+        repeats = ok[:, L.REPEAT : L.POS].clone()
+        chosen = torch.zeros_like(repeats)
+        has = (repeat > 0) & after_track
+        chosen[grammar.rows[has], repeat[has] - 1] = True
+        feasible = (chosen & repeats).any(dim=1)  # the plan's repeat is there to take
+        forced = has & feasible
+        ok[:, L.REPEAT : L.POS] = torch.where(forced[:, None], chosen, repeats & ~after_track[:, None])
+        ok[:, L.AHEAD : L.SIZE] &= ~after_track[:, None]
+        ok[forced, L.POS : L.VEL] = False
