@@ -31,14 +31,17 @@ def parse_key(text: str) -> frozenset[int]:
     Raises :class:`ConfigError` naming the modes."""
     words = text.strip().lower().split(maxsplit=1)
     if not words or words[0][0] not in _TONICS:
-        raise ConfigError(f"a key is a tonic A-G (with # or b) and a mode, like 'D minor', not {text!r}")
+        raise ConfigError(f"a key is a tonic A-G (with # or b) and a mode, like 'D minor', not {text[:40]!r}")
     tonic_text, mode = words[0], words[1].strip() if len(words) > 1 else "major"
-    tonic = _TONICS[tonic_text[0]] + tonic_text[1:].count("#") - tonic_text[1:].count("b")
-    # a double sharp or flat at most ("C" and 500 sharps is no key)
-    if tonic_text[1:].strip("#b") or len(tonic_text) > 3 or mode not in MODES:
+    if tonic_text[1:] not in _ACCIDENTALS:  # 'C#####' named no key anyone writes, yet was taken as F
         raise ConfigError(
-            f"unknown key {text[:40]!r}; a tonic A-G (with # or b, two at most) and one of: {', '.join(MODES)}"
+            f"unknown key {text[:40]!r}: a tonic is A-G with at most one # or b, like 'F#' or 'Bb'"
         )
+    if mode not in MODES:
+        raise ConfigError(
+            f"unknown key {text[:40]!r}; a tonic A-G (with # or b) and one of: {', '.join(MODES)}"
+        )
+    tonic = _TONICS[tonic_text[0]] + _ACCIDENTALS[tonic_text[1:]]
     return frozenset((tonic + step) % 12 for step in MODES[mode])
 
 
