@@ -120,7 +120,8 @@ def infill(
     context, _ = tokenizer.infill_context(ids, first - 1, last, model.model.config.sequence_length)
     config = config or getattr(model, "sampling", None) or SampleConfig()
     allowed = tuple(instruments) or line_up(score)
-    config = dataclasses.replace(config, instruments=allowed, max_instruments=0)
+    # a gap keeps the piece's own arrangement: no drawn plan (SampleConfig.plan) of another piece's
+    config = dataclasses.replace(config, instruments=allowed, max_instruments=0, plan=False)
     gaps = generate(model, config=config, primer_ids=context, bars=last - first + 1, num=num, seed=seed,
                     progress=progress)  # fmt: skip
     start = int(lines[first - 1])
