@@ -134,7 +134,9 @@ def prepare(
     except BaseException as exc:
         if made:
             shutil.rmtree(out, ignore_errors=True)
-        if isinstance(exc, OSError) and not isinstance(exc, PathError):
+        if isinstance(exc, PathError):  # named where it was staged: name where it was going
+            raise PathError(str(exc).replace(str(staging), str(out))) from exc
+        if isinstance(exc, OSError):
             raise PathError(f"cannot write {out}: {exc.strerror or exc}") from exc
         raise
     finally:
