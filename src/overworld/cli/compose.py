@@ -66,6 +66,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--console", metavar="{" + ",".join(CONSOLES) + "}",
                    help="that machine's instruments and voices, played by the chiptune synth: "
                    + "; ".join(f"{k}: {c.description}" for k, c in CONSOLES.items()))  # fmt: skip
+    p.add_argument("--like", metavar="FILE", default="",
+                   help="a MIDI file or module: new music with its form and arrangement (which instruments play "
+                   "in each bar, which parts repeat), the notes the model's own (default: a plan drawn from "
+                   "the model's training pieces, where it has plans.json)")  # fmt: skip
     p.add_argument("--stems", action="store_true", help="also one audio file per instrument and drum kit")
     p.add_argument(
         "--synth",
@@ -117,7 +121,7 @@ def _config(args: argparse.Namespace, formats: tuple[str, ...]):  # -> ComposeCo
         bars=args.bars, bpm=args.bpm, time_signature=args.time_signature, key=args.key, loop=args.loop,
         loop_bars=args.loop_bars, form=args.form, section_bars=args.section_bars, variation=args.variation,
         intro=args.intro, ending=args.ending, intensity=_levels(args.intensity), console=args.console or "",
-        stems=args.stems, synth=args.synth, soundfont=args.soundfont, sample_rate=args.sample_rate,
+        like=args.like, stems=args.stems, synth=args.synth, soundfont=args.soundfont, sample_rate=args.sample_rate,
         formats=formats,
     )  # fmt: skip
 

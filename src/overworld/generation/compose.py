@@ -25,6 +25,7 @@ import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -66,6 +67,7 @@ class ComposeConfig:
     ending: int = 0
     intensity: tuple[float, ...] = ()
     console: str = ""
+    like: str = ""  # a MIDI file or module whose arrangement plan (parts per bar, repeats) the piece follows
     stems: bool = False
     synth: str = "chiptune"
     soundfont: str = ""
@@ -91,6 +93,8 @@ class ComposeConfig:
             Intensity(level)
         if self.console:
             console(self.console)
+        if self.like and not Path(self.like).is_file():
+            raise ConfigError(f"--like {self.like}: no such file")
         checks = (
             ("bars", 1 <= self.total_bars <= MAX_BARS and (self.bars is None or self.bars >= 1),
              f"between 1 and {MAX_BARS} bars in all (intro, body and ending), the most composed in about a "
@@ -190,19 +194,22 @@ def base_settings(model: Any, config: ComposeConfig, key: str, sampling: SampleC
 class _Composer:
     """The steps of :func:`compose`, sharing the model, settings, metre and seed."""
 
-    def __init__(self, model: Any, settings: SampleConfig, config: ComposeConfig, seed: int) -> None:
+    def __init__(self, model: Any, settings: SampleConfig, config: ComposeConfig, seed: int,
+                 plan: Any = None) -> None:  # fmt: skip
         self.model, self.settings, self.config, self.seed = model, settings, config, seed
         num, den = config.metre
         self.bar = TPQ * 4 * num // den
         self.metre = (config.bpm, num, den)
         self.steps = 0
+        self.plan = plan  # the whole piece's arrangement plan (bar 0: the intro's first), or None
 
     def _seed(self) -> int:
         self.steps += 1
         return self.seed * 1009 + self.steps
 
-    def continue_from(self, piece: Arrangement, at_bar: int, bars: int) -> Arrangement:
-        """``bars`` new bars after the first ``at_bar`` bars of ``piece``, as an arrangement from tick 0."""
+    def continue_from(self, piece: Arrangement, at_bar: int, bars: int, plan_bar: int) -> Arrangement:
+        """``bars`` new bars after the first ``at_bar`` bars of ``piece``, as an arrangement from tick 0,
+        following the piece's plan from its bar ``plan_bar`` (0-based, the intro's first)."""
         from overworld.generation.sampler import generate
 
         tokenizer = self.model.tokenizer
@@ -213,7 +220,9 @@ class _Composer:
             starts = np.flatnonzero(ids == 3)  # BAR
             first = next((b for b in range(len(starts)) if len(ids) - starts[b] <= budget), len(starts) - 1)
             primer = tokenizer.tail(ids, first)
-        ids = generate(self.model, config=self.settings, primer_ids=primer, bars=bars, seed=self._seed())[0]
+        plans = None if self.plan is None else [self.plan.segment(plan_bar, bars)]
+        ids = generate(self.model, config=self.settings, primer_ids=primer, bars=bars, seed=self._seed(),
+                       plans=plans)[0]  # fmt: skip
         return Arrangement.from_score(tokenizer.decode(ids), self.bar)
 
     def infill(self, piece: Arrangement, first: int, last: int) -> Arrangement:
@@ -239,7 +248,7 @@ class _Composer:
                 piece = piece.place(piece.bars(first_of[letter], first_of[letter] + size), start)
             else:
                 first_of[letter] = start
-                piece = piece.place(self.continue_from(piece, start, end - start), start)
+                piece = piece.place(self.continue_from(piece, start, end - start, cfg.intro + start), start)
         changed = round(cfg.variation * size)
         for letter, start, end in parts:
             if changed and first_of[letter] != start:
@@ -254,8 +263,20 @@ class _Composer:
             piece = self.infill(piece, 1, cfg.intro)
         if cfg.ending:
             end = cfg.intro + cfg.body_bars
-            piece = piece.place(self.continue_from(piece, end, cfg.ending), end)
+            piece = piece.place(self.continue_from(piece, end, cfg.ending, end), end)
         return piece.closed(cfg.total_bars)
+
+
+def _source_plan(model: Any, settings: SampleConfig, config: ComposeConfig, seed: int) -> Any:
+    """The arrangement plan the piece follows (:mod:`overworld.generation.plans`): ``config.like``'s, else
+    one drawn from the model's when its settings ask for one; None otherwise."""
+    from overworld.generation.plans import draw_plans, like_plan, read_plans
+
+    if config.like:
+        return like_plan(model, config.like, config.total_bars, settings.instruments)
+    if not settings.plan:
+        return None
+    return draw_plans(read_plans(model), 1, config.total_bars, seed, settings.instruments)[0]
 
 
 def _calmer(piece: Arrangement, level: Intensity, source: Intensity) -> Arrangement:
@@ -300,9 +321,13 @@ def compose(model: Any, config: ComposeConfig, *, seed: int = 0, sampling: Sampl
     settings = base_settings(model, config, key, sampling)
     levels = tuple(config.intensity)
     top = Intensity(max(levels)) if levels else None
-    if top is not None:
+    plan = _source_plan(model, settings, config, seed)
+    if top is not None and plan is not None:  # the plan's layers at that intensity, at its velocities
+        plan = plan.layers(top.instruments, top.drums)
+        model = with_intensity(model, top, planned=True)
+    elif top is not None:
         model, settings = with_intensity(model, top), top.settings(settings)
-    composer = _Composer(model, settings, config, seed)
+    composer = _Composer(model, settings, config, seed, plan)
     say("body")
     body, parts = composer.body()
     if config.loop:
@@ -324,4 +349,3 @@ def compose(model: Any, config: ComposeConfig, *, seed: int = 0, sampling: Sampl
         out.append(Composition(score=version.score(*composer.metre), intensity=level, **shared))
     log.info("composed %d bars in %s (seed %d)", config.total_bars, key, seed)
     return out
-

@@ -179,12 +179,14 @@ class _IntensityTokenizer:
         )
 
 
-def with_intensity(model: Any, intensity: Intensity) -> Any:
+def with_intensity(model: Any, intensity: Intensity, *, planned: bool = False) -> Any:
     """``model`` (what ``load_model`` returns) sampling under ``intensity``'s velocity, note and layer
-    budgets."""
+    budgets; ``planned``: under its velocities only, as an arrangement plan already sets the layers
+    (:meth:`overworld.tokenizers.bars_plan.Plan.layers`) and a part the plan asks for must have room."""
     from types import SimpleNamespace
 
     lo, hi = intensity.velocities
     bins = (lo // VELOCITY_BIN, hi // VELOCITY_BIN)
-    tokenizer = _IntensityTokenizer(model.tokenizer, bins, intensity.notes_per_bar, intensity.layers)
+    notes, layers = ((0, 10**6), 0) if planned else (intensity.notes_per_bar, intensity.layers)
+    tokenizer = _IntensityTokenizer(model.tokenizer, bins, notes, layers)
     return SimpleNamespace(model=model.model, tokenizer=tokenizer, sampling=getattr(model, "sampling", None))

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from overworld.errors import ConfigError, DataError
+from overworld.midi.gm import DRUMS
 from overworld.tokenizers.bars_plan import MAX_PLAN_BARS, Plan, plan_of
 
 __all__ = ["PLANS_FILE", "draw_plans", "like_plan", "read_plans", "write_plans"]
@@ -25,6 +26,7 @@ __all__ = ["PLANS_FILE", "draw_plans", "like_plan", "read_plans", "write_plans"]
 PLANS_FILE = "plans.json"
 MAX_PLANS_BYTES = 32 * 2**20
 PHRASE = 4  # drawn plans start on a multiple of this many bars
+TRIES = 16  # draws to find a plan that fills a line-up's voices
 
 
 def read_plans(model: Any) -> list[Plan]:
@@ -78,11 +80,22 @@ def draw_plans(plans: Sequence[Plan], num: int, bars: int | None, seed: int,
     if not plans:
         raise ConfigError("this model has no arrangement plans (plans.json); generate without --plan")
     rng = np.random.default_rng([int(seed), 0x9E3779B9])
-    out = []
-    for _ in range(num):
-        plan = _stretch(plans[int(rng.integers(len(plans)))], bars, rng)
-        out.append(plan.remapped(instruments) if instruments else plan)
-    return out
+    return [_draw(plans, bars, rng, tuple(instruments)) for _ in range(num)]
+
+
+def _draw(
+    plans: Sequence[Plan], bars: int | None, rng: np.random.Generator, instruments: tuple[int, ...]
+) -> Plan:
+    """One stretch of a plan; on a line-up, one that gives each of its pitched voices (up to 3) a part,
+    where one of :data:`TRIES` draws does (a console's bass and two leads, not one voice alone)."""
+    if not instruments:
+        return _stretch(plans[int(rng.integers(len(plans)))], bars, rng)
+    want = min(3, len([i for i in instruments if i != DRUMS]))
+    for _ in range(TRIES):
+        plan = _stretch(plans[int(rng.integers(len(plans)))], bars, rng).remapped(instruments)
+        if len([i for i in plan.instruments if i != DRUMS]) >= want:
+            break
+    return plan
 
 
 def like_plan(model: Any, path: str | Path, bars: int | None = None, instruments: Sequence[int] = ()) -> Plan:

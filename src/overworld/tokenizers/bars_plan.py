@@ -84,6 +84,15 @@ class Plan:
         registers = tuple((mapping[i], r) for i, r in self.registers if i in mapping)
         return Plan(bars, registers, self.source)
 
+    def layers(self, count: int, drums: bool = True) -> Plan:
+        """The plan with its ``count`` most-played instruments (the drum kit among them only with
+        ``drums``), as a calmer layer of it."""
+        played = {i: sum(i in _insts(p) for p in self.bars) for i in self.instruments}
+        ranked = sorted((i for i in played if drums or i != DRUMS), key=lambda i: (-played[i], i))
+        keep = set(ranked[:count])
+        bars = tuple(tuple(p for p in parts if p[0] in keep) for parts in self.bars)
+        return Plan(bars, tuple(r for r in self.registers if r[0] in keep), self.source)
+
     def to_dict(self) -> dict[str, Any]:
         return {"source": self.source, "registers": [list(r) for r in self.registers],
                 "bars": [[list(p) for p in parts] for parts in self.bars]}  # fmt: skip
