@@ -61,7 +61,7 @@ class Controls:
     def set_intensity(self, level: float) -> None:
         with self.lock:
             room = self.deadline - time.monotonic()  # to compose the next bar again before it is taken
-            self.stream.set_intensity(level, keep=0 if room > 2 * self.stream.compose_seconds + 0.3 else 1)
+            self.stream.set_intensity(level, keep=0 if room > 3 * self.stream.compose_seconds + 0.5 else 1)
             self.report.changes.append(Change(time.monotonic(), float(level), self.playing))
 
     def heard(self, bar: Any, now: float) -> None:
