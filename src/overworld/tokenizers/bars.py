@@ -213,7 +213,7 @@ class BarTokenizer(Tokenizer):
         from overworld.tokenizers.bars_encode import bar_lines, grid_notes
 
         notes, grid = grid_notes(score)
-        starts, _ = bar_lines(grid, int(notes[:, 0].max()) if len(notes) else -1, bars)
+        starts, _ = bar_lines(grid, int(notes[0].max()) if notes.shape[1] else -1, bars)
         scale = score.ticks_per_quarter / STEPS_PER_QUARTER
         return np.round(starts * scale).astype(_I64)
 

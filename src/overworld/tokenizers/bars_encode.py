@@ -1,6 +1,6 @@
 """Encoding for the bar tokenizer (:mod:`overworld.tokenizers.bars`), over numpy arrays.
 
-A score becomes note rows ``(bar, instrument, pos, pitch, duration bin, velocity bin)`` sorted in token
+A score becomes notes ``(bar, instrument, pos, pitch, duration bin, velocity bin)`` sorted in token
 order; :func:`emit` turns the rows into ids without a Python loop over notes: each part gets a content id
 (equal parts, equal ids: the bytes of its notes), the nearest earlier part of the same instrument with the
 same content gives ``REPEAT k``, and every token's place in the output is a running sum of how many
@@ -37,28 +37,24 @@ _DEFAULT_TEMPO = tempo_bin(120.0)
 
 
 def grid_notes(score: Any) -> tuple[np.ndarray, Any]:
-    """Every note of ``score`` on the 12-a-quarter grid: an (N, 5) int array of onset step, duration
-    step, pitch, velocity, instrument; and the score at that resolution (for its tempos and metre)."""
+    """Every note of ``score`` on the 12-a-quarter grid: a (5, N) int array of onset step, duration step,
+    pitch, velocity and instrument (one contiguous row each); and the score at that resolution (for its
+    tempos and metre)."""
     ttype = str(score.ttype).lower()
     if not ttype.endswith("tick"):
         score = score.to("tick")
     score = score.resample(STEPS_PER_QUARTER, min_dur=1)
-    parts = []
-    for track in score.tracks:
-        notes = track.notes.numpy()
-        n = len(notes["time"])
-        if n == 0:
-            continue
-        part = np.empty((n, 5), dtype=_I64)
-        for col, key in enumerate(("time", "duration", "pitch", "velocity")):
-            part[:, col] = notes[key]
-        part[:, 4] = DRUMS if track.is_drum else int(track.program) % 128
-        parts.append(part)
-    if not parts:
-        return np.zeros((0, 5), dtype=_I64), score
-    a = np.concatenate(parts) if len(parts) > 1 else parts[0]
-    a = a[(a[:, 3] > 0) & (a[:, 0] >= 0)]  # velocity 0 is a note-off: no note
-    a[:, 2] %= 128
+    tracks = [(track.notes.numpy(), track) for track in score.tracks if len(track.notes)]
+    a = np.empty((5, sum(len(notes["time"]) for notes, _ in tracks)), dtype=_I64)
+    at = 0
+    for notes, track in tracks:
+        end = at + len(notes["time"])
+        for row, key in enumerate(("time", "duration", "pitch", "velocity")):
+            a[row, at:end] = notes[key]
+        a[4, at:end] = DRUMS if track.is_drum else int(track.program) % 128
+        at = end
+    a = a[:, (a[3] > 0) & (a[0] >= 0)]  # velocity 0 is a note-off: no note
+    a[2] %= 128
     return a, score
 
 
@@ -120,96 +116,145 @@ def duration_bin(steps: np.ndarray) -> np.ndarray:
 
 def encode(score: Any) -> np.ndarray:
     """The ids of ``score`` (see :meth:`overworld.tokenizers.bars.BarTokenizer.encode`)."""
-    notes, grid = grid_notes(score)
-    if not len(notes):
+    (onset, dur, pitch, vel, inst), grid = grid_notes(score)
+    if not len(onset):
         return np.zeros(0, dtype=_I64)
-    onset = notes[:, 0]
     starts, sigs = bar_lines(grid, int(onset.max()))
     tempos = bar_tempos(grid, starts)
-    rows = np.empty((len(notes), 6), dtype=_I64)  # (N, 6) bar, instrument, pos, pitch, dur, vel
-    rows[:, 0] = np.searchsorted(starts, onset, side="right") - 1
-    rows[:, 1] = notes[:, 4]
-    rows[:, 2] = onset - starts[rows[:, 0]]
-    rows[:, 3] = notes[:, 2]
-    rows[:, 4] = duration_bin(notes[:, 1])
-    rows[:, 5] = np.clip(notes[:, 3], 1, 127) // VELOCITY_BIN
-    order = np.lexsort((rows[:, 3], rows[:, 2], rows[:, 1], rows[:, 0]))
-    return emit(rows[order], sigs, tempos)
-
-
-def _parts(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rows with one note per (bar, instrument, pos, pitch), the last of equal ones; and the index of
-    each part's first note (a part: a run of equal bar and instrument)."""
-    n = len(rows)
-    keep = np.ones(n, dtype=bool)
-    keep[:-1] = (rows[1:, :4] != rows[:-1, :4]).any(axis=1)
-    rows = rows[keep]
-    new = np.ones(len(rows), dtype=bool)
-    new[1:] = (rows[1:, :2] != rows[:-1, :2]).any(axis=1)
-    return rows, np.flatnonzero(new)
-
-
-def _repeats(rows: np.ndarray, first: np.ndarray) -> np.ndarray:
-    """(P,) for each part ``k`` of ``REPEAT k`` (the nearest earlier bar of the same instrument with the
-    same notes, at most 16 back), else 0."""
-    body = np.ascontiguousarray(rows[:, 2:]).tobytes()
-    width = rows.itemsize * (rows.shape[1] - 2)  # bytes a note
-    bounds = (np.append(first, len(rows)) * width).tolist()
-    known: dict[bytes, int] = {}
-    content = np.fromiter(
-        (known.setdefault(body[s:e], len(known)) for s, e in zip(bounds[:-1], bounds[1:])),
-        dtype=_I64,
-        count=len(first),
-    )  # (P,) equal notes, equal id
-    bar, inst = rows[first, 0], rows[first, 1]
-    order = np.lexsort((bar, content, inst))  # the same instrument and content, by bar
-    b, c, i = bar[order], content[order], inst[order]
-    gap = b[1:] - b[:-1]
-    same = (c[1:] == c[:-1]) & (i[1:] == i[:-1]) & (gap <= N_REPEATS)
-    back = np.zeros(len(first), dtype=_I64)
-    back[order[1:]] = np.where(same, gap, 0)
-    return back
+    bar = np.searchsorted(starts, onset, side="right") - 1
+    pos = onset - starts[bar]
+    order = np.argsort(_note_key(bar, inst, pos, pitch), kind="stable")  # ties keep the notes' order
+    vel = np.clip(vel[order], 1, 127) // VELOCITY_BIN
+    return _emit(
+        bar[order], inst[order], pos[order], pitch[order], duration_bin(dur[order]), vel, sigs, tempos
+    )
 
 
 def emit(rows: np.ndarray, sigs: np.ndarray, tempos: np.ndarray) -> np.ndarray:
     """Ids of note rows ``(bar, instrument, pos, pitch, duration bin, velocity bin)`` sorted by bar,
     instrument, pos and pitch; ``sigs`` and ``tempos`` are each bar's metre index and tempo bin."""
-    rows, first = _parts(np.asarray(rows, dtype=_I64))
-    back = _repeats(rows, first)
-    part_bar, repeat = rows[first, 0], back > 0
-    n_bars, n = int(part_bar[-1]) + 1, len(rows)
-    part = np.repeat(np.arange(len(first)), np.diff(np.append(first, n)))  # (N,) each note's part
-    new = np.zeros(n, dtype=bool)
-    new[first] = True
+    columns = np.ascontiguousarray(np.asarray(rows, dtype=_I64).T)
+    return _emit(*columns, sigs, tempos)
+
+
+def _note_key(*columns: np.ndarray) -> np.ndarray:
+    """(N,) one number per note that sorts as its ``columns`` do (non-negative ints, the first most
+    significant)."""
+    key = columns[0]
+    for column in columns[1:]:
+        key = key * (int(column.max()) + 1) + column
+    return key
+
+
+def _emit(
+    bar: np.ndarray,
+    inst: np.ndarray,
+    pos: np.ndarray,
+    pitch: np.ndarray,
+    dur: np.ndarray,
+    vel: np.ndarray,
+    sigs: np.ndarray,
+    tempos: np.ndarray,
+) -> np.ndarray:
+    """Ids of notes in token order, one (N,) column each (see :func:`emit`)."""
+    bar, inst, pos, pitch, dur, vel = _one_per_pitch(bar, inst, pos, pitch, dur, vel)
+    new = np.ones(len(bar), dtype=bool)  # (N,) a part's first note
+    new[1:] = (bar[1:] != bar[:-1]) | (inst[1:] != inst[:-1])
+    first = np.flatnonzero(new)  # (P,)
+    back = _repeats(_content(_note_key(pos, pitch, dur, vel), first), bar[first], inst[first])
+    repeat = back > 0
+    part = np.cumsum(new) - 1  # (N,) each note's part
     pos_flag, vel_flag = new.copy(), new.copy()  # POS / VEL before the note: first of its part or changed
-    pos_flag[1:] |= rows[1:, 2] != rows[:-1, 2]
-    vel_flag[1:] |= rows[1:, 5] != rows[:-1, 5]
+    pos_flag[1:] |= pos[1:] != pos[:-1]
+    vel_flag[1:] |= vel[1:] != vel[:-1]
     written = ~repeat[part]
     per_note = np.where(written, 2 + pos_flag + vel_flag, 0)  # (N,) tokens each note writes
     per_part = 1 + np.where(repeat, 1, np.add.reduceat(per_note, first))  # (P,) TRACK and its body
-    b = np.arange(n_bars)
+    out, part_at = _layout(bar[first], per_part, sigs, tempos)
+    out[part_at] = L.TRACK + inst[first]
+    out[part_at[repeat] + 1] = L.REPEAT + back[repeat] - 1
+    before = np.cumsum(per_note) - per_note
+    at = ((part_at + 1 - before[first])[part] + before)[written]  # (N',) where each note's tokens start
+    pos_flag, vel_flag = pos_flag[written], vel_flag[written]
+    out[at[pos_flag]] = L.POS + pos[written][pos_flag]
+    at += pos_flag
+    out[at[vel_flag]] = L.VEL + vel[written][vel_flag]
+    at += vel_flag
+    out[at] = L.PITCH + pitch[written]
+    out[at + 1] = L.DUR + dur[written]
+    return out
+
+
+def _one_per_pitch(*columns: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The notes, one per bar, instrument, pos and pitch (the first four columns): the last of equal ones."""
+    key = _note_key(*columns[:4])
+    keep = np.ones(len(key), dtype=bool)
+    keep[:-1] = key[1:] != key[:-1]
+    return columns if keep.all() else tuple(c[keep] for c in columns)
+
+
+_HASH = np.uint64(0x9E3779B97F4A7C15)  # odd: its powers never vanish mod 2**64
+
+
+def _content(code: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """(P,) an id per part, equal for parts with equal note ``code`` sequences: a polynomial hash of each
+    part groups them, then every part is compared code by code with the first of its group (where a hash
+    collides, the ids come from the parts' bytes instead)."""
+    n, p = len(code), len(first)
+    length = np.diff(first, append=n)  # (P,)
+    part = np.repeat(np.arange(p), length)  # (N,)
+    j = np.arange(n) - first[part]  # (N,) place in its part
+    powers = np.cumprod(np.full(int(length.max()), _HASH, dtype=np.uint64))
+    h = np.add.reduceat(code.astype(np.uint64) * powers[j], first) + length.astype(np.uint64)
+    _, rep, content = np.unique(h, return_index=True, return_inverse=True)
+    content = content.reshape(-1)
+    rep = rep[content]  # (P,) the first part with the same hash
+    if (length[rep] == length).all() and (code[first[rep][part] + j] == code).all():
+        return content
+    return _content_by_bytes(code, first)
+
+
+def _content_by_bytes(code: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """(P,) an id per part from the bytes of its note codes."""
+    body = np.ascontiguousarray(code, dtype=_I64).tobytes()
+    bounds = (np.append(first, len(code)) * 8).tolist()
+    known: dict[bytes, int] = {}
+    return np.fromiter(
+        (known.setdefault(body[s:e], len(known)) for s, e in zip(bounds[:-1], bounds[1:])),
+        dtype=_I64,
+        count=len(first),
+    )
+
+
+def _repeats(content: np.ndarray, bar: np.ndarray, inst: np.ndarray) -> np.ndarray:
+    """(P,) for each part (its ``content`` id, ``bar`` and instrument) ``k`` of ``REPEAT k``: the nearest
+    earlier bar of the same instrument with the same notes, at most 16 back; else 0."""
+    same = inst * len(content) + content  # (P,) equal for the same instrument and notes
+    order = np.argsort(same * (int(bar[-1]) + 1) + bar)  # by instrument, content, bar
+    b, same = bar[order], same[order]
+    gap = b[1:] - b[:-1]
+    back = np.zeros(len(content), dtype=_I64)
+    back[order[1:]] = np.where((same[1:] == same[:-1]) & (gap <= N_REPEATS), gap, 0)
+    return back
+
+
+def _layout(
+    part_bar: np.ndarray, per_part: np.ndarray, sigs: np.ndarray, tempos: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The output with every bar's ``BAR [TIMESIG] [TEMPO]`` written and room for ``per_part`` tokens of
+    each part (in bar ``part_bar``); and where each part starts."""
+    n_bars = int(part_bar[-1]) + 1
+    sigs, tempos = sigs[:n_bars], tempos[:n_bars]
     sig_flag = np.ones(n_bars, dtype=bool)
-    sig_flag[1:] = sigs[1:n_bars] != sigs[: n_bars - 1]
+    sig_flag[1:] = sigs[1:] != sigs[:-1]
     tempo_flag = np.ones(n_bars, dtype=bool)
-    tempo_flag[1:] = tempos[1:n_bars] != tempos[: n_bars - 1]
+    tempo_flag[1:] = tempos[1:] != tempos[:-1]
     header = 1 + sig_flag + tempo_flag.astype(_I64)  # (B,) BAR [TIMESIG] [TEMPO]
     header_end = np.cumsum(header)
     parts_before = np.concatenate([[0], np.cumsum(per_part)])  # tokens of the parts before each part
-    bar_at = header_end - header + parts_before[np.searchsorted(part_bar, b)]  # (B,)
-    part_at = header_end[part_bar] + parts_before[:-1]  # (P,)
+    bar_at = header_end - header + parts_before[np.searchsorted(part_bar, np.arange(n_bars))]  # (B,)
     out = np.empty(int(header_end[-1] + parts_before[-1]), dtype=_I64)
     out[bar_at] = L.BAR
-    out[(bar_at + 1)[sig_flag]] = L.TIMESIG + sigs[:n_bars][sig_flag]
-    out[(bar_at + 1 + sig_flag)[tempo_flag]] = L.TEMPO + tempos[:n_bars][tempo_flag]
-    out[part_at] = L.TRACK + rows[first, 1]
-    out[part_at[repeat] + 1] = L.REPEAT + back[repeat] - 1
-    before = np.cumsum(per_note) - per_note
-    at = (part_at + 1 - before[first])[part] + before  # (N,) where each note's tokens start
-    at, rows, pos_flag, vel_flag = at[written], rows[written], pos_flag[written], vel_flag[written]
-    out[at[pos_flag]] = L.POS + rows[pos_flag, 2]
-    at = at + pos_flag
-    out[at[vel_flag]] = L.VEL + rows[vel_flag, 5]
-    at = at + vel_flag
-    out[at] = L.PITCH + rows[:, 3]
-    out[at + 1] = L.DUR + rows[:, 4]
-    return out
+    out[(bar_at + 1)[sig_flag]] = L.TIMESIG + sigs[sig_flag]
+    out[(bar_at + 1 + sig_flag)[tempo_flag]] = L.TEMPO + tempos[tempo_flag]
+    return out, header_end[part_bar] + parts_before[:-1]
