@@ -44,15 +44,7 @@ def _reference_rows(score):
     if not notes:
         return None
     end = max(n[0] for n in notes)
-    changes = sorted(
-        (max(0, ts.time), signature_index(ts.numerator, ts.denominator)) for ts in grid.time_signatures
-    )
-    starts, sigs, t, sig, k = [], [], 0, 0, 0
-    while t <= end:
-        while k < len(changes) and changes[k][0] <= t:
-            sig, k = changes[k][1], k + 1
-        starts.append(t), sigs.append(sig)
-        t += bar_steps(*TIME_SIGNATURES[sig])
+    starts, sigs = _reference_bar_lines(grid, end)
     tempos = sorted((tp.time, i, tempo_bin(tp.qpm)) for i, tp in enumerate(grid.tempos))  # ties: file order
     last = [bisect.bisect_right(tempos, (s, math.inf)) - 1 for s in starts]  # the tempo in force at each bar
     bins = [tempos[i][2] if i >= 0 else tempo_bin(120.0) for i in last]
@@ -63,6 +55,20 @@ def _reference_rows(score):
         rows.append(((bar, inst, onset - starts[bar], pitch), i, min(max(vel, 1), 127) // VELOCITY_BIN, d))
     rows = [(*key, d, v) for key, _, v, d in sorted(rows)]  # ties keep the notes' order
     return rows, sigs, bins
+
+
+def _reference_bar_lines(grid, end, at_least=0):
+    """Bar starts up to ``end`` (at least ``at_least``) and their metres, one bar at a time."""
+    changes = sorted(
+        (max(0, ts.time), signature_index(ts.numerator, ts.denominator)) for ts in grid.time_signatures
+    )
+    starts, sigs, t, sig, k = [], [], 0, 0, 0
+    while t <= end or len(starts) < at_least:
+        while k < len(changes) and changes[k][0] <= t:
+            sig, k = changes[k][1], k + 1
+        starts.append(t), sigs.append(sig)
+        t += bar_steps(*TIME_SIGNATURES[sig])
+    return starts, sigs
 
 
 def _reference(score) -> list[int]:
@@ -136,6 +142,27 @@ def test_every_rule_of_the_definition_on_a_made_up_piece():
     assert ids.tolist() == _reference(score)
     assert L.REPEAT + 0 in ids and L.REPEAT + 1 in ids  # the riff one and two bars back
     assert BarTokenizer().encode(_score([])).shape == (0,)
+
+
+def test_bar_lines_run_by_run_equal_bar_by_bar():
+    from overworld.tokenizers.bars_encode import bar_lines
+
+    bar = 4 * 480
+    sigs = (
+        (0, 4, 4),
+        (2 * bar + 100, 3, 4),
+        (3 * bar, 7, 8),
+        (3 * bar, 5, 8),
+        (9 * bar, 6, 8),
+        (9 * bar + 5, 2, 2),
+    )
+    grid = _score([(0, 0, 1, 60, 100)], sigs).resample(STEPS_PER_QUARTER, min_dur=1)
+    for end, at_least in [(-1, 0), (-1, 3), (0, 0), (47, 0), (48, 0), (600, 0), (600, 40), (5000, 2)]:
+        starts, metres = bar_lines(grid, end, at_least)
+        assert (starts.tolist(), metres.tolist()) == _reference_bar_lines(grid, end, at_least), (
+            end,
+            at_least,
+        )
 
 
 def _real_files(count: int) -> list[tuple[str, bytes]]:
