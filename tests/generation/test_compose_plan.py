@@ -63,7 +63,9 @@ def _bars(score) -> list[set[int]]:
     out: list[set[int]] = [set() for _ in range(8)]
     for track in score.tracks:
         for note in track.notes:
-            out[min(note.time // (4 * 480), 7)].add(DRUMS if track.is_drum else track.program)
+            out[min(note.time // (4 * score.ticks_per_quarter), 7)].add(
+                DRUMS if track.is_drum else track.program
+            )
     return out
 
 
@@ -109,3 +111,29 @@ def test_the_bundled_model_carries_plans_that_its_grammar_can_follow():
     assert len(plans) > 100
     assert sum(len(p.bars) for p in plans) > 100 * 16
     assert any(k > 0 for p in plans for parts in p.bars for _, k in parts)  # the repeats the tokens carry
+
+
+def test_generate_like_and_plan_from_the_command_line(like_file, tmp_path, capsys):
+    import symusic
+
+    from overworld.cli import main
+    from overworld.models import build_model
+    from overworld.models.storage import save_model
+    from overworld.tokenizers import make_tokenizer
+
+    bars = make_tokenizer("bars")
+    config = ModelConfig(vocab_size=bars.vocab_size, embedding_size=32, sequence_length=256, num_blocks=2,
+                         num_heads=2, feed_forward_dim=64, dropout=0.0)  # fmt: skip
+    model_dir = save_model(tmp_path / "m", build_model(config), bars, {"data": "random weights"})
+    out = tmp_path / "out"
+    argv = ["generate", "--model", str(model_dir), "--out", str(out), "--bars", "8", "--num", "2", "--seed", "3",
+            "--time-signature", "4/4", "--like", str(like_file), "--max-polyphony", "4"]  # fmt: skip
+    assert main(argv) == 0
+    for n in range(2):
+        score = symusic.Score(str(out / f"overworld-3-{n}.mid"))
+        assert _bars(score) == [{33}, {33}, {33, DRUMS}, {33, DRUMS}] + [{33, DRUMS, 80}] * 4
+    # a model with no plans.json: --plan is one line, before any bar is drawn
+    assert main([*argv[:-4], "--plan", "--out", str(tmp_path / "o2")]) == 2
+    assert "no arrangement plans" in capsys.readouterr().err
+    assert main([*argv[:-4], "--like", str(tmp_path / "missing.mid")]) == 2
+    assert "missing.mid" in capsys.readouterr().err

@@ -59,6 +59,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steady", action=argparse.BooleanOptionalAction, default=None,
                    help="bar tokens: one metre and one tempo for the whole piece (--no-steady lets the model "
                    "change them; default: the model's setting)")  # fmt: skip
+    p.add_argument("--plan", action=argparse.BooleanOptionalAction, default=None,
+                   help="bar tokens: each piece follows an arrangement plan (which instruments play in each bar, "
+                   "which parts repeat) drawn from the model's training pieces; the notes are the model's "
+                   "(--no-plan: the model arranges too; default: the model's setting)")  # fmt: skip
+    p.add_argument("--like", metavar="FILE",
+                   help="bar tokens: new music with the form and arrangement of this MIDI file or module "
+                   "(its parts per bar and repeats), the notes the model's own")  # fmt: skip
     p.add_argument(
         "--raw",
         action="store_true",
@@ -101,7 +108,7 @@ def _changes(args: argparse.Namespace) -> dict[str, Any]:
 
     given = {name: getattr(args, name) for name in ("temperature", "top_k", "top_p", "max_polyphony",
                                                      "max_note_seconds", "grid", "bpm", "key", "time_signature", "steady",
-                                                     "structure_temperature")}  # fmt: skip
+                                                     "structure_temperature", "plan")}  # fmt: skip
     changes = {name: value for name, value in given.items() if value is not None}
     if args.bpm is not None and not args.bpm > 0:
         raise ConfigError(f"--bpm must be a positive tempo, not {args.bpm}")
@@ -132,6 +139,8 @@ def _check_first(args: argparse.Namespace) -> None:
     dataclasses.replace(SampleConfig(), **_changes(args))  # each flag's range, the key and metre
     if args.primer:
         readable_file(args.primer, "--primer")
+    if args.like:
+        readable_file(args.like, "--like")
     if args.primer_dataset:
         readable_folder(args.primer_dataset, "--primer-dataset")
     if Path(args.out).suffix.lower() in MIDI_OUT:
@@ -177,6 +186,11 @@ def run(args: argparse.Namespace) -> int:
                     bpm=args.primer_bpm, program=args.primer_program)  # fmt: skip
     ids, primer_score = read_primer(primer, pretrained.tokenizer, seed)
     config = settings_for(SampleConfig() if args.raw else pretrained.sampling, _changes(args), primer_score)
+    plans = None
+    if args.like:
+        from overworld.generation.plans import like_plan
+
+        plans = [like_plan(pretrained, args.like, args.bars, config.instruments)] * args.num
     # the bar counts the music asked for (seconds or bars composed), else tokens
     unit = "s" if args.seconds is not None else "bar" if args.bars is not None else "tok"
     goal = next((g for g in (args.seconds, args.bars, args.length) if g is not None), None)
@@ -188,7 +202,7 @@ def run(args: argparse.Namespace) -> int:
 
         pieces = compose_pieces(pretrained, config, primer_ids=ids, num=args.num, length=args.length,
                                 seconds=args.seconds, bars=args.bars, seed=seed, inclusive=args.inclusive,
-                                progress=progress)  # fmt: skip
+                                progress=progress, plans=plans)  # fmt: skip
     for path, piece in zip(_write(pieces, args.out, seed), pieces):
         extra = []
         if wav is not None:

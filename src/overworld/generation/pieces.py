@@ -97,15 +97,16 @@ def compose_pieces(
     inclusive: bool = False,
     progress: Callable[[int, int], None] | None = None,
     primer_ids: np.ndarray | None = None,
+    plans: list[Any] | None = None,
 ) -> list[Piece]:
     """Sample ``num`` pieces (see :func:`~overworld.generation.sampler.generate`) and decode each at
     its tempo: a grid's (performance tokens, the first beat where the primer's grid puts it), its own
     (bar tokens, MidiTok), else the tempo its onsets keep. ``primer_ids`` (already read) wins over
-    ``primer``."""
+    ``primer``; ``plans``: one arrangement plan per piece (bar tokens)."""
     tokenizer = model.tokenizer
     ids = primer_ids if primer_ids is not None else read_primer(primer, tokenizer, seed)[0]
     pieces = generate(model, config=config, primer_ids=ids, num=num, length=length, seconds=seconds, bars=bars,
-                      seed=seed, inclusive=inclusive, progress=progress)  # fmt: skip
+                      seed=seed, inclusive=inclusive, progress=progress, plans=plans)  # fmt: skip
     bpm = config.bpm if config.grid else 0.0
     offset = 0.0  # where the first beat falls in the written piece: the grid counts from the primer's start
     if bpm and ids is not None and len(ids) and not inclusive:
