@@ -16,7 +16,11 @@ Five sections, each a count of what was tried and a tally of what each gave:
    ``overworld.datasets.extract.extract_midi``: refused, extracted safely, or escaped;
 5. bad invocations of ``python -m overworld``: a one-line error with exit 2 (the last stderr line
    ``overworld VERB: error: ...``, no traceback), a traceback, silently accepted (exit 0), or a hang;
-   with controls (the same calls on untampered inputs) that must succeed.
+   with controls (the same calls on untampered inputs) that must succeed;
+6-12. issues 25 and 26, one section each (scripts/reliability_checks.py): bad paths and sizes refused
+   before any work, seeds outside 0 .. 2**32-1, plot's sizes, prepare onto a prepared folder, bad keys /
+   SoundFonts / config files, full and read-only folders (tmpfs, as root), oversized JSON and tokenizer
+   options: each a one-line error naming the path or value, before work, with nothing partial left.
 
 What each section tries is built in scripts/reliability_inputs.py. Exit status 1 when any crash, hang,
 loss, difference, escape, traceback or silent acceptance was seen (each listed under its section).
@@ -44,6 +48,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import reliability_checks as checks
 import reliability_inputs as inputs
 
 ENV = {
@@ -414,8 +419,18 @@ def _escapes(sandbox: Path, archive: Path, target: Path) -> list[str]:
 # --------------------------------------------------------------------------------- 5. bad invocations
 
 
+_FIXTURES: dict[Path, SimpleNamespace] = {}
+
+
 def fixtures(work: Path, seed: int) -> SimpleNamespace:
-    """Tiny model folders, a prepared folder, MIDI and text files, and their tampered copies."""
+    """Tiny model folders, a prepared folder, MIDI and text files, and their tampered copies (made once
+    per work folder: the bad-inputs and issue sections share them)."""
+    if work not in _FIXTURES:
+        _FIXTURES[work] = _make_fixtures(work, seed)
+    return _FIXTURES[work]
+
+
+def _make_fixtures(work: Path, seed: int) -> SimpleNamespace:
     f = SimpleNamespace(out=work / "cli-out", models={}, runs={}, manifests={})
     f.out.mkdir()
     f.prepared = prepared_folder(work / "cli-data", seed)
@@ -521,6 +536,33 @@ def bad_inputs(work: Path, seed: int, quick: bool, jobs: int) -> Section:
     return section  # fmt: skip
 
 
+# --------------------------------------------------------------------------- 6-12. issues 25 and 26
+
+
+def issue_checks(work: Path, seed: int, jobs: int, quick: bool) -> list[Section]:
+    """One section per item of issues 25 and 26 (reliability_checks.SECTIONS), each case run as
+    ``python -m overworld`` and judged by :func:`reliability_checks.judge`."""
+    f, folder = fixtures(work, seed), work / "issue-checks"
+    try:
+        every = checks.sections(f, folder, quick)
+        out = []
+        for name, cases in every.items():
+            started = time.monotonic()
+            section = Section(name, checks.SECTIONS[name], bad=checks.BAD)
+            with ThreadPoolExecutor(1 if name in checks.SERIAL else jobs) as pool:
+                results = list(pool.map(lambda c: (c, *run_cli([str(a) for a in c.argv], f.out, 300)), cases))
+            for case, code, err in results:
+                outcome, detail = checks.judge(case, code, err)
+                section.add(outcome, f"{case.label}: {detail[:240]}")
+            if not cases:
+                section.notes.append("skipped: no tmpfs could be mounted (needs root)")
+            section.seconds = time.monotonic() - started
+            out.append(section)
+        return out
+    finally:
+        checks.unmount(folder)
+
+
 # ------------------------------------------------------------------------------------------- driver
 
 
@@ -542,7 +584,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--prepare", type=int, help="fuzzed files through prepare (default 500; quick 30)")
     p.add_argument("--kills", type=int, help="SIGKILLs during training (default 8; quick 1)")
     p.add_argument("--train-steps", type=int, default=60, help="steps of the tiny training run (60)")
-    p.add_argument("--sections", default="midi,prepare,kills,archives,bad-inputs", help="which to run (all)")
+    p.add_argument(
+        "--sections", default="midi,prepare,kills,archives,bad-inputs,issues", help="which to run (all)"
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of every random choice (0)")
     p.add_argument("--jobs", type=int, default=2, help="bad invocations run at once (2)")
     p.add_argument(
@@ -557,31 +601,38 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def _show(section: Section) -> None:
+    print(section.line(), flush=True)
+    for note in section.notes:
+        print(f"    - {note}", flush=True)
+    for example in section.examples:
+        print(f"    ! {example}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     if argv is None and sys.argv[1:] == ["--midi-worker"]:
         midi_worker()
         return 0
     args = parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="overworld-reliability-"))
-    runs: dict[str, Callable[[], Section]] = {
+    runs: dict[str, Callable[[], Section | list[Section]]] = {
         "midi": lambda: fuzz_midi(args.midi, args.seed, args.hang_seconds, work),
         "prepare": lambda: fuzz_prepare(args.prepare, args.seed, work),
         "kills": lambda: kills(args.kills, args.seed, work, args.train_steps),
         "archives": lambda: archives(work, args.quick),
         "bad-inputs": lambda: bad_inputs(work, args.seed, args.quick, args.jobs),
+        "issues": lambda: issue_checks(work, args.seed, args.jobs, args.quick),
     }
     sections = []
     try:
         for name in args.sections.split(","):
             started = time.monotonic()
-            section = runs[name]()
-            section.seconds = time.monotonic() - started
-            sections.append(section)
-            print(section.line(), flush=True)
-            for note in section.notes:
-                print(f"    - {note}", flush=True)
-            for example in section.examples:
-                print(f"    ! {example}", flush=True)
+            result = runs[name]()
+            if isinstance(result, Section):
+                result.seconds = time.monotonic() - started
+            for section in [result] if isinstance(result, Section) else result:
+                sections.append(section)
+                _show(section)
     finally:
         if args.keep:
             print(f"work folder kept: {work}")

@@ -157,13 +157,17 @@ def _write(pieces: list[Any], out: str, seed: int) -> list[Any]:
     """Write the pieces into the folder ``out``, or the one piece to the file ``out`` (NAME.mid)."""
     from pathlib import Path
 
+    from overworld.errors import PathError
     from overworld.generation.pieces import write_pieces
     from overworld.midi import write_score
 
-    if Path(out).suffix.lower() in MIDI_OUT:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        return [write_score(pieces[0].score, Path(out))]
-    return write_pieces(pieces, out, seed)
+    try:
+        if Path(out).suffix.lower() in MIDI_OUT:
+            Path(out).parent.mkdir(parents=True, exist_ok=True)
+            return [write_score(pieces[0].score, Path(out))]
+        return write_pieces(pieces, out, seed)
+    except OSError as exc:  # a disk that filled since the check: say where
+        raise PathError(f"cannot write {exc.filename or out}: {exc.strerror or exc}") from exc
 
 
 def run(args: argparse.Namespace) -> int:
