@@ -1,4 +1,6 @@
-"""Piano rolls: notes as bars coloured by instrument with a legend, time in seconds, drums apart."""
+"""Piano rolls: notes as bars coloured by instrument with a legend, time in seconds, drums apart; each note
+ends two pixels early, so notes struck back to back on one pitch (an eighth-note ostinato) are drawn as the
+separate notes they are, not as one held note."""
 
 from __future__ import annotations
 
@@ -26,17 +28,19 @@ def plot_pianoroll(score: Any, out_png: str | Path, *, title: str | None = None,
                              gridspec_kw={"height_ratios": [3, 1] if drums else [1]})  # fmt: skip
     ax = axes[0][0]
     colours = plt.get_cmap("tab20")
+    end = max(float(score.end()), 1e-3)
+    gap = end * 2.0 / (width * dpi)  # two pixels: back-to-back notes of one pitch show as separate notes
     for i, track in enumerate(pitched):
         a = track.notes.numpy()
         for start, dur, pitch in zip(a["time"].tolist(), a["duration"].tolist(), a["pitch"].tolist()):
-            ax.add_patch(Rectangle((start, pitch - 0.4), dur, 0.8, color=colours(i % 20), lw=0))
+            drawn = max(dur - gap, min(dur, gap) / 2)  # a note shorter than the gap keeps half its length
+            ax.add_patch(Rectangle((start, pitch - 0.4), drawn, 0.8, color=colours(i % 20), lw=0))
         ax.plot([], [], color=colours(i % 20), lw=6, label=instrument_name(int(track.program)))
     ax.set_ylabel("pitch (MIDI)")
     ax.set_ylim(20, 109)
     if pitched:
         ax.legend(loc="upper right", fontsize=7, ncol=2, framealpha=0.8)
     ax.set_title(title or "piano roll")
-    end = max(float(score.end()), 1e-3)
     ax.set_xlim(0, end)
     if drums:
         dax = axes[1][0]
