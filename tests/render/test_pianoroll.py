@@ -8,7 +8,6 @@ import symusic
 
 from overworld.render.pianoroll import plot_pianoroll
 
-
 NOTE_COLOUR = np.array([0.122, 0.467, 0.706])  # tab20's first colour: the first instrument's notes
 
 
