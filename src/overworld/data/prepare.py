@@ -126,6 +126,8 @@ def prepare(
         out.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.prepare-", dir=out.parent))
     except OSError as exc:
+        if made:
+            shutil.rmtree(out, ignore_errors=True)
         raise PathError(f"cannot write {out}: {exc.strerror or exc}") from exc
     try:
         _write_prepared(staging, tokenizer, config, report, kept)
