@@ -109,6 +109,21 @@ def _check_first(args: argparse.Namespace) -> None:
         writable_file(args.json, what="--json")
 
 
+def _realism(args: argparse.Namespace) -> dict:
+    """The classifier two-sample test of --generated against --reference, printed; its dict."""
+    from overworld.errors import DataError
+    from overworld.evaluation.realism import realism_of_folders
+    from overworld.evaluation.report import realism_report
+
+    try:
+        result = realism_of_folders(args.generated, args.reference, seed=args.seed or 0)
+    except DataError as exc:  # too few 4-bar windows: the other figures still stand
+        print(f"\nrealism: not measured ({exc})")
+        return {"reason": str(exc)}
+    print("\n" + realism_report(result, args.generated, args.reference))
+    return result.to_dict()
+
+
 def run(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
@@ -166,6 +181,7 @@ def run(args: argparse.Namespace) -> int:
         comparison = compare_folders(args.generated, args.reference)
         print("\n" + statistics_report(comparison, args.generated, args.reference))
         out["metrics"] = comparison.to_dict()
+        out["realism"] = _realism(args)
         did = True
     if args.generated and args.train:
         from overworld.evaluation.copying import detect_copies_in_folder

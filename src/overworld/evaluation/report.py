@@ -102,3 +102,20 @@ def copy_test_table(report: Any) -> str:
     for reason, count in report.skipped_by_reason.items():
         lines.append(f"skipped {count} {'piece' if count == 1 else 'pieces'}: {reason}")
     return "\n".join(lines)
+
+
+def realism_report(result: Any, generated: str | Path, reference: str | Path) -> str:
+    """The realism test (:mod:`overworld.evaluation.realism`): the AUC with its interval, then each 4-bar
+    window statistic's medians and its own AUC, the most telling first."""
+    lines = [
+        f"realism: can a classifier tell {generated} from {reference} over 4-bar windows? (0.5: no, 1: always)",
+        f"AUC {result.auc:.3f} (95% interval {result.interval[0]:.3f}-{result.interval[1]:.3f}; windows "
+        f"{result.windows[0]} generated, {result.windows[1]} reference; pieces {result.pieces[0]}, "
+        f"{result.pieces[1]})",
+        f"{'statistic':<22} {'generated':>10} {'reference':>10} {'AUC alone':>10}",
+    ]
+    for name in sorted(result.per_statistic, key=lambda n: -result.per_statistic[n]):
+        gen, ref = result.medians[name]
+        lines.append(f"{name:<22} {gen:>10.2f} {ref:>10.2f} {result.per_statistic[name]:>10.2f}")
+    lines += result.notes
+    return "\n".join(lines)
