@@ -29,7 +29,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 COMMAND_TIMEOUT_S = 120  # one command, on a CPU shared with other work
-MARKER = re.compile(r"<!--\s*runnable\b(?P<options>[^>]*?)\s*-->")
+MARKER = re.compile(r"^<!--\s*runnable\b(?P<options>[^>]*?)\s*-->$", re.MULTILINE)  # on a line of its own
 BLOCK = re.compile(
     r"<!--\s*runnable\b(?P<options>[^>]*?)\s*-->\n```(?:bash|sh)\n(?P<body>.*?)\n```", re.DOTALL
 )
