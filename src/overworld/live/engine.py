@@ -56,7 +56,7 @@ class BarEngine:
         self.bars: list[list[int]] = []  # the last KEPT_BARS bars, each standing alone
         self.first = 0  # the index of self.bars[0] in the piece
         self.level: float | None = None
-        self._reset()
+        self.stale = True  # the cache and grammar are (re)built before the next bar
 
     @property
     def count(self) -> int:
@@ -106,20 +106,30 @@ class BarEngine:
         self.fed = ids.shape[1]
         self.grammar = self._grammar(self.level, primer)
         self.bar: list[int] = [L.BAR] if primer else []
+        self.stale = False
 
     def rewind(self, keep: int) -> None:
         """Forget the bars from ``keep`` on (and the bar under way) and continue after bar ``keep - 1``."""
         keep = max(self.first, min(int(keep), self.count))
         del self.bars[keep - self.first :]
-        self._reset()
+        self.stale = True
+
+    def adopt(self, bar: list[int] | tuple[int, ...]) -> None:
+        """Continue after ``bar`` (standalone tokens, as :meth:`next_bar` returns them) as the next bar."""
+        self.bars.append(list(bar))
+        if len(self.bars) > KEPT_BARS:
+            self.first += len(self.bars) - KEPT_BARS
+            del self.bars[: len(self.bars) - KEPT_BARS]
+        self.stale = True
 
     # --------------------------------------------------------------------------------------- sampling
     def next_bar(self, level: float | None, cancel: Callable[[], bool] = lambda: False) -> list[int] | None:
         """The next bar at intensity ``level`` (None: the settings' budgets), standing alone; None when
         ``cancel()`` turned true on the way (then :meth:`rewind` before going on)."""
-        if self.fed > self.context:
+        if self.stale or self.fed > self.context:
+            self.level = level
             self._reset()
-        if level != self.level:
+        elif level != self.level:
             self.level = level
             self.grammar = self._grammar(level, self._window(self.context // 2) if self.bars else [])
         with torch.inference_mode():
@@ -154,10 +164,8 @@ class BarEngine:
         """Remember ``bar`` standing alone (its repeats written out from the bars before it)."""
         back = self.bars[-N_REPEATS:]
         alone = self.model.tokenizer.tail(standalone([*back, bar]), len(back))
-        self.bars.append(list(alone))
-        if len(self.bars) > KEPT_BARS:
-            self.first += len(self.bars) - KEPT_BARS
-            del self.bars[: len(self.bars) - KEPT_BARS]
+        self.adopt(alone)
+        self.stale = False
         return list(alone)
 
 

@@ -55,13 +55,11 @@ class Controls:
 
     def __init__(self, stream: LiveMusic) -> None:
         self.stream, self.report, self.playing = stream, PlayReport(), -1
-        self.deadline = 0.0  # when the player takes the next bar (time.monotonic())
         self.lock = threading.Lock()
 
     def set_intensity(self, level: float) -> None:
         with self.lock:
-            room = self.deadline - time.monotonic()  # to compose the next bar again before it is taken
-            self.stream.set_intensity(level, keep=0 if room > 3 * self.stream.compose_seconds + 0.5 else 1)
+            self.stream.set_intensity(level)
             self.report.changes.append(Change(time.monotonic(), float(level), self.playing))
 
     def heard(self, bar: Any, now: float) -> None:
@@ -74,10 +72,13 @@ class Controls:
 
 def play(stream: LiveMusic, sink: Any, *, minutes: float | None = None, realtime: bool = False,
          lead: float = 0.25, stop: threading.Event | None = None,
-         controls: Controls | None = None) -> PlayReport:  # fmt: skip
+         controls: Controls | None = None, live: bool = False) -> PlayReport:  # fmt: skip
     """Take bars from ``stream`` into ``sink`` until ``minutes`` of music have played or ``stop`` is set.
     Change the intensity through ``controls.set_intensity`` (from another thread) so that the report
-    times it. The sink is closed at the end (its file kept on an interrupt, removed on an error)."""
+    times it. After a change, a bar not composed again in time (``realtime``: half ``lead`` before its
+    bar line; ``live``, a sink that plays as it is written: at once) is the one composed before it, so
+    playback never waits. The sink is closed at the end (its file kept on an interrupt, removed on an
+    error)."""
     ctl = controls or Controls(stream)
     report = ctl.report
     stop = stop or threading.Event()
@@ -90,14 +91,16 @@ def play(stream: LiveMusic, sink: Any, *, minutes: float | None = None, realtime
                 break
             if realtime and t0 is not None:
                 _sleep_until(t0 + period * report.bars - lead, stop)
-            bar = stream.next()
+            line = t0 + period * report.bars if t0 is not None else time.monotonic() + lead
+            bar = stream.next(
+                deadline=line - lead / 2 if realtime else time.monotonic() + 0.05 if live else None
+            )
             now = time.monotonic()
             t0 = now + (lead if realtime else 0.0) if t0 is None else t0
             bar_line = t0 + period * report.bars
             report.late += bool(realtime and now > bar_line)
             report.ahead.append(stream.ahead())
             ctl.heard(bar, max(now, bar_line) if realtime else now)
-            ctl.deadline = bar_line + period - lead if realtime else now + period
             sink.write(bar)
             report.bars += 1
         ok = True

@@ -98,7 +98,8 @@ class WavSink:
 
 
 class MidiFileSink:
-    """A MIDI file of the bars played, at the stream's exact tempo and metre, written on close."""
+    """A MIDI file of the bars played, at the stream's exact tempo and metre, written on close (notes still
+    ringing at the last bar line end there)."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -122,7 +123,9 @@ class MidiFileSink:
         handle, temp = temp_file_beside(self.path)
         os.close(handle)
         try:
-            write_score(piece.score(first.bpm, num, den), temp)
+            write_score(
+                piece.closed(len(self.bars)).score(first.bpm, num, den), temp
+            )  # ends at the last bar line
             os.replace(temp, self.path)
         finally:
             temp.unlink(missing_ok=True)

@@ -136,6 +136,8 @@ class LiveMusic:
         self.compose_seconds = 0.0  # the mean wall time one bar takes to compose (recent bars weigh most)
         self.timings: deque[tuple[float, float]] = deque(maxlen=4096)  # (wall, CPU seconds) of each bar
         self._rewind = False
+        self._fallback: deque[Bar] = deque()  # bars composed before a change, handed out if it is late
+        self._adopt: list[Bar] = []  # fallback bars handed out: the engine goes on after them
         self._stop = False
         self._error: BaseException | None = None
         self._lock = threading.Condition()
@@ -155,24 +157,39 @@ class LiveMusic:
         while True:
             yield self.next()
 
-    def next(self, timeout: float | None = None) -> Bar:
-        """The next bar, waiting for it at most ``timeout`` seconds (None: as long as it takes)."""
+    def next(self, timeout: float | None = None, *, deadline: float | None = None) -> Bar:
+        """The next bar, waiting for it at most ``timeout`` seconds (None: as long as it takes). After an
+        intensity change, ``deadline`` (a ``time.monotonic()``) is the last moment the bar is needed: if
+        it is not composed again by then, the bar composed before the change is handed out instead (and
+        the music goes on after it), so a change never leaves a gap."""
         self.start()
-        deadline = None if timeout is None else time.monotonic() + timeout
+        until = None if timeout is None else time.monotonic() + timeout
         with self._lock:
             while not self._ready:
                 if self._error is not None:
                     raise OverworldError(f"live composition failed: {self._error}") from self._error
                 if self._stop:
                     raise OverworldError("the live stream is closed")
-                left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
+                now = time.monotonic()
+                if deadline is not None and now >= deadline and self._fallback:
+                    return self._hand_out(self._fallback.popleft(), adopted=True)
+                if until is not None and now >= until:
                     raise TimeoutError(f"no bar composed within {timeout:g} s")
-                self._lock.wait(left)
-            bar = self._ready.popleft()
-            self._taken += 1
-            self._lock.notify_all()
-            return bar
+                ends = [t for t in (until, deadline if self._fallback else None) if t is not None]
+                self._lock.wait(max(0.0, min(ends) - now) if ends else None)
+            return self._hand_out(self._ready.popleft())
+
+    def _hand_out(self, bar: Bar, adopted: bool = False) -> Bar:
+        """Hand ``bar`` out (the lock held); an adopted fallback bar is what the music goes on after."""
+        self._taken += 1
+        while self._fallback and self._fallback[0].index < self._taken:
+            self._fallback.popleft()
+        if adopted:
+            self._adopt.append(bar)
+            self._ready.clear()
+            self._rewind = True
+        self._lock.notify_all()
+        return bar
 
     @property
     def intensity(self) -> float:
@@ -189,8 +206,10 @@ class LiveMusic:
                 return
             self._level = float(level)
             if keep is not None and keep < len(self._ready):
-                for _ in range(len(self._ready) - max(0, keep)):
+                dropped = list(self._ready)[max(0, keep) :]
+                for _ in dropped:
                     self._ready.pop()
+                self._fallback = deque(dropped)
                 self._rewind = True
             self._lock.notify_all()
 
@@ -239,8 +258,12 @@ class LiveMusic:
                     if self._stop:
                         return
                     rewind, self._rewind = self._rewind, False
+                    adopt, self._adopt = self._adopt, []
                     level, keep = self._level, self._taken + len(self._ready)
                 began, cpu = time.monotonic(), time.thread_time()
+                for bar in adopt:
+                    engine.rewind(bar.index)
+                    engine.adopt(bar.ids)
                 if rewind:
                     engine.rewind(keep)
                 ids = engine.next_bar(level, cancel=lambda: self._rewind or self._stop)
