@@ -182,8 +182,8 @@ class LiveMusic:
     def _hand_out(self, bar: Bar, adopted: bool = False) -> Bar:
         """Hand ``bar`` out (the lock held); an adopted fallback bar is what the music goes on after."""
         self._taken += 1
-        while self._fallback and self._fallback[0].index < self._taken:
-            self._fallback.popleft()
+        if not adopted:
+            self._fallback.clear()  # they went on from the bars composed before a change, not from this one
         if adopted:
             self._adopt.append(bar)
             self._ready.clear()
@@ -197,19 +197,19 @@ class LiveMusic:
 
     def set_intensity(self, level: float, *, keep: int | None = 0) -> None:
         """Compose at ``level`` (0 calm to 1 intense) from the next bar not yet handed out: the bars
-        composed ahead are composed again, but for the first ``keep`` of them (None: all are kept, so the
-        change comes after them; keep one when the next bar line is nearer than :attr:`compose_seconds`).
-        Raises :class:`ConfigError` outside 0..1."""
+        composed ahead (and the one under way) are composed again, but for the first ``keep`` of them
+        (None: all are kept, so the change comes after them). Until a bar is composed again, the one it
+        replaces stands by for :meth:`next`'s ``deadline``. Raises :class:`ConfigError` outside 0..1."""
         Intensity(level)
         with self._lock:
             if level == self._level:
                 return
             self._level = float(level)
-            if keep is not None and keep < len(self._ready):
+            if keep is not None:
                 dropped = list(self._ready)[max(0, keep) :]
                 for _ in dropped:
                     self._ready.pop()
-                self._fallback = deque(dropped)
+                self._fallback = deque(dropped) if dropped else self._fallback
                 self._rewind = True
             self._lock.notify_all()
 
