@@ -47,8 +47,8 @@ def _model(path: str | None, device: str):
 
 
 def main() -> None:
-    from overworld.generation.arrangement import Arrangement
     from overworld.export import write_composition
+    from overworld.generation.arrangement import Arrangement
     from overworld.generation.compose import ComposeConfig, compose
     from overworld.generation.loop import local_transitions, loop_transitions
     from overworld.render.stems import render_stems, replay_error, seam

@@ -16,8 +16,8 @@ import torch
 from overworld.cli import main
 from overworld.config import ModelConfig, SampleConfig
 from overworld.errors import ConfigError
-from overworld.generation.arrangement import Arrangement
 from overworld.export import write_composition
+from overworld.generation.arrangement import Arrangement
 from overworld.generation.compose import ComposeConfig, compose
 from overworld.generation.loop import close_loop, local_transitions, loop_transitions
 from overworld.midi.gm import DRUMS

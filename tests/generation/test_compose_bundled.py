@@ -13,8 +13,8 @@ import pytest
 import soundfile
 
 from overworld import load_model
-from overworld.generation.arrangement import Arrangement
 from overworld.export import write_composition
+from overworld.generation.arrangement import Arrangement
 from overworld.generation.compose import ComposeConfig, compose
 from overworld.generation.loop import loop_transitions
 from overworld.render.stems import replay_error, seam

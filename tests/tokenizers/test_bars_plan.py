@@ -34,7 +34,8 @@ def test_a_plan_is_read_from_the_tokens_parts_and_repeats():
     ]  # fmt: skip
     plan = plan_of(ids, source="x")
     assert plan.bars == (((33, 0), (DRUMS, 0)), ((33, 1), (80, 0)), (), ((33, 3), (DRUMS, 3)))
-    assert dict(plan.registers) == {33: 40.0, DRUMS: 36.0, 80: 72.0}
+    assert plan.registers == ((33, 40.0, 40, 40), (80, 72.0, 72, 72))  # pitched: mean, lowest, highest
+    assert plan.ranges() == {33: (40, 40), 80: (72, 72)}
     assert Plan.from_dict(plan.to_dict()) == plan
 
 
@@ -101,3 +102,22 @@ def test_a_model_with_plans_draws_one_for_each_piece(random_model, tmp_path):
     assert draw_plans([source], 3, 6, seed=1) == drawn  # seeded
     with pytest.raises(ConfigError, match="no arrangement plans"):
         draw_plans([], 1, 4, seed=0)
+
+
+def test_new_parts_keep_to_their_instruments_range_in_the_source(random_model):
+    bars = make_tokenizer("bars")
+    plan = Plan(tuple(((33, 0), (80, 0), (DRUMS, 0)) for _ in range(4)),
+                registers=((33, 40.0, 36, 45), (80, 74.0, 70, 79)))  # fmt: skip
+    pieces = generate(
+        random_model, bars, SampleConfig(max_polyphony=6), num=3, bars=4, seed=2, plans=[plan] * 3
+    )
+    score_pitches: dict[int, list[int]] = {}
+    for ids in pieces:
+        for track in bars.decode(ids).tracks:
+            if not track.is_drum:
+                score_pitches.setdefault(track.program, []).extend(n.pitch for n in track.notes)
+    assert score_pitches[33] and score_pitches[80]
+    assert (
+        min(score_pitches[33]) >= 34 and max(score_pitches[33]) <= 47
+    )  # the range, two semitones either way
+    assert min(score_pitches[80]) >= 68 and max(score_pitches[80]) <= 81

@@ -91,12 +91,21 @@ def parse_budget(text: str) -> int | tuple[int, int]:
     return budget
 
 
-def settings_from_data(manifest: dict) -> SampleConfig:
+def settings_from_data(manifest: dict, *, plans: bool = False) -> SampleConfig:
     """The sampling settings a model trained on a prepared folder starts from (its
     ``generation_config.json``): top-p 0.95 and an instrument budget drawn per piece between the 10th
     and 90th percentile of the training pieces' instrument counts, so a new model's pieces use as many
-    instruments as its music did (bare defaults let a small model wander over dozens)."""
+    instruments as its music did (bare defaults let a small model wander over dozens); with ``plans``
+    (bar tokens, whose training pieces' arrangement plans are saved beside the weights), each piece
+    follows a drawn plan and its notes are sampled at temperature 1, where their distributions are the
+    music's (``scripts/collapse.py``: lower temperatures pile notes onto the loudest velocity and one
+    re-struck pitch)."""
+    import dataclasses
+
     import numpy as np
+
+    if plans:
+        return dataclasses.replace(settings_from_data(manifest), plan=True, steady=True)
 
     counts = [len(f.get("instruments") or ()) for f in manifest.get("files", []) if f.get("split") == "train"]
     counts = [c for c in counts if c > 0]

@@ -23,7 +23,8 @@ __all__ = ["HUB_FILES", "HubError", "download_model", "is_repo_id", "model_card"
 
 log = logging.getLogger(__name__)
 
-HUB_FILES = ("config.json", "model.safetensors", "tokenizer.json", "generation_config.json", "README.md")
+HUB_FILES = ("config.json", "model.safetensors", "tokenizer.json", "generation_config.json", "plans.json",
+             "README.md")  # fmt: skip
 HUB_TAGS = ("overworld", "music", "midi", "symbolic-music", "music-generation")
 LICENSE_FILE = "LICENSE.md"  # the card's licence notes, linked from its metadata when the licence is "other"
 # the Hub's rule for repo ids: a namespace and a name of letters, digits, "-", "_" and ".", 96 at most

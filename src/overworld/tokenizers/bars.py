@@ -194,6 +194,7 @@ class BarTokenizer(Tokenizer):
 
     name = "bars"
     can_infill = True
+    arranges = True  # its pieces have arrangement plans (overworld.tokenizers.bars_plan) a grammar follows
     steps_per_quarter = STEPS_PER_QUARTER
 
     vocab_size = property(lambda self: L.SIZE)  # type: ignore[assignment]

@@ -340,6 +340,8 @@ class BarGrammar(BudgetMixin):
         here = self.sounding.gather(1, self.pos.clamp(min=0)[:, None]).squeeze(1)  # (B,)
         pitches &= (here < self.max_polyphony)[:, None]
         pitches &= self.in_key[None, :] | (self.inst == DRUMS)[:, None]  # the key binds pitched parts only
+        if self.plan is not None:  # and the plan's range of the instrument
+            pitches &= self.plan.pitches(self) | (self.inst == DRUMS)[:, None]
         any_pitch = pitches.any(dim=1)
         vels = torch.arange(L.PITCH - L.VEL, device=self.device)[None, :] != self.vel[:, None]
         may_vel = ((k == POS) | (k == DUR)) & any_pitch

@@ -11,6 +11,8 @@ arrangement of real music while every new part's notes are the model's own:
   only when they have all played (a rest bar in the plan is a bar with no part);
 * after ``TRACK i``, a part the plan repeats is ``REPEAT k`` (where the instrument played ``k`` bars back:
   always, as the plan put a part there); a part the plan writes anew is notes, never a repeat;
+* a new part's pitches stay within its instrument's range in the source (two semitones either way), as
+  an arranger keeps a bass low and a lead above it;
 * the notes inside a new part, and where it ends, are the model's.
 """
 
@@ -32,21 +34,26 @@ __all__ = ["MAX_PLAN_BARS", "Plan", "PlanMask", "plan_of"]
 
 L = Layout
 MAX_PLAN_BARS = 256  # bars a plan keeps (a piece's first ones)
+RANGE_SLACK = 2  # semitones a new part may go beyond its instrument's range in the source
 Part = tuple[int, int]  # (instrument: GM program or 128 for drums, repeat: 0 new, k the part k bars back)
 
 
 @dataclass(frozen=True)
 class Plan:
-    """Per bar, its parts as ``(instrument, repeat)`` in instrument order; ``registers``: each
-    instrument's mean pitch in the source (for mapping onto another line-up); ``source``: where it came
-    from."""
+    """Per bar, its parts as ``(instrument, repeat)`` in instrument order; ``registers``: each pitched
+    instrument's ``(instrument, mean pitch, lowest, highest)`` in the source (new parts keep to that range;
+    the mean maps it onto another line-up); ``source``: where it came from."""
 
     bars: tuple[tuple[Part, ...], ...]
-    registers: tuple[tuple[int, float], ...] = ()
+    registers: tuple[tuple[int, float, int, int], ...] = ()
     source: str = ""
     notes: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "registers", tuple(_register(r) for r in self.registers))
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"a plan's registers are (instrument, mean, lowest, highest): {exc}") from exc
         if not self.bars or len(self.bars) > MAX_PLAN_BARS:
             raise ConfigError(f"a plan has 1 to {MAX_PLAN_BARS} bars, not {len(self.bars)}")
         for b, parts in enumerate(self.bars):
@@ -81,8 +88,8 @@ class Plan:
         allowed = sorted(set(allowed))
         mapping = _mapping(self, [i for i in allowed if i != DRUMS], DRUMS in allowed)
         bars = tuple(tuple(sorted((mapping[i], k) for i, k in parts if i in mapping)) for parts in self.bars)
-        registers = tuple((mapping[i], r) for i, r in self.registers if i in mapping)
-        return Plan(bars, registers, self.source)
+        registers = tuple((mapping[i], *r) for i, *r in self.registers if i in mapping)
+        return Plan(bars, registers, self.source)  # type: ignore[arg-type]
 
     def layers(self, count: int, drums: bool = True) -> Plan:
         """The plan with its ``count`` most-played instruments (the drum kit among them only with
@@ -93,6 +100,10 @@ class Plan:
         bars = tuple(tuple(p for p in parts if p[0] in keep) for parts in self.bars)
         return Plan(bars, tuple(r for r in self.registers if r[0] in keep), self.source)
 
+    def ranges(self) -> dict[int, tuple[int, int]]:
+        """``{instrument: (lowest, highest)}`` pitch of each pitched instrument in the source."""
+        return {int(r[0]): (int(r[2]), int(r[3])) for r in self.registers if len(r) == 4}
+
     def to_dict(self) -> dict[str, Any]:
         return {"source": self.source, "registers": [list(r) for r in self.registers],
                 "bars": [[list(p) for p in parts] for parts in self.bars]}  # fmt: skip
@@ -101,10 +112,18 @@ class Plan:
     def from_dict(cls, data: dict[str, Any]) -> Plan:
         try:
             bars = tuple(tuple((int(i), int(k)) for i, k in parts) for parts in data["bars"])
-            registers = tuple((int(i), float(r)) for i, r in data.get("registers", ()))
-            return cls(bars, registers, str(data.get("source", "")))
+            return cls(bars, tuple(data.get("registers", ())), str(data.get("source", "")))
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"not an arrangement plan: {exc}") from exc
+
+
+def _register(row: Sequence[Any]) -> tuple[int, float, int, int]:
+    """``(instrument, mean, lowest, highest)``; a bare ``(instrument, mean)`` spans every pitch."""
+    inst, mean, *span = row
+    low, high = span if len(span) == 2 else (0, 127)
+    if not 0 <= int(low) <= int(high) <= 127:
+        raise ValueError(f"instrument {inst}'s range {low}-{high} is not within 0-127")
+    return int(inst), float(mean), int(low), int(high)
 
 
 def _insts(parts: tuple[Part, ...]) -> set[int]:
@@ -116,7 +135,7 @@ _BASS_PROGRAMS = range(32, 40)  # General MIDI's basses
 
 def _mapping(plan: Plan, pitched: list[int], drums: bool) -> dict[int, int]:
     """Source instrument -> allowed instrument (see :meth:`Plan.remapped`)."""
-    register = dict(plan.registers)
+    register = {int(r[0]): float(r[1]) for r in plan.registers}
     played = {i: sum(i in _insts(p) for p in plan.bars) for i in plan.instruments}
     sources = [i for i in plan.instruments if i != DRUMS]
     mapping = {DRUMS: DRUMS} if drums and DRUMS in played else {}
@@ -155,7 +174,9 @@ def plan_of(ids: Sequence[int] | np.ndarray, source: str = "") -> Plan | None:
             pitches.setdefault(inst, []).append(t - L.PITCH)
     if not bars:
         return None
-    registers = tuple((i, float(np.mean(p))) for i, p in sorted(pitches.items()))
+    registers = tuple(
+        (i, float(np.mean(p)), int(min(p)), int(max(p))) for i, p in sorted(pitches.items()) if i != DRUMS
+    )
     return Plan(tuple(tuple(b) for b in bars), registers, source)
 
 
@@ -172,6 +193,17 @@ class PlanMask:
                     parts[row, b, inst] = k
         self.parts = parts.to(device)
         self.lengths = torch.tensor([len(p.bars) for p in plans], device=device)
+        window = torch.ones(len(plans), N_INSTRUMENTS, 128, dtype=torch.bool)  # (B, I, 128)
+        pitch = torch.arange(128)
+        for row, plan in enumerate(plans):
+            for inst, (low, high) in plan.ranges().items():
+                window[row, inst] = (pitch >= low - RANGE_SLACK) & (pitch <= high + RANGE_SLACK)
+        self.window = window.to(device)
+
+    def pitches(self, grammar: Any) -> Tensor:
+        """``(B, 128)``: the pitches the current part's instrument may take: its range in the plan's
+        source (a bass stays a bass, a lead a lead), wherever the plan has one."""
+        return self.window[grammar.rows, grammar.inst.clamp(min=0)]
 
     def restrict(self, grammar: Any, ok: Tensor, after_track: Tensor) -> None:
         """Narrow the grammar's mask ``ok (B, V)`` in place to what each row's plan allows now;

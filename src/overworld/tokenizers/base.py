@@ -124,6 +124,7 @@ class Tokenizer(abc.ABC):
         return ids[: max(16, int(seconds * 50))]
 
     can_infill = False  # whether infill_example / infill_context are implemented
+    arranges = False  # whether its pieces have arrangement plans its grammar can follow (``follow(plans)``)
 
     def infill_example(self, piece: np.ndarray, rng: np.random.Generator, length: int) -> np.ndarray | None:
         """A training window of ``length + 1`` tokens that teaches filling a gap from both sides, or

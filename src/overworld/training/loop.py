@@ -397,14 +397,17 @@ def _save_latest(run: _Run) -> None:
 
 def _save_best(run: _Run) -> None:
     from overworld.generation.controls import settings_from_data
+    from overworld.generation.plans import PLANS_FILE, write_plans
     from overworld.models import save_model
 
     _check_finite(run)
     if run.dist.is_main:
         with reporting_disk_full(run.model_dir):
-            save_model(
-                run.model_dir, run.model, run.tokenizer, _card(run), sampling=settings_from_data(run.manifest)
-            )
+            arranges = bool(getattr(run.tokenizer, "arranges", False))  # bar tokens: plans to draw from
+            save_model(run.model_dir, run.model, run.tokenizer, _card(run),
+                       sampling=settings_from_data(run.manifest, plans=arranges))  # fmt: skip
+            if arranges and not (run.model_dir / PLANS_FILE).is_file():
+                write_plans(run.data, run.model_dir / PLANS_FILE)
 
 
 def _card(run: _Run) -> dict[str, Any]:
