@@ -97,11 +97,10 @@ def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from overworld.config import ModelConfig, TrainConfig, configs_from_file
-    from overworld.preflight import readable_file, readable_folder, writable_folder
+    from overworld.preflight import readable_file, writable_folder
     from overworld.training.loop import train
 
-    readable_folder(args.data, "--data")  # before any work: the inputs there, the run folder writable
-    writable_folder(args.out)
+    writable_folder(args.out)  # before any work (train checks --data first itself, saying what to run)
     model_config, train_config = ModelConfig(), TrainConfig()
     if args.config:
         readable_file(args.config, "--config")
