@@ -40,16 +40,20 @@ def busy(burners: int) -> Iterator[None]:
             p.wait()
 
 
-def timed(verb_args: list[str], threads: str | None, out: Path) -> tuple[float, str]:
-    """Seconds for one ``overworld`` command (a fresh process, as a user runs it), and its output's hash."""
+def timed(verb_args: list[str], threads: str | None, tmp: Path) -> tuple[float, str]:
+    """Seconds for one ``overworld`` command (a fresh process, as a user runs it, writing into a new folder
+    under ``tmp``), and a hash of the MIDI files it wrote."""
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "OVERWORLD_THREADS")}
     if threads is not None:
         env["OVERWORLD_THREADS"] = threads
+    out = Path(tempfile.mkdtemp(dir=tmp))
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "overworld", *verb_args, "--out", str(out)], env=env, check=True,
-                   stdout=subprocess.DEVNULL)  # fmt: skip
+    done = subprocess.run([sys.executable, "-m", "overworld", *verb_args, "--out", str(out)],
+                          env=env, capture_output=True, text=True)  # fmt: skip
     seconds = time.perf_counter() - start
-    files = sorted(out.glob("*.mid")) if out.is_dir() else [out]
+    if done.returncode:
+        raise SystemExit(f"overworld {' '.join(verb_args)} failed:\n{done.stderr}")
+    files = sorted(out.rglob("*.mid"))
     return seconds, hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()[:12]
 
 
@@ -75,19 +79,19 @@ def main() -> None:
           f"busy: {args.burners} process(es) running `while True: pass`")  # fmt: skip
     print("uptime:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
     print(f"{'run':<34}{'load':>7}{'before s':>10}{'after s':>10}{'speed-up':>10}{'same':>7}")
-    with tempfile.TemporaryDirectory(prefix="bench_threads_") as tmp:
-        out = Path(tmp) / "piece.mid"
+    with tempfile.TemporaryDirectory(prefix="bench_threads_") as name:
+        tmp = Path(name)
         for state, burners in (("idle", 0), ("busy", args.burners)):
             for name, verb_args in verbs.items():
                 with busy(burners):
                     load = f"{os.getloadavg()[0]:.2f}"
-                    before = timed(verb_args, str(CORES), out)
-                    after = timed(verb_args, None, out)
+                    before = timed(verb_args, str(CORES), tmp)
+                    after = timed(verb_args, None, tmp)
                 row(f"{name} {args.bars} bars, {state}", load, before, after)
         for b in [int(x) for x in args.batches.split(",") if x.strip()]:
             load = f"{os.getloadavg()[0]:.2f}"
             verb_args = ["generate", *piece, "--num", str(b)]
-            many, one = timed(verb_args, str(CORES), Path(tmp)), timed(verb_args, "1", Path(tmp))
+            many, one = timed(verb_args, str(CORES), tmp), timed(verb_args, "1", tmp)
             print(f"{f'generate --num {b}: {CORES} vs 1 thread':<34}{load:>7}{many[0]:>10.1f}{one[0]:>10.1f}"
                   f"{many[0] / one[0]:>9.1f}x")  # fmt: skip
     print("uptime:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())

@@ -1,10 +1,10 @@
 """Encoding for the bar tokenizer (:mod:`overworld.tokenizers.bars`), over numpy arrays.
 
-A score becomes notes ``(bar, instrument, pos, pitch, duration bin, velocity bin)`` sorted in token
-order; :func:`emit` turns the rows into ids without a Python loop over notes: each part gets a content id
-(equal parts, equal ids: the bytes of its notes), the nearest earlier part of the same instrument with the
-same content gives ``REPEAT k``, and every token's place in the output is a running sum of how many
-tokens each bar header, part and note writes. The ids are exactly those of the note-by-note definition
+A score becomes notes ``(bar, instrument, pos, pitch, duration bin, velocity bin)``, one contiguous column
+each, sorted in token order by one number per note; they become ids without a Python loop over notes:
+each part gets a content id (a hash of its notes, checked note by note), the nearest earlier part of the
+same instrument with the same content gives ``REPEAT k``, and every token's place in the output is a
+running sum of how many tokens each bar header, part and note writes. The ids are exactly those of the note-by-note definition
 in the module docstring of :mod:`overworld.tokenizers.bars` (a test compares them on real files).
 
 Shapes: N notes, P parts (one per bar and instrument), B bars.
