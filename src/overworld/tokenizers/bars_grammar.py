@@ -135,14 +135,15 @@ class BarGrammar(BudgetMixin):
         self.must_start_bar = False
         self.plan: PlanMask | None = None  # arrangement plans the rows follow (:meth:`follow`)
 
-    def follow(self, plans: Sequence[Plan]) -> None:
+    def follow(self, plans: Sequence[Plan], *, under_way: bool = False) -> None:
         """Hold each row to its arrangement plan (:mod:`overworld.tokenizers.bars_plan`), from the first
-        bar after the primer; one plan per row."""
+        bar after the primer (``under_way``: from the bar the primer's last ``BAR`` began); one plan per
+        row."""
         if len(plans) != len(self.rows):
             raise ConfigError(
                 f"one arrangement plan per piece: {len(plans)} plans for {len(self.rows)} pieces"
             )
-        self.plan = PlanMask(plans, self.device)
+        self.plan = PlanMask(plans, self.device, offset=1 if under_way else 0)
 
     def _start_state(self, b: int) -> None:
         """Every sequence before its first token."""

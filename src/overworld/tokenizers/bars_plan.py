@@ -184,7 +184,10 @@ class PlanMask:
     """One plan per row of a batch, as tensors the bar grammar masks with: ``parts (B, N, I)``, -1 where
     the instrument does not play in that bar, else its repeat (0: new notes)."""
 
-    def __init__(self, plans: Sequence[Plan], device: torch.device) -> None:
+    def __init__(self, plans: Sequence[Plan], device: torch.device, offset: int = 0) -> None:
+        self.offset = int(
+            offset
+        )  # the plan's bar of the bar under way once primed (1: a primer ended in BAR)
         longest = max(len(p.bars) for p in plans)
         parts = torch.full((len(plans), longest, N_INSTRUMENTS), -1, dtype=torch.long)
         for row, plan in enumerate(plans):
@@ -209,7 +212,9 @@ class PlanMask:
         """Narrow the grammar's mask ``ok (B, V)`` in place to what each row's plan allows now;
         ``after_track (B,)``: rows whose last token was a ``TRACK``."""
         rows = grammar.rows
-        bar = grammar.bars - grammar.start_bars - 1  # the plan's bar being written (-1: none yet)
+        bar = (
+            grammar.bars - grammar.start_bars - 1 + self.offset
+        )  # the plan's bar being written (-1: none yet)
         planned = (bar >= 0) & (bar < self.lengths)  # (B,)
         want = self.parts[rows, bar.clamp(0, self.parts.shape[1] - 1)]  # (B, I)
         later = torch.arange(N_INSTRUMENTS, device=ok.device)[None, :] > grammar.inst[:, None]
