@@ -121,3 +121,20 @@ def test_new_parts_keep_to_their_instruments_range_in_the_source(random_model):
         min(score_pitches[33]) >= 34 and max(score_pitches[33]) <= 47
     )  # the range, two semitones either way
     assert min(score_pitches[80]) >= 68 and max(score_pitches[80]) <= 81
+
+
+def test_new_parts_keep_to_their_instruments_onset_grid_in_the_source(random_model):
+    ids = [L.BAR, L.TIMESIG, L.TEMPO + 10, *_part(33, 40), L.POS + 6, L.PITCH + 41, L.DUR + 3, *_part(80, 72)]
+    assert dict(plan_of(ids).grids) == {33: 6, 80: 12}  # the bass on eighths, the lead on the beat
+    bars = make_tokenizer("bars")
+    plan = Plan(tuple(((33, 0), (80, 0)) for _ in range(4)), grids=((33, 6), (80, 4)))
+    config = SampleConfig(max_polyphony=6, time_signature="4/4")  # bar lines on beats, for the check below
+    pieces = generate(random_model, bars, config, num=3, bars=4, seed=5, plans=[plan] * 3)
+    onsets: dict[int, set[int]] = {}
+    for ids in pieces:
+        for track in bars.decode(ids).tracks:
+            onsets.setdefault(track.program, set()).update(n.time % 480 for n in track.notes)
+    assert onsets[33] and onsets[33] <= {0, 240}  # eighths at 480 ticks a beat
+    assert onsets[80] and onsets[80] <= {0, 160, 320}  # eighth triplets
+    with pytest.raises(ConfigError):
+        Plan((((33, 0),),), grids=((33, 5),))

@@ -337,6 +337,8 @@ class BarGrammar(BudgetMixin):
         ok[:, L.AHEAD : L.SIZE] = self._ahead(inst) & (k == TRACK)[:, None]
         after = torch.arange(MAX_POSITIONS, device=self.device)[None, :] > self.pos[:, None]
         ok[:, L.POS : L.VEL] = free_pos & after & ((k == TRACK) | (k == DUR))[:, None]
+        if self.plan is not None:  # the onset grid of the instrument in the plan's source
+            ok[:, L.POS : L.VEL] &= self.plan.positions(self)
         pitches = torch.arange(128, device=self.device)[None, :] > self.pitch[:, None]  # (B, 128)
         here = self.sounding.gather(1, self.pos.clamp(min=0)[:, None]).squeeze(1)  # (B,)
         pitches &= (here < self.max_polyphony)[:, None]

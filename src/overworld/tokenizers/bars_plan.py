@@ -12,12 +12,14 @@ arrangement of real music while every new part's notes are the model's own:
 * after ``TRACK i``, a part the plan repeats is ``REPEAT k`` (where the instrument played ``k`` bars back:
   always, as the plan put a part there); a part the plan writes anew is notes, never a repeat;
 * a new part's pitches stay within its instrument's range in the source (two semitones either way), as
-  an arranger keeps a bass low and a lead above it;
+  an arranger keeps a bass low and a lead above it, and its onsets on the grid the instrument keeps to
+  there (sixteenths, eighths or triplets: mixing them is what the model's free rhythm gave away);
 * the notes inside a new part, and where it ends, are the model's.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,13 +30,21 @@ from torch import Tensor
 
 from overworld.errors import ConfigError
 from overworld.midi.gm import DRUMS, N_INSTRUMENTS
-from overworld.tokenizers.bars import N_REPEATS, Layout
+from overworld.tokenizers.bars import MAX_POSITIONS, N_REPEATS, STEPS_PER_QUARTER, Layout
 
 __all__ = ["MAX_PLAN_BARS", "Plan", "PlanMask", "plan_of"]
 
 L = Layout
 MAX_PLAN_BARS = 256  # bars a plan keeps (a piece's first ones)
 RANGE_SLACK = 2  # semitones a new part may go beyond its instrument's range in the source
+GRIDS = (
+    1,
+    2,
+    3,
+    4,
+    6,
+    12,
+)  # onset grids in steps of 12 a beat (3: sixteenths, 4: eighth triplets, 6: eighths)
 Part = tuple[int, int]  # (instrument: GM program or 128 for drums, repeat: 0 new, k the part k bars back)
 
 
@@ -47,6 +57,7 @@ class Plan:
     bars: tuple[tuple[Part, ...], ...]
     registers: tuple[tuple[int, float, int, int], ...] = ()
     source: str = ""
+    grids: tuple[tuple[int, int], ...] = ()  # (instrument, grid steps its onsets keep to: 3 sixteenths...)
     notes: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -54,6 +65,8 @@ class Plan:
             object.__setattr__(self, "registers", tuple(_register(r) for r in self.registers))
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"a plan's registers are (instrument, mean, lowest, highest): {exc}") from exc
+        if any(g not in GRIDS for _, g in self.grids):
+            raise ConfigError(f"a plan's grids are steps of {GRIDS}: {self.grids}")
         if not self.bars or len(self.bars) > MAX_PLAN_BARS:
             raise ConfigError(f"a plan has 1 to {MAX_PLAN_BARS} bars, not {len(self.bars)}")
         for b, parts in enumerate(self.bars):
@@ -79,7 +92,7 @@ class Plan:
             src = self.bars[(start + b) % len(self.bars)]
             pos = (start + b) % len(self.bars)
             out.append(tuple((i, k if k <= b and k <= pos else 0) for i, k in src))
-        return Plan(tuple(out), self.registers, self.source)
+        return Plan(tuple(out), self.registers, self.source, self.grids)
 
     def remapped(self, allowed: Sequence[int]) -> Plan:
         """The plan on the instruments ``allowed`` (a console's line-up): drums stay drums (dropped
@@ -89,7 +102,8 @@ class Plan:
         mapping = _mapping(self, [i for i in allowed if i != DRUMS], DRUMS in allowed)
         bars = tuple(tuple(sorted((mapping[i], k) for i, k in parts if i in mapping)) for parts in self.bars)
         registers = tuple((mapping[i], *r) for i, *r in self.registers if i in mapping)
-        return Plan(bars, registers, self.source)  # type: ignore[arg-type]
+        grids = tuple((mapping[i], g) for i, g in self.grids if i in mapping)
+        return Plan(bars, registers, self.source, grids)  # type: ignore[arg-type]
 
     def layers(self, count: int, drums: bool = True) -> Plan:
         """The plan with its ``count`` most-played instruments (the drum kit among them only with
@@ -98,7 +112,8 @@ class Plan:
         ranked = sorted((i for i in played if drums or i != DRUMS), key=lambda i: (-played[i], i))
         keep = set(ranked[:count])
         bars = tuple(tuple(p for p in parts if p[0] in keep) for parts in self.bars)
-        return Plan(bars, tuple(r for r in self.registers if r[0] in keep), self.source)
+        registers = tuple(r for r in self.registers if r[0] in keep)
+        return Plan(bars, registers, self.source, tuple(g for g in self.grids if g[0] in keep))
 
     def ranges(self) -> dict[int, tuple[int, int]]:
         """``{instrument: (lowest, highest)}`` pitch of each pitched instrument in the source."""
@@ -106,13 +121,14 @@ class Plan:
 
     def to_dict(self) -> dict[str, Any]:
         return {"source": self.source, "registers": [list(r) for r in self.registers],
-                "bars": [[list(p) for p in parts] for parts in self.bars]}  # fmt: skip
+                "grids": [list(g) for g in self.grids], "bars": [[list(p) for p in parts] for parts in self.bars]}  # fmt: skip
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Plan:
         try:
             bars = tuple(tuple((int(i), int(k)) for i, k in parts) for parts in data["bars"])
-            return cls(bars, tuple(data.get("registers", ())), str(data.get("source", "")))
+            grids = tuple((int(i), int(g)) for i, g in data.get("grids", ()))
+            return cls(bars, tuple(data.get("registers", ())), str(data.get("source", "")), grids)
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"not an arrangement plan: {exc}") from exc
 
@@ -155,6 +171,7 @@ def plan_of(ids: Sequence[int] | np.ndarray, source: str = "") -> Plan | None:
     """The plan of a bar-token piece (its first :data:`MAX_PLAN_BARS` bars); None without a bar."""
     bars: list[list[Part]] = []
     pitches: dict[int, list[int]] = {}
+    grid: dict[int, int] = {}  # the gcd of each instrument's onset positions and a beat
     inst, fresh = -1, False
     for t in (int(x) for x in ids):
         if t == L.BAR:
@@ -172,12 +189,15 @@ def plan_of(ids: Sequence[int] | np.ndarray, source: str = "") -> Plan | None:
             fresh = False
         if inst >= 0 and L.PITCH <= t < L.DUR:
             pitches.setdefault(inst, []).append(t - L.PITCH)
+        if inst >= 0 and L.POS <= t < L.VEL:
+            grid[inst] = math.gcd(grid.get(inst, STEPS_PER_QUARTER), t - L.POS)
     if not bars:
         return None
     registers = tuple(
         (i, float(np.mean(p)), int(min(p)), int(max(p))) for i, p in sorted(pitches.items()) if i != DRUMS
     )
-    return Plan(tuple(tuple(b) for b in bars), registers, source)
+    grids = tuple(sorted(grid.items()))
+    return Plan(tuple(tuple(b) for b in bars), registers, source, grids)
 
 
 class PlanMask:
@@ -202,6 +222,17 @@ class PlanMask:
             for inst, (low, high) in plan.ranges().items():
                 window[row, inst] = (pitch >= low - RANGE_SLACK) & (pitch <= high + RANGE_SLACK)
         self.window = window.to(device)
+        steps = torch.ones(len(plans), N_INSTRUMENTS, dtype=torch.long)
+        for row, plan in enumerate(plans):
+            for inst, step in plan.grids:
+                steps[row, inst] = step
+        on_grid = torch.arange(MAX_POSITIONS)[None, None, :] % steps[:, :, None] == 0  # (B, I, P)
+        self.on_grid = on_grid.to(device)
+
+    def positions(self, grammar: Any) -> Tensor:
+        """``(B, P)``: where the current part's instrument may start a note: on the grid its onsets keep
+        to in the plan's source (sixteenths, eighths, triplets), wherever the plan has one."""
+        return self.on_grid[grammar.rows, grammar.inst.clamp(min=0)]
 
     def pitches(self, grammar: Any) -> Tensor:
         """``(B, 128)``: the pitches the current part's instrument may take: its range in the plan's
