@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from overworld.config import SampleConfig
+from overworld.generation.plans import PLANS_FILE
 from overworld.models import load_model, save_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,9 +87,14 @@ def main(run: str) -> None:
             f"and tempo, {RECOMMENDED.max_instruments[0]}-{RECOMMENDED.max_instruments[1]} instruments a piece; "
             f"20 pieces of 32 bars against the test pieces: mean Yang-Lerch OA {oa:.3f}"
         )
+    plans = Path(pretrained.path) / PLANS_FILE  # the arrangement plans generation draws from
+    if not plans.is_file():
+        raise SystemExit(f"{plans} is missing: train writes it (or overworld.generation.plans.write_plans)")
+    plans_text = plans.read_text(encoding="utf-8")
     if TARGET.exists():
         shutil.rmtree(TARGET)
     save_model(TARGET, pretrained.model, pretrained.tokenizer, card, sampling=RECOMMENDED)
+    (TARGET / PLANS_FILE).write_text(plans_text, encoding="utf-8")
     size = sum(p.stat().st_size for p in TARGET.iterdir())
     print(f"bundled {run} into {TARGET} ({size / 1e6:.1f} MB)")
 

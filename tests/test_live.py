@@ -241,3 +241,23 @@ def test_a_virtual_midi_port_receives_the_bars(model_dir):
                  "overworld-test-in", "--seed", "1"]) == 0  # fmt: skip
     port.close_port()
     assert any(m[0] & 0xF0 == 0x90 for m in got) and any(m[0] & 0xF0 == 0x80 for m in got)
+
+
+def test_live_music_goes_round_its_arrangement_plan(tmp_path):
+    import json
+
+    from overworld.live.engine import standalone
+    from overworld.tokenizers.bars_plan import Plan, plan_of
+
+    plan = Plan(tuple(((33, 0), (DRUMS, 0)) if b % 4 == 0 else ((33, 1), (80, 0)) if b % 2 else ((33, 2),)
+                      for b in range(8)), registers=((33, 40.0, 36, 45), (80, 74.0, 70, 79)))  # fmt: skip
+    (tmp_path / "plans.json").write_text(json.dumps({"plans": [plan.to_dict()]}))
+    model = types.SimpleNamespace(model=_lm(), tokenizer=BarTokenizer(), path=tmp_path,
+                                  sampling=SampleConfig(max_polyphony=4, plan=True, time_signature="4/4"))  # fmt: skip
+    engine = BarEngine(model, model.sampling, seed=1, context=64)  # a small window: the grammar is rebuilt
+    bars = [engine.next_bar(None) for _ in range(12)]
+    assert all(bars)
+    parts = [{inst for inst, _ in p} for p in plan_of(standalone(bars)).bars]
+    assert parts == [
+        {inst for inst, _ in plan.bars[b % 8]} for b in range(12)
+    ]  # round and round, bar for bar

@@ -32,6 +32,7 @@ __all__ = ["BarEngine"]
 L = Layout
 KEPT_BARS = 64  # bars remembered (rewinds and the window reach at most this far back)
 ENDLESS = 10**9  # the grammar's bar limit: never reached, so it never ends the piece
+PLAN_BARS = 128  # bars of the plan a grammar holds to (it is rebuilt long before they run out)
 
 
 def standalone(bars: list[list[int]]) -> list[int]:
@@ -43,12 +44,24 @@ def standalone(bars: list[list[int]]) -> list[int]:
     return out
 
 
+def _plan(model: Any, settings: SampleConfig, seed: int) -> Any:
+    """One training piece's whole arrangement plan (on the line-up), when the settings follow plans and
+    the model has them; the engine goes round it bar by bar (:mod:`overworld.generation.plans`)."""
+    if not settings.plan or not getattr(model.tokenizer, "arranges", False):
+        return None
+    from overworld.generation.plans import draw_plans, read_plans
+
+    plans = read_plans(model)
+    return draw_plans(plans, 1, None, seed, settings.instruments)[0] if plans else None
+
+
 class BarEngine:
     """Samples one bar at a time (see the module docstring). ``settings`` hold the key, metre, tempo and
     line-up (``instruments``); ``context`` is the most tokens the cache holds before it slides."""
 
     def __init__(self, model: Any, settings: SampleConfig, *, seed: int, context: int) -> None:
         self.model, self.settings = model, dataclasses.replace(settings, steady=True)
+        self.plan = _plan(model, self.settings, seed)  # the arrangement the endless piece goes round
         self.lm = model.model
         self.context = max(64, min(int(context), self.lm.config.sequence_length - 1))
         self.device = next(self.lm.parameters()).device
@@ -67,14 +80,20 @@ class BarEngine:
     def _grammar(self, level: float | None, primer: list[int]) -> Any:
         """A grammar at ``level`` (None: the settings' own budgets), primed with ``primer``; the budget of
         distinct instruments counts from here, so a calmer level thins the line-up at once."""
-        model, config = self.model, self.settings
-        if level is not None:
+        model, config, plan = self.model, self.settings, self.plan
+        if level is not None and plan is not None:  # the plan's layers at that level, at its velocities
+            model = with_intensity(self.model, Intensity(level), planned=True)
+            plan = plan.layers(Intensity(level).instruments, Intensity(level).drums)
+        elif level is not None:
             model, config = with_intensity(self.model, Intensity(level)), Intensity(level).settings(config)
         self.config = config
-        budgets = draw_budgets(config.max_instruments, 1, self.generator, self.device)
+        budget = 0 if plan is not None else config.max_instruments
+        budgets = draw_budgets(budget, 1, self.generator, self.device)
         grammar = model.tokenizer.grammar(1, config, budgets=budgets, max_bars=ENDLESS, device=self.device)
         grammar.prime(primer)
         grammar.used.zero_()
+        if plan is not None:  # from the bar under way: the primer ends with its BAR
+            grammar.follow([plan.segment(self.count, PLAN_BARS)], under_way=bool(primer))
         return grammar
 
     def _window(self, budget: int) -> list[int]:

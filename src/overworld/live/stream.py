@@ -301,6 +301,9 @@ class LiveMusic:
         """The line-up: the instruments of one opening bar composed at full intensity."""
         from overworld.live.engine import BarEngine, notes_of
 
+        engine = BarEngine(self.model, settings, seed=self.seed, context=self.config.context)
+        if engine.plan is not None:  # the plan's instruments, not only those of its first bar
+            return engine.plan.instruments
         engine = BarEngine(self.model, settings, seed=self.seed + 7919, context=self.config.context)
         ids = engine.next_bar(1.0, cancel=lambda: self._stop)
         notes = notes_of(self.model.tokenizer, ids or [], self.config.bar_ticks)
