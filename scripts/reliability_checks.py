@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -214,12 +215,12 @@ def _full_disk(f: Any, work: Path) -> list[Case]:
     full, read_only = work / "tmpfs-64k", work / "tmpfs-ro"
     if not (mount_tmpfs(full, "size=64k") and mount_tmpfs(read_only, "ro,size=64k")):
         return []  # not root, or no tmpfs: the tests' fake writers cover it
-    f.big = work / "big-midi"  # about 100,000 tokens: shards of 200 kB
+    f.big = work / "big-midi"  # random lines (bar tokens write a repeated one once): over 64 kB of shards
     f.big.mkdir(exist_ok=True)
+    rng = random.Random(0)
     for i in range(12):
-        (f.big / f"{i}.mid").write_bytes(
-            smf([track(tempo(500_000) + line(list(range(40 + i, 80 + i)) * 50))])
-        )
+        pitches = [rng.randrange(40, 90) for _ in range(2000)]
+        (f.big / f"{i}.mid").write_bytes(smf([track(tempo(500_000) + line(pitches))]))
     cases = []
     for folder, what in ((full, "full"), (read_only, "read-only")):  # each case in a folder of its own
         render, prepare, generate = folder / "render", folder / "prepare", folder / "generate"
