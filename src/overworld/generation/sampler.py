@@ -83,6 +83,11 @@ def generate(
     config = _settings(config or getattr(model, "sampling", None) or SampleConfig(), settings)
     length = _length(num, length, seconds, bars)
     device = next(lm.parameters()).device
+    if device.type == "cpu":  # a thread per core only spins at batch 1 (overworld.threads)
+        from overworld.threads import choose_threads
+
+        size = lm.num_parameters() if hasattr(lm, "num_parameters") else None  # a test's stand-in has none
+        choose_threads(batch=num, parameters=size)
     primer = [int(t) for t in np.asarray(primer_ids if primer_ids is not None else [], dtype=np.int64)]
     bad = [t for t in primer if not 0 <= t < tokenizer.vocab_size]
     if bad:
