@@ -71,11 +71,6 @@ KNOWN_CIRCLES: dict[tuple[str, str], str] = {
     ("overworld.tokenizers.bars_grammar", "overworld.tokenizers.bars"): "as above",
     ("overworld.tokenizers.bars_infill", "overworld.tokenizers.bars"): "as above",
     ("overworld.tokenizers.bars_plan", "overworld.tokenizers.bars"): "as above",
-    ("overworld.midi.splice", "overworld.midi.write"): "splice borrows write's vlq",
-    (
-        "overworld.evaluation.structure",
-        "overworld.evaluation.metrics",
-    ): "structure borrows metrics' load_folder",
     ("overworld.render.pianoroll", "overworld.render"): "pianoroll borrows the package's as_score",
 }
 

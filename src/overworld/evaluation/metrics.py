@@ -44,8 +44,9 @@ from typing import Any
 
 import numpy as np
 
-from overworld.errors import DataError, MidiError, one_line
-from overworld.midi import MIDI_SUFFIXES, MODULE_SUFFIXES, in_seconds, load_score
+from overworld.errors import DataError
+from overworld.midi import in_seconds
+from overworld.midi.load import load_folder  # here too, where the metrics' callers look for it
 
 __all__ = [
     "ALL_METRICS",
@@ -197,30 +198,6 @@ def extra_metrics(score: Any) -> tuple[dict[str, float], str | None]:
         "bar_self_similarity": math.nan if similarity is None else similarity,
         "exact_repeat_rate": math.nan if repeats is None else repeats,
     }, structure.reason
-
-
-def load_folder(
-    folder: str | Path, ttype: str = "second"
-) -> tuple[list[tuple[Path, Any]], list[tuple[Path, str]]]:
-    """The MIDI files and tracker modules of ``folder`` (searched recursively) as ``(path, score)`` pairs in seconds (or in
-    their own ticks with ``ttype="tick"``), and the files that could not be read as ``(path, reason)``.
-    Raises :class:`DataError` if the folder holds no MIDI file."""
-    root = Path(folder)
-    if not root.is_dir():
-        raise DataError(f"folder {root} does not exist")
-    suffixes = (*MIDI_SUFFIXES, *MODULE_SUFFIXES)
-    paths = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in suffixes)
-    if not paths:
-        raise DataError(f"{root} holds no MIDI files or tracker modules")
-    scores, skipped = [], []
-    for path in paths:
-        try:
-            scores.append((path, load_score(path, ttype=ttype)))
-        except (MidiError, OSError, ValueError, RuntimeError) as exc:  # one bad file never stops the set
-            reason = one_line(exc)
-            log.warning("skipping %s: %s", path, reason)
-            skipped.append((path, reason))
-    return scores, skipped
 
 
 def _kde(samples: np.ndarray, grid: np.ndarray) -> np.ndarray:

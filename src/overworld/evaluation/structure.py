@@ -246,7 +246,7 @@ def structure_of_folder(
 ) -> tuple[list[tuple[Path, Structure]], list[tuple[Path, str]]]:
     """:func:`structure_of` for every MIDI file under ``folder`` (read in its own ticks), as ``(path,
     structure)`` pairs, and the unreadable files as ``(path, reason)``."""
-    from overworld.evaluation.metrics import load_folder
+    from overworld.midi.load import load_folder
 
     scores, skipped = load_folder(folder, ttype="tick")
     return [(path, structure_of(score, bars, min_grid_fit=min_grid_fit)) for path, score in scores], skipped

@@ -28,15 +28,27 @@ isolation (``overworld.data.prepare``), not of this module.
 
 from __future__ import annotations
 
+import logging
 import math
 import struct
 from pathlib import Path
 from typing import Any
 
-from overworld.errors import MidiError
+from overworld.errors import DataError, MidiError, one_line
 from overworld.midi.modules import MODULE_SUFFIXES, is_module, load_module
 
-__all__ = ["MAX_QPM", "MAX_TRACKS", "MIDI_SUFFIXES", "in_seconds", "load_score", "repair_smf", "smf_bytes"]
+__all__ = [
+    "MAX_QPM",
+    "MAX_TRACKS",
+    "MIDI_SUFFIXES",
+    "in_seconds",
+    "load_folder",
+    "load_score",
+    "repair_smf",
+    "smf_bytes",
+]
+
+log = logging.getLogger(__name__)
 
 MIDI_SUFFIXES = (".mid", ".midi", ".kar", ".rmi", ".smf")  # what counts as a MIDI file by name
 
@@ -174,3 +186,27 @@ def load_score(source: str | Path | bytes, *, max_seconds: float = 3600.0, ttype
     if end > max_seconds:
         raise MidiError(f"lasts {end / 3600:.1f} hours, more than the {max_seconds / 3600:g} hour limit")
     return seconds if ttype == "second" else score
+
+
+def load_folder(
+    folder: str | Path, ttype: str = "second"
+) -> tuple[list[tuple[Path, Any]], list[tuple[Path, str]]]:
+    """The MIDI files and tracker modules of ``folder`` (searched recursively) as ``(path, score)`` pairs in seconds (or in
+    their own ticks with ``ttype="tick"``), and the files that could not be read as ``(path, reason)``.
+    Raises :class:`DataError` if the folder holds no MIDI file."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise DataError(f"folder {root} does not exist")
+    suffixes = (*MIDI_SUFFIXES, *MODULE_SUFFIXES)
+    paths = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in suffixes)
+    if not paths:
+        raise DataError(f"{root} holds no MIDI files or tracker modules")
+    scores, skipped = [], []
+    for path in paths:
+        try:
+            scores.append((path, load_score(path, ttype=ttype)))
+        except (MidiError, OSError, ValueError, RuntimeError) as exc:  # one bad file never stops the set
+            reason = one_line(exc)
+            log.warning("skipping %s: %s", path, reason)
+            skipped.append((path, reason))
+    return scores, skipped

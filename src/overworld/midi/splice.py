@@ -27,13 +27,22 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from overworld.errors import MidiError
-from overworld.midi.write import vlq
 
 __all__ = ["fit_notes", "read_events", "splice_notes"]
 
 DRUMS = 128
 Event = tuple[int, bytes]  # (absolute tick, the event's bytes from its status byte)
 _END = b"\xff\x2f\x00"
+
+
+def vlq(n: int) -> bytes:
+    """A MIDI variable-length quantity (7 bits a byte, most significant first; at most 0x0FFFFFFF)."""
+    out = [n & 0x7F]
+    n >>= 7
+    while n:
+        out.append(0x80 | (n & 0x7F))
+        n >>= 7
+    return bytes(reversed(out))
 
 
 def _read_vlq(data: bytes, pos: int) -> tuple[int, int]:

@@ -21,22 +21,14 @@ from typing import Any
 
 import numpy as np
 
+from overworld.midi.splice import vlq  # the primitive lives beside its reader, _read_vlq
+
 __all__ = ["score_to_smf", "text_bytes", "vlq", "write_bytes", "write_score", "write_spliced"]
 
 TPQ = 480
 _PITCHED_CHANNELS = [c for c in range(16) if c != 9]
 Markers = tuple[tuple[int, str], ...]  # (tick, text)
 Controls = tuple[tuple[int, int, int, int], ...]  # (tick, channel, controller, value)
-
-
-def vlq(n: int) -> bytes:
-    """A MIDI variable-length quantity (7 bits a byte, most significant first; at most 0x0FFFFFFF)."""
-    out = [n & 0x7F]
-    n >>= 7
-    while n:
-        out.append(0x80 | (n & 0x7F))
-        n >>= 7
-    return bytes(reversed(out))
 
 
 def text_bytes(text: str, limit: int = 127) -> bytes:
