@@ -142,10 +142,11 @@ def _bad_inputs(tmp_path: Path) -> list[tuple[list[str], str]]:
         ([str(piece), "--bars", "7-12"], "bars 7-12 are outside the piece's 8 bars"),
         ([str(piece), "--bars", "1", "--out", str(tmp_path / "a-file" / "out")], f"cannot write in {tmp_path / 'a-file'}"),
         ([str(piece), "--bars", "1", "--out", str(tmp_path / "a-file")], "exists and is not a folder"),
-        ([str(piece), "--bars", "1", "--seed", "-1"], "--seed must be 0-4294967295, not -1"),
-        ([str(piece), "--bars", "1", "--seed", str(2**32)], f"--seed must be 0-4294967295, not {2**32}"),
+        ([str(piece), "--bars", "1", "--seed", "-1"], "--seed must be a whole number from 0 to 4294967295"),
+        ([str(piece), "--bars", "1", "--seed", str(2**32)], f"4294967295 (2**32 - 1), not {2**32}"),
         ([str(piece), "--bars", "1", "--key", "H minor"], "'H minor'"),
-        ([str(piece), "--bars", "1", "--num", "0"], "--num must be at least 1, not 0"),
+        ([str(piece), "--bars", "1", "--num", "0"], "--num must be between 1 and 4096 takes in one batch, not 0"),
+        ([str(piece), "--bars", "1", "--num", "100000000"], "not 100000000"),  # no path made for each first
     ]  # fmt: skip
 
 

@@ -114,3 +114,12 @@ def test_miditok_tokenizer_samples_and_decodes(tmp_path):
     assert all(remi.pad_id not in p.tolist() and remi.bos_id not in p.tolist() for p in pieces)
     for path in write_midi(pieces, remi, tmp_path, 0):
         check_midi(path)
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, 2**63])
+def test_a_seed_outside_numpys_range_is_one_line_from_the_python_api_too(seed):
+    from overworld.errors import ConfigError
+    from overworld.generation.sampler import generate
+
+    with pytest.raises(ConfigError, match="seed must be a whole number from 0 to 4294967295"):
+        generate(object(), seed=seed)  # refused before the model is looked at

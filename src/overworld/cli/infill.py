@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-MAX_SEED = 2**32 - 1
 _MIDI_OUT = (".mid", ".midi")
 
 _SAMPLING = ("temperature", "top_k", "top_p", "max_polyphony", "max_note_seconds", "grid", "key")
@@ -108,18 +107,20 @@ class _Input:
 
 def _check(args: argparse.Namespace) -> _Input:
     """Everything that can be wrong with the input, found before the model loads."""
+    from overworld.config import check_seed
     from overworld.errors import ConfigError, MidiError
     from overworld.generation.infill import check_span, load_piece, parse_bars
     from overworld.generation.keys import piece_json, piece_key
+    from overworld.generation.sampler import MAX_BATCH
     from overworld.midi.load import smf_bytes
     from overworld.render.consoles import CONSOLES
     from overworld.theory import parse_key
 
     bars = parse_bars(args.bars)
-    if args.seed is not None and not 0 <= args.seed <= MAX_SEED:
-        raise ConfigError(f"--seed must be 0-{MAX_SEED}, not {args.seed}")
-    if args.num < 1:
-        raise ConfigError(f"--num must be at least 1, not {args.num}")
+    if args.seed is not None:
+        check_seed(args.seed, "--seed")
+    if not 1 <= args.num <= MAX_BATCH:  # before a path is made for each take
+        raise ConfigError(f"--num must be between 1 and {MAX_BATCH} takes in one batch, not {args.num}")
     if args.key:
         parse_key(args.key)
     path = Path(args.file)

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from overworld.config import ModelConfig, SampleConfig
+from overworld.config import ModelConfig, SampleConfig, check_seed
 from overworld.devices import free_memory
 from overworld.errors import ConfigError
 from overworld.generation.controls import draw_budgets
@@ -79,6 +79,7 @@ def generate(
     counting in full), bars with ``bars``, else tokens; its last call has ``done == total`` when every
     piece reached its length. Raises :class:`ConfigError` for bad settings.
     """
+    check_seed(seed, "seed")  # numpy's and the CLI's range, for every caller
     lm, tokenizer = _unwrap(model, tokenizer)
     config = _settings(config or getattr(model, "sampling", None) or SampleConfig(), settings)
     length = _length(num, length, seconds, bars)
