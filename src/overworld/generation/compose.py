@@ -40,6 +40,7 @@ __all__ = ["KEYS", "MAX_BARS", "ComposeConfig", "Composition", "compose"]
 
 log = logging.getLogger(__name__)
 
+INTENSITY_INSTRUMENTS = 4  # a drawn plan for intensity levels has at least these: calm keeps 3 at most
 MAX_BARS = 128  # bars of one piece (intro, body and ending): a 16-bar loop takes seconds on a laptop CPU
 TPQ = 480  # the bar tokenizer decodes at 480 ticks a quarter
 # the keys --key auto draws from: the common keys of game music
@@ -276,7 +277,8 @@ def _source_plan(model: Any, settings: SampleConfig, config: ComposeConfig, seed
         return like_plan(model, config.like, config.total_bars, settings.instruments)
     if not settings.plan:
         return None
-    return draw_plans(read_plans(model), 1, config.total_bars, seed, settings.instruments)[0]
+    layered = INTENSITY_INSTRUMENTS if config.intensity else 0  # so a calm level has fewer layers
+    return draw_plans(read_plans(model), 1, config.total_bars, seed, settings.instruments, layered)[0]
 
 
 def _calmer(piece: Arrangement, level: Intensity, source: Intensity) -> Arrangement:
@@ -322,9 +324,11 @@ def compose(model: Any, config: ComposeConfig, *, seed: int = 0, sampling: Sampl
     levels = tuple(config.intensity)
     top = Intensity(max(levels)) if levels else None
     plan = _source_plan(model, settings, config, seed)
-    if top is not None and plan is not None:  # the plan's layers at that intensity, at its velocities
+    if (
+        top is not None and plan is not None
+    ):  # the plan's layers at that intensity, its velocities and texture
         plan = plan.layers(top.instruments, top.drums)
-        model = with_intensity(model, top, planned=True)
+        model, settings = with_intensity(model, top, planned=True), top.texture(settings)
     elif top is not None:
         model, settings = with_intensity(model, top), top.settings(settings)
     composer = _Composer(model, settings, config, seed, plan)

@@ -97,6 +97,13 @@ class Intensity:
         return dataclasses.replace(base, instruments=allowed, max_instruments=budget, max_polyphony=polyphony,
                                    grid=self.grid)  # fmt: skip
 
+    def texture(self, base: SampleConfig) -> SampleConfig:
+        """``base`` with this intensity's polyphony and onset grid only: what it keeps of its budgets when
+        an arrangement plan sets the layers (a plan's part must always have room, so no note caps)."""
+        return dataclasses.replace(
+            base, max_polyphony=min(self.polyphony, base.max_polyphony), grid=self.grid
+        )
+
     def velocity(self, velocities: np.ndarray, source: Intensity) -> np.ndarray:
         """Velocities composed at ``source``'s intensity, moved linearly into this one's window."""
         lo, hi = source.velocities

@@ -75,25 +75,26 @@ def _stretch(plan: Plan, bars: int | None, rng: np.random.Generator) -> Plan:
 
 
 def draw_plans(plans: Sequence[Plan], num: int, bars: int | None, seed: int,
-               instruments: Sequence[int] = ()) -> list[Plan]:  # fmt: skip
-    """``num`` plans of ``bars`` bars drawn from ``plans`` (seeded), on ``instruments`` when given."""
+               instruments: Sequence[int] = (), at_least: int = 0) -> list[Plan]:  # fmt: skip
+    """``num`` plans of ``bars`` bars drawn from ``plans`` (seeded), on ``instruments`` when given, each
+    with ``at_least`` instruments where one of :data:`TRIES` draws has them (intensity layers need some)."""
     if not plans:
         raise ConfigError("this model has no arrangement plans (plans.json); generate without --plan")
     rng = np.random.default_rng([int(seed), 0x9E3779B9])
-    return [_draw(plans, bars, rng, tuple(instruments)) for _ in range(num)]
+    return [_draw(plans, bars, rng, tuple(instruments), at_least) for _ in range(num)]
 
 
-def _draw(
-    plans: Sequence[Plan], bars: int | None, rng: np.random.Generator, instruments: tuple[int, ...]
-) -> Plan:
+def _draw(plans: Sequence[Plan], bars: int | None, rng: np.random.Generator, instruments: tuple[int, ...],
+          at_least: int) -> Plan:  # fmt: skip
     """One stretch of a plan; on a line-up, one that gives each of its pitched voices (up to 3) a part,
-    where one of :data:`TRIES` draws does (a console's bass and two leads, not one voice alone)."""
-    if not instruments:
-        return _stretch(plans[int(rng.integers(len(plans)))], bars, rng)
-    want = min(3, len([i for i in instruments if i != DRUMS]))
+    and one with ``at_least`` instruments, where one of :data:`TRIES` draws does (a console's bass and
+    two leads, not one voice alone)."""
+    voices = min(3, len([i for i in instruments if i != DRUMS])) if instruments else 0
     for _ in range(TRIES):
-        plan = _stretch(plans[int(rng.integers(len(plans)))], bars, rng).remapped(instruments)
-        if len([i for i in plan.instruments if i != DRUMS]) >= want:
+        plan = _stretch(plans[int(rng.integers(len(plans)))], bars, rng)
+        plan = plan.remapped(instruments) if instruments else plan
+        pitched = [i for i in plan.instruments if i != DRUMS]
+        if len(pitched) >= voices and len(plan.instruments) >= at_least:
             break
     return plan
 

@@ -81,8 +81,11 @@ class BarEngine:
         """A grammar at ``level`` (None: the settings' own budgets), primed with ``primer``; the budget of
         distinct instruments counts from here, so a calmer level thins the line-up at once."""
         model, config, plan = self.model, self.settings, self.plan
-        if level is not None and plan is not None:  # the plan's layers at that level, at its velocities
-            model = with_intensity(self.model, Intensity(level), planned=True)
+        if level is not None and plan is not None:  # the plan's layers at that level, its velocities, texture
+            model, config = (
+                with_intensity(self.model, Intensity(level), planned=True),
+                Intensity(level).texture(config),
+            )
             plan = plan.layers(Intensity(level).instruments, Intensity(level).drums)
         elif level is not None:
             model, config = with_intensity(self.model, Intensity(level)), Intensity(level).settings(config)

@@ -320,7 +320,7 @@ class BarGrammar(BudgetMixin):
         ok[:, L.EOS] = eos_ok & between
         self._part_masks(ok, k, free_pos)
         if self.plan is not None:
-            self.plan.restrict(self, ok, k == TRACK)
+            self.plan.restrict(self, ok, k == TRACK, free_pos)
         if self.must_start_bar:  # the first token of an infilled gap
             ok[:] = False
             ok[:, L.BAR] = True

@@ -239,17 +239,22 @@ class PlanMask:
         source (a bass stays a bass, a lead a lead), wherever the plan has one."""
         return self.window[grammar.rows, grammar.inst.clamp(min=0)]
 
-    def restrict(self, grammar: Any, ok: Tensor, after_track: Tensor) -> None:
+    def restrict(self, grammar: Any, ok: Tensor, after_track: Tensor, free_pos: Tensor) -> None:
         """Narrow the grammar's mask ``ok (B, V)`` in place to what each row's plan allows now;
-        ``after_track (B,)``: rows whose last token was a ``TRACK``."""
+        ``after_track (B,)``: rows whose last token was a ``TRACK``; ``free_pos (B, P)``: positions with
+        room for a note. A part that has no room left in its bar (every free position taken by notes
+        held over it) is passed over rather than started with nowhere to go."""
         rows = grammar.rows
-        bar = (
-            grammar.bars - grammar.start_bars - 1 + self.offset
-        )  # the plan's bar being written (-1: none yet)
+        bar = grammar.bars - grammar.start_bars - 1 + self.offset  # the plan's bar under way (-1: none yet)
         planned = (bar >= 0) & (bar < self.lengths)  # (B,)
         want = self.parts[rows, bar.clamp(0, self.parts.shape[1] - 1)]  # (B, I)
         later = torch.arange(N_INSTRUMENTS, device=ok.device)[None, :] > grammar.inst[:, None]
-        remaining = (want >= 0) & ~grammar.parts & later  # (B, I)
+        room = (self.on_grid & free_pos[:, None, :]).any(dim=2)  # (B, I): a note can start somewhere
+        back = (want - 1).clamp(0, grammar.history.shape[1] - 1)[:, None, :]  # (B, 1, I)
+        copies = (want > 0) & grammar.history.gather(1, back).squeeze(
+            1
+        )  # (B, I): the planned repeat is there
+        remaining = (want >= 0) & ~grammar.parts & later & (room | copies)  # (B, I)
         first = torch.zeros_like(remaining)
         first[rows, remaining.long().argmax(dim=1)] = True
         first &= remaining
