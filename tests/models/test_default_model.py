@@ -22,7 +22,11 @@ def test_default_model_loads_and_describes_itself():
         < card["previous_bundled_model_test_bits_per_note"]
     )
     assert set(card["data"]["sources"]) == {"freedoom", "openmsx", "tracker"}
-    assert model.sampling.steady and model.sampling.top_p < 1
+    # its recommended settings: one metre and tempo, arrangement plans it carries, notes at temperature 1
+    assert model.sampling.steady and model.sampling.plan and model.sampling.temperature == 1.0
+    from overworld.generation.plans import read_plans
+
+    assert len(read_plans(model)) > 100
 
 
 def test_generate_with_no_arguments_writes_valid_midi(tmp_path, monkeypatch):
