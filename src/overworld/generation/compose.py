@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from overworld.config import SampleConfig
+from overworld.config import MAX_SEED, SampleConfig
 from overworld.errors import ConfigError
 from overworld.generation.arrangement import Arrangement
 from overworld.generation.form import parse_form, sections
@@ -206,7 +206,7 @@ class _Composer:
 
     def _seed(self) -> int:
         self.steps += 1
-        return self.seed * 1009 + self.steps
+        return (self.seed * 1009 + self.steps) % (MAX_SEED + 1)  # a seed of every step, in numpy's range
 
     def continue_from(self, piece: Arrangement, at_bar: int, bars: int, plan_bar: int) -> Arrangement:
         """``bars`` new bars after the first ``at_bar`` bars of ``piece``, as an arrangement from tick 0,

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from overworld.config import SampleConfig
+from overworld.config import MAX_SEED, SampleConfig
 from overworld.errors import ConfigError
 from overworld.generation.arrangement import Arrangement
 from overworld.midi.gm import DRUMS
@@ -152,7 +152,7 @@ def stingers(model: Any, source: Any, n: int, seed: int = 0, *, bars: tuple[int,
     bar = TPQ * 4 * num // den
     tonic, rng, out = tonic_of(settings.key), np.random.default_rng(seed), []
     for k in range(n):
-        length, take_seed = int(rng.choice(bars)), seed * 1009 + k
+        length, take_seed = int(rng.choice(bars)), (seed * 1009 + k) % (MAX_SEED + 1)
         takes = generate(
             model, config=settings, primer_ids=primer, num=candidates, bars=length, seed=take_seed
         )

@@ -26,7 +26,7 @@ import torch
 
 from overworld.atomic import temp_file_beside
 from overworld.config import ModelConfig, config_from_dict, config_to_dict
-from overworld.errors import DataError, OverworldError
+from overworld.errors import DataError, OverworldError, PathError
 
 __all__ = [
     "DiskFullError",
@@ -175,7 +175,7 @@ def reporting_disk_full(path: Path) -> Iterator[None]:
     """Turn a full disk while saving ``path`` into a one-line :class:`DiskFullError`."""
     try:
         yield
-    except (OSError, RuntimeError) as exc:
+    except (OSError, RuntimeError, PathError) as exc:  # PathError: an atomic writer's one line
         if not _is_disk_full(exc):
             raise
         raise DiskFullError(
