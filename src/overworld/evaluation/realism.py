@@ -15,6 +15,7 @@ time (its Mann-Whitney AUC, whichever side is higher) says which one gives the m
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -286,5 +287,4 @@ def realism_of_folders(generated: str | Path, reference: str | Path, *, seed: in
     ref, ref_skipped = load_folder(reference, ttype="tick")
     result = realism([s for _, s in gen], [s for _, s in ref], seed=seed)
     skipped = [f"skipped {p}: {why}" for p, why in (*gen_skipped, *ref_skipped)]
-    return Realism(result.auc, result.interval, result.per_statistic, result.medians, result.windows,
-                   result.pieces, skipped)  # fmt: skip
+    return dataclasses.replace(result, notes=skipped)

@@ -96,12 +96,14 @@ def generate(
     _check_memory(lm, num, length, len(primer) + 1, device)
     generator = torch.Generator(device=device).manual_seed(int(seed))
     plans = _plans(model, config, plans, num, bars, seed)
+    if plans and not tokenizer.arranges:  # the ability the tokenizer declares, before any grammar is built
+        raise ConfigError("arrangement plans need a bar-token model (its grammar follows bars and parts)")
     budgets = draw_budgets(0 if plans else config.max_instruments, num, generator, device)  # (B,)
     grammar = tokenizer.grammar(
         num, config, budgets=budgets, max_seconds=seconds, max_bars=bars, device=device
     )
     if plans:
-        _follow(grammar, plans)
+        grammar.follow(plans)
     primer = grammar.prime(primer)
     report = _Progress(progress, grammar, tokenizer, length, seconds, bars) if progress is not None else None
     out, steps = _sample(lm, tokenizer, grammar, config, primer, num, length, generator, report)
@@ -123,13 +125,6 @@ def _plans(model: Any, config: SampleConfig, plans: Sequence[Any] | None, num: i
     from overworld.generation.plans import draw_plans, read_plans
 
     return draw_plans(read_plans(model), num, bars, seed, config.instruments)
-
-
-def _follow(grammar: Any, plans: list[Any]) -> None:
-    follow = getattr(grammar, "follow", None)
-    if follow is None:
-        raise ConfigError("arrangement plans need a bar-token model (its grammar follows bars and parts)")
-    follow(plans)
 
 
 def _settings(config: SampleConfig, settings: dict[str, Any]) -> SampleConfig:

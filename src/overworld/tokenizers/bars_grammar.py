@@ -73,6 +73,8 @@ def _kind_table() -> Tensor:
 class BarGrammar(BudgetMixin):
     """The decoding state of ``batch_size`` bar-token sequences, and the masks it implies."""
 
+    plan: PlanMask | None = None  # arrangement plans the rows follow (:meth:`follow`)
+
     def __init__(
         self,
         tokenizer: object,
@@ -133,7 +135,6 @@ class BarGrammar(BudgetMixin):
         self.future_parts = torch.zeros(0, N_INSTRUMENTS, dtype=torch.bool, device=dev)  # (F, I)
         self.future_notes = torch.zeros(0, N_INSTRUMENTS, dtype=torch.long, device=dev)  # (F, I)
         self.must_start_bar = False
-        self.plan: PlanMask | None = None  # arrangement plans the rows follow (:meth:`follow`)
 
     def follow(self, plans: Sequence[Plan], *, under_way: bool = False) -> None:
         """Hold each row to its arrangement plan (:mod:`overworld.tokenizers.bars_plan`), from the first

@@ -403,7 +403,7 @@ def _save_best(run: _Run) -> None:
     _check_finite(run)
     if run.dist.is_main:
         with reporting_disk_full(run.model_dir):
-            arranges = bool(getattr(run.tokenizer, "arranges", False))  # bar tokens: plans to draw from
+            arranges = run.tokenizer.arranges  # bar tokens: plans to draw from
             save_model(run.model_dir, run.model, run.tokenizer, _card(run),
                        sampling=settings_from_data(run.manifest, plans=arranges))  # fmt: skip
             if arranges and not (run.model_dir / PLANS_FILE).is_file():
