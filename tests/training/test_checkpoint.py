@@ -29,7 +29,8 @@ from overworld.training.checkpoint import (
     restore,
     save_state,
 )
-from overworld.training.loop import TrainingError, _load_init_from, train
+from overworld.training.loop import TrainingError, train
+from overworld.training.start import load_init_from
 
 TINY = ["--sequence-length", "32", "--embedding-size", "32", "--num-blocks", "1", "--num-heads", "2",
         "--feed-forward-dim", "64", "--batch-size", "2", "--quiet", "--device", "cpu"]  # fmt: skip
@@ -345,7 +346,7 @@ def test_starting_from_a_shorter_window_loads_every_weight(prepared, tmp_path, t
     source = build_model(short, seed=1)
     save_model(tmp_path / "short", source, tokenizer)
     longer = build_model(replace(short, sequence_length=64), seed=2)
-    _load_init_from(longer, tmp_path / "short", tokenizer)
+    load_init_from(longer, tmp_path / "short", tokenizer)
     weights = longer.state_dict()
     assert all(torch.equal(weights[name], value) for name, value in source.state_dict().items())
 
@@ -356,5 +357,5 @@ def test_a_window_that_relative_attention_weights_depend_on_cannot_change(prepar
     save_model(tmp_path / "short", build_model(short, seed=1), tokenizer)
     longer = build_model(replace(short, sequence_length=64), seed=2)
     with pytest.raises(ConfigError, match="only the window of rope or alibi") as info:
-        _load_init_from(longer, tmp_path / "short", tokenizer)
+        load_init_from(longer, tmp_path / "short", tokenizer)
     assert "\n" not in str(info.value)

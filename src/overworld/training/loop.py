@@ -7,51 +7,37 @@ see :class:`~overworld.training.checkpoint.TrainState`), ``metrics.csv``, ``tens
 ``train_config.json``. One run holds a folder at a time (``RUN/.lock``), and a folder that holds a run
 is trained into again only with ``resume`` or ``overwrite`` (see :mod:`overworld.training.run_folder`).
 
-``train`` reads top to bottom: ``_check_prepared`` and ``claim_run_folder``, then ``_setup`` (device,
-data, model, optimizer; ``_restore`` on resume), then ``_train_step`` and ``_after_step`` until the run's
-total of steps, then ``_finish``. A :class:`_Run` holds what they share.
+``train`` reads top to bottom: ``check_prepared`` and ``claim_run_folder``, then ``setup_run`` (device,
+data, model, optimizer; the saved state on resume: :mod:`overworld.training.start`), then ``_train_step``
+and ``_after_step`` until the run's total of steps, then ``_finish``. A
+:class:`~overworld.training.start.Run` holds what they share.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from overworld.config import ModelConfig, TrainConfig, config_to_dict
-from overworld.data.dataset import Augment, TokenWindows
-from overworld.data.shards import read_manifest
-from overworld.devices import pick_device
-from overworld.errors import ConfigError, DataError, OverworldError
+from overworld.config import ModelConfig, TrainConfig
+from overworld.errors import ConfigError, OverworldError
 from overworld.evaluation.likelihood import evaluate_windows
-from overworld.tokenizers import Tokenizer
-from overworld.training.checkpoint import (
-    TrainState,
-    load_train_state,
-    nonfinite,
-    reporting_disk_full,
-    restore,
-    save_train_state,
-)
-from overworld.training.distributed import Distributed, is_main_process, setup_distributed
-from overworld.training.metrics import Metrics
+from overworld.training.checkpoint import TrainState, nonfinite, reporting_disk_full, save_train_state
+from overworld.training.distributed import is_main_process
 from overworld.training.run_folder import claim_run_folder
-from overworld.training.schedule import lr_factor
+from overworld.training.start import Run, check_prepared, setup_run, short_list
 
 __all__ = ["TrainResult", "TrainingError", "train"]
 
 log = logging.getLogger(__name__)
-
-MIDI_SUFFIXES = (".mid", ".midi", ".kar", ".rmi")  # a --data folder holding these was never prepared
 
 
 class TrainingError(OverworldError):
@@ -77,217 +63,7 @@ def _loss_and_hits(model: Any, batch: torch.Tensor, pad_id: int, device: torch.d
     return loss_sum, hits, mask.sum()
 
 
-def _param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, Any]]:
-    decay, no_decay = [], []
-    for name, p in model.named_parameters():
-        if not p.requires_grad:
-            continue
-        (decay if p.ndim >= 2 and "embedding" not in name and ".rel" not in name else no_decay).append(p)
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-
-
-@dataclass
-class _Run:
-    """What the named steps of one training run share: built by ``_setup``, advanced by ``_train_step``."""
-
-    run: Path
-    data: Path
-    model_config: ModelConfig
-    config: TrainConfig
-    device: torch.device
-    dist: Distributed
-    tokenizer: Tokenizer
-    model: Any  # the LanguageModel itself: what is saved and evaluated
-    optimizer: torch.optim.Optimizer
-    scheduler: torch.optim.lr_scheduler.LambdaLR
-    manifest: dict[str, Any]
-    init_from: str | None
-    amp: bool
-    net: Any = None  # what the steps run: the model, compiled and/or wrapped for DDP
-    train_windows: TokenWindows | None = None
-    val_windows: TokenWindows | None = None
-    metrics: Metrics | None = None
-    resumed: bool = False
-    step: int = 0
-    best: float | None = None
-    bad_evals: int = 0
-    saved_best: bool = False
-    started: float = field(default_factory=time.monotonic)
-    tokens_seen: int = 0
-    window_start: float = field(default_factory=time.monotonic)
-
-    @property
-    def state_path(self) -> Path:
-        return self.run / "latest" / "state.pt"
-
-    @property
-    def model_dir(self) -> Path:
-        return self.run / "model"
-
-
-def _model_config_for(
-    model_config: ModelConfig, state: TrainState | None, tokenizer: Tokenizer, data: Path
-) -> ModelConfig:
-    """The run's architecture: the saved one on resume, with the vocabulary taken from the tokenizer."""
-    if state is not None:
-        saved = state.model_config
-        defaults = replace(ModelConfig(), vocab_size=saved.vocab_size)
-        if replace(model_config, vocab_size=saved.vocab_size) not in (saved, defaults):
-            log.warning("--resume keeps the run's model config; the one given now is ignored")
-        model_config = saved
-    if model_config.vocab_size == 0:
-        return replace(model_config, vocab_size=tokenizer.vocab_size)
-    if model_config.vocab_size != tokenizer.vocab_size:
-        raise ConfigError(
-            f"config vocab_size {model_config.vocab_size} does not match the tokenizer of {data} "
-            f"({tokenizer.name}, {tokenizer.vocab_size} tokens); drop vocab_size from the config"
-        )
-    return model_config
-
-
-def _load_init_from(model: Any, init_from: str | Path, tokenizer: Tokenizer) -> None:
-    """Start from another model's weights (fine-tuning): same architecture, same tokenizer. The window
-    (``sequence_length``) may differ where no weight depends on it (``rope`` and ``alibi`` attention):
-    fine-tuning to a longer window."""
-    from overworld.models import load_model
-
-    source = load_model(init_from)
-    window = replace(source.config, sequence_length=model.config.sequence_length)
-    shapes = {k: v.shape for k, v in model.state_dict().items()}
-    if window != model.config or {k: v.shape for k, v in source.model.state_dict().items()} != shapes:
-        raise ConfigError(
-            f"--init-from {init_from}: its architecture differs from this run's "
-            "(use the same --config, or none to take its own; only the window of rope or alibi models may change)"
-        )
-    if source.tokenizer.to_dict() != tokenizer.to_dict():
-        raise ConfigError(f"--init-from {init_from}: its tokenizer differs from the data's")
-    weights = source.model.state_dict()
-    if bad := nonfinite(weights):
-        raise DataError(
-            f"--init-from {init_from}: its weights hold NaN or infinite values ({_names(bad)}); "
-            "start from another model"
-        )
-    model.load_state_dict(weights)
-
-
-def _names(names: list[str], most: int = 3) -> str:
-    """The first few of ``names`` for a one-line message."""
-    more = f" and {len(names) - most} more" if len(names) > most else ""
-    return ", ".join(names[:most]) + more
-
-
-def _setup(
-    run_dir: Path,
-    data: Path,
-    model_config: ModelConfig,
-    config: TrainConfig,
-    resume: bool,
-    init_from: str | Path | None,
-) -> _Run:
-    """Device, process group, tokenizer, model, optimizer and schedule; then the saved state on resume
-    (or the seed), the data windows, the wrapped model and the metrics."""
-    from overworld.models import build_model
-    from overworld.tokenizers import load_tokenizer
-
-    device = pick_device(config.device)
-    dist = setup_distributed(device)
-    if device.type == "cuda" and dist.enabled:
-        device = torch.device("cuda", dist.local_rank)
-        torch.cuda.set_device(device)
-    tokenizer = load_tokenizer(data)
-    manifest = read_manifest(data) if (data / "manifest.json").exists() else {}
-    state = load_train_state(run_dir / "latest" / "state.pt") if resume else None
-    model_config = _model_config_for(model_config, state, tokenizer, data)
-    if dist.is_main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        record = {"model": config_to_dict(model_config), "train": config_to_dict(config), "data": str(data)}
-        (run_dir / "train_config.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
-    model = build_model(model_config, seed=config.seed)
-    if init_from is not None and state is None:
-        _load_init_from(model, init_from, tokenizer)
-    model.to(device)
-    groups = _param_groups(model, config.weight_decay)
-    optimizer = torch.optim.AdamW(
-        groups, lr=config.learning_rate, betas=config.betas, fused=device.type == "cuda"
-    )
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, config))
-    run = _Run(
-        run=run_dir,
-        data=data,
-        model_config=model_config,
-        config=config,
-        device=device,
-        dist=dist,
-        tokenizer=tokenizer,
-        model=model,
-        optimizer=optimizer,
-        scheduler=scheduler,
-        manifest=manifest,
-        init_from=init_from and str(init_from),
-        amp=config.amp and device.type == "cuda",
-    )
-    if state is not None:
-        _restore(run, state)
-    else:
-        torch.manual_seed(config.seed)
-    _attach_data(run)
-    run.net = _wrap(run)
-    run.metrics = Metrics(run_dir, run.step if run.resumed else None, dist.is_main)
-    return run
-
-
-def _restore(run: _Run, state: TrainState) -> None:
-    """Weights, optimizer, schedule, counters and RNG from ``latest/``: the run goes on bit for bit."""
-    config = run.config
-    if bad := nonfinite({"model": state.model, "optimizer": state.optimizer}):
-        raise DataError(
-            f"{run.state_path} holds NaN or infinite values ({_names(bad)}) and cannot be resumed; "
-            "start afresh with --overwrite, or into a new --out with --init-from a good model"
-        )
-    restore(state, run.model, run.optimizer, run.scheduler, run.state_path)  # checked: a DataError if unfit
-    for group in run.optimizer.param_groups:  # a new --lr or --steps applies from here on
-        group["initial_lr"] = config.learning_rate
-    groups = len(run.optimizer.param_groups)
-    run.scheduler.base_lrs = [config.learning_rate] * groups
-    run.scheduler.lr_lambdas = [lambda s: lr_factor(s, config)] * groups
-    run.step, run.best, run.bad_evals = state.step, state.best, state.bad_evals
-    run.resumed = True
-    run.saved_best = run.model_dir.exists()
-    if state.rng_cpu is not None:
-        torch.set_rng_state(state.rng_cpu)
-    if run.device.type == "cuda" and state.rng_cuda is not None:
-        torch.cuda.set_rng_state(state.rng_cuda)
-
-
-def _attach_data(run: _Run) -> None:
-    """Training windows (augmented) and validation windows, when the data has a validation split."""
-    length, config = run.model_config.sequence_length, run.config
-    augment = Augment(config.augment_transpose, config.augment_stretch)
-    if config.infill_rate and not run.tokenizer.can_infill:
-        raise ConfigError(f"--infill-rate needs a tokenizer that can infill (bars), not {run.tokenizer.name}")
-    run.train_windows = TokenWindows(run.data, "train", length, augment=augment, tokenizer=run.tokenizer,
-                                     infill_rate=config.infill_rate)  # fmt: skip
-    try:
-        run.val_windows = TokenWindows(run.data, "validation", length, tokenizer=run.tokenizer)
-    except DataError:
-        run.val_windows = None
-        log.warning("no validation split in %s: no evaluation, the last weights become the model", run.data)
-
-
-def _wrap(run: _Run) -> Any:
-    """The model as the steps run it: ``torch.compile``d on request, in DDP under torchrun."""
-    net: Any = run.model
-    if run.config.compile:
-        net = torch.compile(net)
-    if run.dist.enabled:
-        from torch.nn.parallel import DistributedDataParallel
-
-        device_ids = [run.device.index] if run.device.type == "cuda" else None
-        net = DistributedDataParallel(net, device_ids=device_ids)
-    return net
-
-
-def _train_step(run: _Run) -> tuple[float, float, float]:
+def _train_step(run: Run) -> tuple[float, float, float]:
     """One optimizer step over ``grad_accumulation`` micro-batches: (mean loss, hits, scored tokens)."""
     config = run.config
     accumulation = config.grad_accumulation
@@ -318,7 +94,7 @@ def _train_step(run: _Run) -> tuple[float, float, float]:
     return loss_value, hits_total, count_total
 
 
-def _train_row(run: _Run, loss_value: float, hits: float, count: float) -> dict[str, float]:
+def _train_row(run: Run, loss_value: float, hits: float, count: float) -> dict[str, float]:
     """The training columns of a metrics row, with the token rate since the last row."""
     now = time.monotonic()
     rate = run.tokens_seen * run.dist.world_size / max(now - run.window_start, 1e-9)
@@ -333,7 +109,7 @@ def _train_row(run: _Run, loss_value: float, hits: float, count: float) -> dict[
     }
 
 
-def _validate(run: _Run) -> dict[str, float]:
+def _validate(run: Run) -> dict[str, float]:
     """Score the validation split; a new best is saved as the run's model."""
     config = run.config
     scores = evaluate_windows(
@@ -348,7 +124,7 @@ def _validate(run: _Run) -> dict[str, float]:
     return {"step": run.step, "elapsed_s": round(time.monotonic() - run.started, 2), **scores}
 
 
-def _after_step(run: _Run, loss_value: float, hits: float, count: float, bar: Any) -> None:
+def _after_step(run: Run, loss_value: float, hits: float, count: float, bar: Any) -> None:
     """Log, validate and save on their schedules."""
     config, last = run.config, run.step == run.config.steps
     if bar is not None:
@@ -368,16 +144,16 @@ def _after_step(run: _Run, loss_value: float, hits: float, count: float, bar: An
         _save_latest(run)
 
 
-def _check_finite(run: _Run) -> None:
+def _check_finite(run: Run) -> None:
     """Never save non-finite weights (a finite loss can still step into NaN weights): stop instead."""
     if bad := nonfinite(run.model.state_dict()):
         raise TrainingError(
-            f"the weights became NaN or infinite at step {run.step} ({_names(bad)}); stopped before "
+            f"the weights became NaN or infinite at step {run.step} ({short_list(bad)}); stopped before "
             f"saving them. The last good checkpoint in {run.run / 'latest'} is intact (try a lower --lr)"
         )
 
 
-def _save_latest(run: _Run) -> None:
+def _save_latest(run: Run) -> None:
     _check_finite(run)
     if not run.dist.is_main:
         return
@@ -395,7 +171,7 @@ def _save_latest(run: _Run) -> None:
     save_train_state(run.state_path, state)
 
 
-def _save_best(run: _Run) -> None:
+def _save_best(run: Run) -> None:
     from overworld.generation.controls import settings_from_data
     from overworld.generation.plans import PLANS_FILE, write_plans
     from overworld.models import save_model
@@ -410,7 +186,7 @@ def _save_best(run: _Run) -> None:
                 write_plans(run.data, run.model_dir / PLANS_FILE)
 
 
-def _card(run: _Run) -> dict[str, Any]:
+def _card(run: Run) -> dict[str, Any]:
     """What the model card says about this run: the data, the steps and the best validation loss."""
     sources = sorted({f.get("source", "?") for f in run.manifest.get("files", [])})
     best, config = run.best, run.config
@@ -426,7 +202,7 @@ def _card(run: _Run) -> dict[str, Any]:
     }
 
 
-def _steps_in_budget(run: _Run, first_step: int, budget_s: float) -> int:
+def _steps_in_budget(run: Run, first_step: int, budget_s: float) -> int:
     """The step the run will stop at: its total, or where the time budget ends at the rate so far."""
     elapsed, done = time.monotonic() - run.started, run.step - first_step
     if elapsed >= budget_s:
@@ -436,7 +212,7 @@ def _steps_in_budget(run: _Run, first_step: int, budget_s: float) -> int:
     return min(run.config.steps, max(run.step, first_step + int(done * budget_s / elapsed)))
 
 
-def _run_steps(run: _Run, max_minutes: float, progress: bool, on_step: Callable[[int], None] | None) -> str:
+def _run_steps(run: Run, max_minutes: float, progress: bool, on_step: Callable[[int], None] | None) -> str:
     """Step until the run's total, early stopping, the time budget or Ctrl-C; returns why it stopped.
     Under a time budget the bar's total is where the budget will end, so its ETA is the budget's."""
     config, bar, first_step = run.config, None, run.step
@@ -465,7 +241,7 @@ def _run_steps(run: _Run, max_minutes: float, progress: bool, on_step: Callable[
     return "done"
 
 
-def _finish(run: _Run, stopped: str) -> TrainResult:
+def _finish(run: Run, stopped: str) -> TrainResult:
     """Save the latest state; validate if nothing has been (a time budget or Ctrl-C before the first
     evaluation), so the model saved is a validated one; save the model when validation did not choose one;
     leave the process group."""
@@ -504,31 +280,15 @@ def train(
         raise ConfigError(
             f"max_minutes must be 0 (no limit) or a positive number of minutes, not {max_minutes}"
         )
-    _check_prepared(data_dir)
+    check_prepared(data_dir)
     # rank 0 holds the folder for every rank
     claim = (
         claim_run_folder(run_dir, resume=resume, overwrite=overwrite) if is_main_process() else nullcontext()
     )
     with claim:
-        run = _setup(run_dir, data_dir, model_config, train_config, resume, init_from)
+        run = setup_run(run_dir, data_dir, model_config, train_config, resume, init_from)
         try:
             stopped = _run_steps(run, max_minutes, progress, on_step)
             return _finish(run, stopped)
         finally:
             run.metrics.close()
-
-
-def _check_prepared(data: Path) -> None:
-    """A prepared folder has a tokenizer.json beside its shards; a folder of MIDI files needs preparing."""
-    if (data / "tokenizer.json").is_file():
-        return
-    if not data.is_dir():
-        raise DataError(
-            f"no prepared folder at {data}; run `overworld prepare MIDI_FOLDER --out {data}` first"
-        )
-    entries = (p for p in data.rglob("*") if p.suffix.lower() in MIDI_SUFFIXES)
-    what = "holds MIDI files but is not prepared" if next(entries, None) else "is not a prepared folder"
-    raise DataError(
-        f"{data} {what} (no tokenizer.json); run `overworld prepare {data} --out PREPARED` first "
-        "and train with --data PREPARED"
-    )
