@@ -9,23 +9,30 @@ from typing import Any
 __all__ = ["add_parser", "run"]
 
 
+DESCRIPTION = (
+    "Three evaluations, by the flags given: (1) --model M --data PREPARED: bits per token / note / "
+    "second, perplexity and next-token accuracy over a whole split (--model bigram: an add-k bigram "
+    "fitted on the train split); (2) --generated DIR --reference DIR: musical statistics of both sets "
+    "and their overlapping area (Yang and Lerch 2020), with drum share, bar self-similarity and exact "
+    "repeat rate as extra rows outside the mean OA; (3) --generated DIR --train PREPARED: the "
+    "longest run of notes copied from the training set and the fraction of 4-bar spans found in it; "
+    "(4) --model M --copy-test (--data PREPARED | --reference DIR): primed with the first 12 bars of "
+    "each piece, how much the model's next 12 bars repeat the primer's bars against how much the "
+    "piece's own bars 13-24 do (mean best Jaccard match of each bar to a primer bar, and the ratio)."
+)
+INFILL_HELP = (
+    "bits per note of held-out gaps of BARS bars (default 4) in each piece of the --split of --data, "
+    "given the past only and given past and future (bar-token models)"
+)
+
+
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     from overworld.data.splits import SPLITS
 
     parser = subparsers.add_parser(
         "evaluate",
         help="score a model on held-out data, compare generated music with a reference, detect copying",
-        description=(
-            "Three evaluations, by the flags given: (1) --model M --data PREPARED: bits per token / note / "
-            "second, perplexity and next-token accuracy over a whole split (--model bigram: an add-k bigram "
-            "fitted on the train split); (2) --generated DIR --reference DIR: musical statistics of both sets "
-            "and their overlapping area (Yang and Lerch 2020), with drum share, bar self-similarity and exact "
-            "repeat rate as extra rows outside the mean OA; (3) --generated DIR --train PREPARED: the "
-            "longest run of notes copied from the training set and the fraction of 4-bar spans found in it; "
-            "(4) --model M --copy-test (--data PREPARED | --reference DIR): primed with the first 12 bars of "
-            "each piece, how much the model's next 12 bars repeat the primer's bars against how much the "
-            "piece's own bars 13-24 do (mean best Jaccard match of each bar to a primer bar, and the ratio)."
-        ),
+        description=DESCRIPTION,
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument(
@@ -55,11 +62,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         action="store_true",
         help="the in-context copying test of --model on the --split of --data, or on --reference",
     )
-    parser.add_argument(
-        "--infill", type=int, nargs="?", const=4, metavar="BARS",
-        help="bits per note of held-out gaps of BARS bars (default 4) in each piece of the --split of --data, "
-        "given the past only and given past and future (bar-token models)",
-    )  # fmt: skip
+    parser.add_argument("--infill", type=int, nargs="?", const=4, metavar="BARS", help=INFILL_HELP)
     parser.add_argument(
         "--seed", type=int, default=0, help="copy test: the sampling seed of every piece, 0 to 2**32-1"
     )
@@ -136,62 +139,13 @@ def run(args: argparse.Namespace) -> int:
     if args.infill is not None:
         return _infill(args)
     out: dict[str, Any] = {}
-    did = False
     if args.model or args.bigram:
-        if not args.data:
-            raise ConfigError("--model needs --data PREPARED (a folder made by `overworld prepare`)")
-        from overworld.evaluation.bigram import evaluate_bigram
-
-        results = {}
-        if args.model and args.model != "bigram":
-            from overworld.devices import pick_device
-            from overworld.evaluation.likelihood import evaluate_model
-            from overworld.models.storage import load_model
-
-            device = pick_device(args.device)
-            pretrained = load_model(args.model, device=device)
-            bar = _ProgressBar()
-            results["model"] = evaluate_model(
-                pretrained.model,
-                pretrained.tokenizer,
-                args.data,
-                args.split,
-                batch_size=args.batch_size,
-                stride=args.stride,
-                device=device,
-                progress=bar,
-            )
-            bar.close()
-        if args.bigram or args.model == "bigram":
-            results["bigram"] = evaluate_bigram(args.data, args.split)
-        from overworld.evaluation.report import likelihood_table
-
-        print(f"likelihood on the {args.split} split of {args.data}")
-        print(likelihood_table(results))
-        if len(results) == 1:
-            out.update(next(iter(results.values())).to_dict())
-        else:
-            out.update(results["model"].to_dict())
-            out["bigram"] = results["bigram"].to_dict()
-        did = True
+        out.update(_likelihood(args))
     if args.generated and args.reference:
-        from overworld.evaluation.metrics import compare_folders
-        from overworld.evaluation.report import statistics_report
-
-        comparison = compare_folders(args.generated, args.reference)
-        print("\n" + statistics_report(comparison, args.generated, args.reference))
-        out["metrics"] = comparison.to_dict()
-        out["realism"] = _realism(args)
-        did = True
+        out.update(_statistics(args))
     if args.generated and args.train:
-        from overworld.evaluation.copying import detect_copies_in_folder
-        from overworld.evaluation.report import copying_report
-
-        report = detect_copies_in_folder(args.generated, args.train, n=args.ngram)
-        print("\n" + copying_report(report, args.generated, args.train))
-        out["copying"] = report.to_dict()
-        did = True
-    if not did:
+        out["copying"] = _copying(args)
+    if not out:
         raise ConfigError(
             "nothing to evaluate: give --model M --data PREPARED, --generated DIR --reference DIR, "
             "or --generated DIR --train PREPARED"
@@ -199,6 +153,68 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(_finite(out), indent=1), encoding="utf-8")
     return 0
+
+
+def _likelihood(args: argparse.Namespace) -> dict[str, Any]:
+    """--model (and/or --bigram) on --data: the likelihood table, printed; the results as a dict."""
+    from overworld.errors import ConfigError
+    from overworld.evaluation.bigram import evaluate_bigram
+    from overworld.evaluation.report import likelihood_table
+
+    if not args.data:
+        raise ConfigError("--model needs --data PREPARED (a folder made by `overworld prepare`)")
+    results = {}
+    if args.model and args.model != "bigram":
+        results["model"] = _model_likelihood(args)
+    if args.bigram or args.model == "bigram":
+        results["bigram"] = evaluate_bigram(args.data, args.split)
+    print(f"likelihood on the {args.split} split of {args.data}")
+    print(likelihood_table(results))
+    if len(results) == 1:
+        return next(iter(results.values())).to_dict()
+    return {**results["model"].to_dict(), "bigram": results["bigram"].to_dict()}
+
+
+def _model_likelihood(args: argparse.Namespace) -> Any:
+    from overworld.devices import pick_device
+    from overworld.evaluation.likelihood import evaluate_model
+    from overworld.models.storage import load_model
+
+    device = pick_device(args.device)
+    pretrained = load_model(args.model, device=device)
+    bar = _ProgressBar()
+    result = evaluate_model(
+        pretrained.model,
+        pretrained.tokenizer,
+        args.data,
+        args.split,
+        batch_size=args.batch_size,
+        stride=args.stride,
+        device=device,
+        progress=bar,
+    )
+    bar.close()
+    return result
+
+
+def _statistics(args: argparse.Namespace) -> dict[str, Any]:
+    """--generated against --reference: musical statistics and the realism test, printed."""
+    from overworld.evaluation.metrics import compare_folders
+    from overworld.evaluation.report import statistics_report
+
+    comparison = compare_folders(args.generated, args.reference)
+    print("\n" + statistics_report(comparison, args.generated, args.reference))
+    return {"metrics": comparison.to_dict(), "realism": _realism(args)}
+
+
+def _copying(args: argparse.Namespace) -> dict[str, Any]:
+    """--generated against --train's train split: copy detection, printed."""
+    from overworld.evaluation.copying import detect_copies_in_folder
+    from overworld.evaluation.report import copying_report
+
+    report = detect_copies_in_folder(args.generated, args.train, n=args.ngram)
+    print("\n" + copying_report(report, args.generated, args.train))
+    return report.to_dict()
 
 
 def _infill(args: argparse.Namespace) -> int:
@@ -216,8 +232,8 @@ def _infill(args: argparse.Namespace) -> int:
         raise ConfigError("--infill needs --model M (a bar-token model) and --data PREPARED [--split test]")
     pretrained = load_model(args.model, device=pick_device(args.device))
     report = infill_likelihood(pretrained, read_split(args.data, args.split), bars=args.infill)
-    print(f"infilling on the {args.split} split of {args.data}: {report.gaps} gaps of {report.bars} bars in "
-          f"{report.pieces} pieces ({report.skipped} too short), {report.notes} notes")  # fmt: skip
+    what = f"{report.gaps} gaps of {report.bars} bars in {report.pieces} pieces ({report.skipped} too short)"
+    print(f"infilling on the {args.split} split of {args.data}: {what}, {report.notes} notes")
     print(f"  bits per note, past only:        {report.bits_per_note_past:.3f}")
     print(
         f"  bits per note, past and future:  {report.bits_per_note_both:.3f}  ({report.reduction:.1%} lower)"
@@ -246,8 +262,8 @@ def _copy_test(args: argparse.Namespace) -> int:
     files = files_of_split(args.data, args.split) if args.data else files_in_folder(args.reference)
     pretrained = load_model(args.model, device=pick_device(args.device))
     bar = _ProgressBar(unit="piece", desc="copy test")
-    report = copy_test(pretrained, files, SampleConfig() if args.raw else pretrained.sampling, seed=args.seed,
-                       progress=bar)  # fmt: skip
+    settings = SampleConfig() if args.raw else pretrained.sampling
+    report = copy_test(pretrained, files, settings, seed=args.seed, progress=bar)
     bar.close()
     print(copy_test_table(report))
     if args.json:
