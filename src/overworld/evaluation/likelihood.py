@@ -151,7 +151,6 @@ def evaluate_model(
     ``progress(windows_done, windows_total)`` is called after each batch (the CLI draws a bar with it).
     Raises :class:`ConfigError` for a batch size or stride out of range, :class:`DataError` for bad data.
     """
-    import torch
 
     _check_sizes(batch_size, stride)
     if files is None:
@@ -168,7 +167,26 @@ def evaluate_model(
     windows = _windows(files, length, stride)
     windows.sort(key=lambda w: len(w[0]))  # similar lengths batch together: little padding
     _check_memory(model.config, min(batch_size, len(windows)), device)
-    pad = int(tokenizer.pad_id)
+    nats, correct, scored = _score_windows(
+        model, windows, int(tokenizer.pad_id), batch_size, device, progress
+    )
+    notes, seconds = count_music(tokenizer, files)
+    result = result_from_totals(nats, correct, scored, notes, seconds, len(files))
+    log.info("%s: %.4f bits/token over %d tokens", split, result.bits_per_token, scored)
+    return result
+
+
+def _score_windows(
+    model: LanguageModel,
+    windows: list[tuple[np.ndarray, np.ndarray]],
+    pad: int,
+    batch_size: int,
+    device: str | torch.device,
+    progress: Callable[[int, int], None] | None,
+) -> tuple[float, int, int]:
+    """(nats, correct, scored) over ``windows``, batched and padded with ``pad``, in eval mode."""
+    import torch
+
     nats, correct, scored = 0.0, 0, 0
     was_training = model.training
     model.eval()
@@ -189,10 +207,7 @@ def evaluate_model(
                     progress(min(i + len(batch), len(windows)), len(windows))
     finally:
         model.train(was_training)
-    notes, seconds = count_music(tokenizer, files)
-    result = result_from_totals(nats, correct, scored, notes, seconds, len(files))
-    log.info("%s: %.4f bits/token over %d tokens", split, result.bits_per_token, scored)
-    return result
+    return nats, correct, scored
 
 
 def score_batch(
