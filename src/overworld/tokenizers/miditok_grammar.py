@@ -41,12 +41,33 @@ _PITCHED_NOTES = {"Pitch", "NoteOn", "NoteOff", "PitchIntervalTime", "PitchInter
 _STARTS = {"Pitch", "PitchDrum", "NoteOn", "DrumOn"}  # a note starts: its instrument has played
 _SLOTS = 64  # notes whose end is tracked at once (more than any polyphony limit in use)
 _OPEN = 1e9  # the end of a note whose Duration has not come yet
+# the per-token value tables _read_values fills (on the CPU; then moved to the grammar's device)
+_VALUE_TABLES = (
+    "program_of",
+    "position_of",
+    "pitch_of",
+    "shift_of",
+    "duration_of",
+    "tempo_of",
+    "signature_of",
+)
 
 
 def _beats(value: str) -> float:
     """MidiTok's ``"1.2.8"`` (one beat and 2/8): 1.25 beats."""
     whole, part, res = (int(x) for x in value.split("."))
     return whole + part / res
+
+
+def _type_graph(graph: dict[str, set[str]], index: dict[str, int]) -> Tensor:
+    """MidiTok's token-type graph as a (types, types) table: may type v follow type t."""
+    follows = torch.zeros(len(index), len(index), dtype=torch.bool)
+    for name, nexts in graph.items():
+        for nxt in nexts:
+            nxt = nxt.split("_", 1)[0]  # the graph names specials in full ("PAD_None")
+            if name in index and nxt in index:
+                follows[index[name], index[nxt]] = True
+    return follows
 
 
 class MidiTokGrammar(BudgetMixin):
@@ -83,10 +104,37 @@ class MidiTokGrammar(BudgetMixin):
         """Per token id: its type, program, position, pitch, time shift, duration, tempo and metre; the
         type graph as a (types, vocabulary) table. Returns the type index."""
         vocab: dict[str, int] = inner.vocab  # type: ignore[attr-defined]
-        size = len(vocab)
         graph: dict[str, set[str]] = inner.tokens_types_graph  # type: ignore[attr-defined]
         names = sorted({token.split("_", 1)[0] for token in vocab} | set(graph))
         index = {name: i for i, name in enumerate(names)}
+        kind = self._read_values(vocab, index)
+        config = getattr(inner, "config", None)
+        beat_res = getattr(config, "beat_res", None) or {(0, 4): 8}
+        self.positions_per_beat = float(max(beat_res.values()))
+        self.kind = kind.to(self.device)
+        for name in _VALUE_TABLES:
+            setattr(self, name, getattr(self, name).to(self.device))
+        self.follows = _type_graph(graph, index)[:, kind].to(self.device)  # (T, V): may token v follow type t
+        type_names = [names[k] for k in kind.tolist()]
+        self.drum_note, self.pitched_note, self.starts_note = (
+            torch.tensor([name in group for name in type_names], device=self.device)
+            for group in (_DRUM_NOTES, _PITCHED_NOTES, _STARTS)
+        )
+        self.is_program = self.program_of >= 0
+        self.is_position = self.position_of >= 0
+        self.is_bar = self.kind == index.get("Bar", -1)
+        self.is_shift = self.shift_of > 0
+        self.is_duration = self.duration_of >= 0
+        self.is_tempo = self.tempo_of > 0
+        self.is_signature = self.signature_of[:, 0] > 0
+        self.timed = bool(self.is_duration.any())  # notes carry their length: polyphony can be counted
+        self.pad, self.bos, self.eos = vocab["PAD_None"], vocab["BOS_None"], vocab["EOS_None"]
+        self.program_type = index.get("Program", -1)
+        return index
+
+    def _read_values(self, vocab: dict[str, int], index: dict[str, int]) -> Tensor:
+        """The value tables (``_VALUE_TABLES``, on the CPU) of every token id; returns each id's type."""
+        size = len(vocab)
         kind = torch.zeros(size, dtype=torch.long)
         self.program_of = torch.full((size,), -1, dtype=torch.long)  # 0-127, 128 for drums
         self.position_of = torch.full((size,), -1, dtype=torch.long)
@@ -113,36 +161,7 @@ class MidiTokGrammar(BudgetMixin):
             elif name == "TimeSig":
                 num, den = value.split("/")
                 self.signature_of[i] = torch.tensor([float(num), float(den)])
-        config = getattr(inner, "config", None)
-        beat_res = getattr(config, "beat_res", None) or {(0, 4): 8}
-        self.positions_per_beat = float(max(beat_res.values()))
-        follows = torch.zeros(len(names), len(names), dtype=torch.bool)
-        for name, nexts in graph.items():
-            for nxt in nexts:
-                nxt = nxt.split("_", 1)[0]  # the graph names specials in full ("PAD_None")
-                if name in index and nxt in index:
-                    follows[index[name], index[nxt]] = True
-        self.kind = kind.to(self.device)
-        for name in ("program_of", "position_of", "pitch_of", "shift_of", "duration_of", "tempo_of",
-                     "signature_of"):  # fmt: skip
-            setattr(self, name, getattr(self, name).to(self.device))
-        self.follows = follows[:, kind].to(self.device)  # (T, V): may token v follow type t
-        type_names = [names[k] for k in kind.tolist()]
-        self.drum_note, self.pitched_note, self.starts_note = (
-            torch.tensor([name in group for name in type_names], device=self.device)
-            for group in (_DRUM_NOTES, _PITCHED_NOTES, _STARTS)
-        )
-        self.is_program = self.program_of >= 0
-        self.is_position = self.position_of >= 0
-        self.is_bar = self.kind == index.get("Bar", -1)
-        self.is_shift = self.shift_of > 0
-        self.is_duration = self.duration_of >= 0
-        self.is_tempo = self.tempo_of > 0
-        self.is_signature = self.signature_of[:, 0] > 0
-        self.timed = bool(self.is_duration.any())  # notes carry their length: polyphony can be counted
-        self.pad, self.bos, self.eos = vocab["PAD_None"], vocab["BOS_None"], vocab["EOS_None"]
-        self.program_type = index.get("Program", -1)
-        return index
+        return kind
 
     def _start_state(self, index: dict[str, int], b: int, instruments: tuple[int, ...],
                      max_instruments: int | Tensor, max_polyphony: int, max_note_seconds: float) -> None:  # fmt: skip
