@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -97,12 +97,14 @@ def _compose_work(studio: Studio, fields: dict[str, Any], primer: Path | None) -
     length = forms.generate_length(fields, studio.can_bars)
     sampling = studio.sampling(forms.generate_changes(fields))
     stems = forms.flag(fields, "stems")
-    return lambda progress: [studio.generate(sampling, seed=seed, primer=primer, stems=stems, progress=progress,
-                                             **length)]  # fmt: skip
+    return lambda progress: [
+        studio.generate(sampling, seed=seed, primer=primer, stems=stems, progress=progress, **length)
+    ]
 
 
-def create_app(studio: Studio, *, host: str = "127.0.0.1", port: int = 7860,
-               allow_hosts: tuple[str, ...] = ()) -> Any:  # fmt: skip
+def create_app(
+    studio: Studio, *, host: str = "127.0.0.1", port: int = 7860, allow_hosts: tuple[str, ...] = ()
+) -> Any:
     """The FastAPI app serving ``studio`` at ``host``:``port`` (the address it is opened at: the guard
     refuses other hosts; ``allow_hosts``: more names it is reached by, such as the machine's on a network)."""
     jobs = Jobs()
@@ -133,6 +135,14 @@ def create_app(studio: Studio, *, host: str = "127.0.0.1", port: int = 7860,
     def api_info() -> dict[str, Any]:
         return info(studio)
 
+    _add_job_routes(app, studio, jobs)
+    _add_take_routes(app, studio)
+    return app
+
+
+def _add_job_routes(app: Any, studio: Studio, jobs: Jobs) -> None:
+    """The routes that start work (compose or generate, regenerate bars) and report on it."""
+
     @app.post("/api/compose")
     async def api_compose(request: Request) -> dict[str, Any]:
         form = await request.form()
@@ -144,23 +154,36 @@ def create_app(studio: Studio, *, host: str = "127.0.0.1", port: int = 7860,
 
     @app.post("/api/takes/{take_id}/regenerate")
     async def api_regenerate(take_id: int, request: Request) -> dict[str, Any]:
-        from overworld.generation.controls import parse_instruments
-
         fields = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
-        studio.require_bars("regenerating bars")
-        take = studio.take(take_id)
-        span = forms.infill_span(fields, take.bars)
-        instruments = parse_instruments(fields.get("instruments"))
-        changes = {k: v for k, v in forms.sampling_changes(fields).items() if k != "instruments"}
-        studio.sampling(changes, take.sampling)  # checked now
-        seed = forms.seed_of(fields)
-        return {"job": jobs.submit(lambda progress: [studio.regenerate(
-            take_id, span, instruments=instruments, changes=changes, seed=seed, progress=progress)]).id}  # fmt: skip
+        return {"job": jobs.submit(_regenerate_work(studio, take_id, fields)).id}
 
     @app.get("/api/jobs/{job_id}")
     def api_job(job_id: int) -> Any:
         job = jobs.get(job_id)
         return job.describe() if job else JSONResponse({"error": f"there is no job {job_id}"}, 404)
+
+
+def _regenerate_work(studio: Studio, take_id: int, fields: dict[str, str]) -> Callable[[Any], list[Any]]:
+    """Check a regenerate request's fields now; the work that rewrites the take's bars, for a job."""
+    from overworld.generation.controls import parse_instruments
+
+    studio.require_bars("regenerating bars")
+    take = studio.take(take_id)
+    span = forms.infill_span(fields, take.bars)
+    instruments = parse_instruments(fields.get("instruments"))
+    changes = {k: v for k, v in forms.sampling_changes(fields).items() if k != "instruments"}
+    studio.sampling(changes, take.sampling)  # checked now
+    seed = forms.seed_of(fields)
+
+    def work(progress: Any) -> list[Any]:
+        kept = dict(instruments=instruments, changes=changes, seed=seed, progress=progress)
+        return [studio.regenerate(take_id, span, **kept)]
+
+    return work
+
+
+def _add_take_routes(app: Any, studio: Studio) -> None:
+    """The routes that list the takes and serve each one's mix, piano roll and zip."""
 
     @app.get("/api/takes")
     def api_takes() -> list[dict[str, Any]]:
@@ -177,7 +200,5 @@ def create_app(studio: Studio, *, host: str = "127.0.0.1", port: int = 7860,
     @app.get("/api/takes/{take_id}/zip")
     def api_zip(take_id: int) -> Response:
         name = f"overworld-take-{take_id}.zip"
-        return Response(studio.zip(take_id), media_type="application/zip",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
-
-    return app
+        headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+        return Response(studio.zip(take_id), media_type="application/zip", headers=headers)
