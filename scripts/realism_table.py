@@ -83,6 +83,58 @@ def _generate(model, changes: dict, num: int, bars: int, seed: int, out: Path) -
     return sum(p.seconds for p in pieces) / took
 
 
+def _row(spec: str, args: argparse.Namespace, out_root: Path, reference: list, ref_medians, iqr) -> dict:
+    """Generate with one setting and measure it against the reference; print its line, return its row."""
+    low, high = iqr
+    name, model_path, changes = _setting(spec)
+    speed = _generate(load_model(model_path), changes, args.num, args.bars, args.seed, out_root / name)
+    generated = [s for _, s in load_folder(out_root / name, ttype="tick")[0]]
+    result = realism(generated, reference, seed=0)
+    sim = float(np.median(_similarity(generated)))
+    copies = detect_copies_in_folder(out_root / name, args.data)
+    medians = {s: result.medians[s][0] for s in STATISTICS}
+    within = sum(
+        abs(medians[s] - ref_medians[i]) <= TOLERANCE * abs(ref_medians[i]) for i, s in enumerate(STATISTICS)
+    )
+    worst = max(result.per_statistic, key=result.per_statistic.get)
+    interval = f"{result.interval[0]:.2f}-{result.interval[1]:.2f}"
+    inside = "inside" if low <= sim <= high else "outside"
+    print(
+        f"{name}: AUC {result.auc:.3f} ({interval}), most telling {worst} {result.per_statistic[worst]:.2f}; "
+        f"{within}/{len(STATISTICS)} medians within 25%; self-similarity {sim:.3f} ({inside} IQR); longest "
+        f"copied run {copies.longest_run} notes; {speed:.1f}x real time (batch {args.num})",
+        flush=True,
+    )
+    return {
+        "auc": result.auc,
+        "interval": result.interval,
+        "per_statistic": result.per_statistic,
+        "medians": medians,
+        "within_25": int(within),
+        "self_similarity": sim,
+        "in_iqr": bool(low <= sim <= high),
+        "copied_run": copies.longest_run,
+        "speed": speed,
+        "load": os.getloadavg()[0],
+    }
+
+
+def _table(rows: dict[str, dict], ref_medians) -> None:
+    names = list(rows)
+    print("\n| per 4-bar window (median) | reference | " + " | ".join(names) + " |")
+    print("|---|---|" + "---|" * len(names))
+    for i, s in enumerate(STATISTICS):
+        cells = " | ".join(f"{rows[n]['medians'][s]:.2f}" for n in names)
+        print(f"| {s} | {ref_medians[i]:.2f} | {cells} |")
+    for key, fmt in (
+        ("auc", "{:.3f}"),
+        ("within_25", "{}/12"),
+        ("self_similarity", "{:.3f}"),
+        ("copied_run", "{}"),
+    ):
+        print(f"| {key} | | " + " | ".join(fmt.format(rows[n][key]) for n in names) + " |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("settings", nargs="+")
@@ -99,52 +151,19 @@ def main() -> None:
     ref_medians = np.median(np.concatenate([w for w in map(window_statistics, reference) if len(w)]), axis=0)
     ref_sim = _similarity(reference)
     low, high = np.percentile(ref_sim, [25, 75])
-    print(f"reference: {len(reference)} {args.split} pieces of {args.data}; bar self-similarity median "
-          f"{np.median(ref_sim):.3f}, IQR {low:.3f}-{high:.3f}; load {os.getloadavg()[0]:.1f}")  # fmt: skip
-    rows = {}
+    iqr = f"median {np.median(ref_sim):.3f}, IQR {low:.3f}-{high:.3f}"
+    print(
+        f"reference: {len(reference)} {args.split} pieces of {args.data}; bar self-similarity {iqr}; "
+        f"load {os.getloadavg()[0]:.1f}"
+    )
     out_root = Path(args.out or tempfile.mkdtemp(prefix="realism-"))
+    rows = {}
     for spec in args.settings:
-        name, model_path, changes = _setting(spec)
-        model = load_model(model_path)
-        speed = _generate(model, changes, args.num, args.bars, args.seed, out_root / name)
-        generated = [s for _, s in load_folder(out_root / name, ttype="tick")[0]]
-        result = realism(generated, reference, seed=0)
-        sim = float(np.median(_similarity(generated)))
-        copies = detect_copies_in_folder(out_root / name, args.data)
-        medians = {s: result.medians[s][0] for s in STATISTICS}
-        within = sum(
-            abs(medians[s] - ref_medians[i]) <= TOLERANCE * abs(ref_medians[i])
-            for i, s in enumerate(STATISTICS)
-        )
-        rows[name] = {"auc": result.auc, "interval": result.interval, "per_statistic": result.per_statistic,
-                      "medians": medians, "within_25": int(within), "self_similarity": sim,
-                      "in_iqr": bool(low <= sim <= high), "copied_run": copies.longest_run,
-                      "speed": speed, "load": os.getloadavg()[0]}  # fmt: skip
-        worst = max(result.per_statistic, key=result.per_statistic.get)
-        print(f"{name}: AUC {result.auc:.3f} ({result.interval[0]:.2f}-{result.interval[1]:.2f}), most telling "
-              f"{worst} {result.per_statistic[worst]:.2f}; {within}/{len(STATISTICS)} medians within 25%; "
-              f"self-similarity {sim:.3f} ({'inside' if low <= sim <= high else 'outside'} IQR); longest copied "
-              f"run {copies.longest_run} notes; {speed:.1f}x real time (batch {args.num})", flush=True)  # fmt: skip
-    names = list(rows)
-    print("\n| per 4-bar window (median) | reference | " + " | ".join(names) + " |")
-    print("|---|---|" + "---|" * len(names))
-    for i, s in enumerate(STATISTICS):
-        print(
-            f"| {s} | {ref_medians[i]:.2f} | "
-            + " | ".join(f"{rows[n]['medians'][s]:.2f}" for n in names)
-            + " |"
-        )
-    for key, fmt in (
-        ("auc", "{:.3f}"),
-        ("within_25", "{}/12"),
-        ("self_similarity", "{:.3f}"),
-        ("copied_run", "{}"),
-    ):
-        print(f"| {key} | | " + " | ".join(fmt.format(rows[n][key]) for n in names) + " |")
+        rows[_setting(spec)[0]] = _row(spec, args, out_root, reference, ref_medians, (low, high))
+    _table(rows, ref_medians)
     if args.json:
-        Path(args.json).write_text(json.dumps({"reference": {"medians": dict(zip(STATISTICS, ref_medians.tolist())),
-                                                             "self_similarity_iqr": [low, high]}, "settings": rows},
-                                              indent=1, default=float))  # fmt: skip
+        ref = {"medians": dict(zip(STATISTICS, ref_medians.tolist())), "self_similarity_iqr": [low, high]}
+        Path(args.json).write_text(json.dumps({"reference": ref, "settings": rows}, indent=1, default=float))
 
 
 if __name__ == "__main__":
