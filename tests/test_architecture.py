@@ -59,9 +59,6 @@ KNOWN_UPWARD: dict[tuple[str, str], str] = {
 # Known circles still to break, as the edges that close them: (importer, imported) -> why.
 KNOWN_CIRCLES: dict[tuple[str, str], str] = {
     ("overworld.config", "overworld.models.build"): "as in KNOWN_UPWARD: ModelConfig reads the registries",
-    ("overworld.models.music_transformer", "overworld.models.build"): (
-        "the Transformer builds its attention from build.ATTENTION, whose builders import it lazily"
-    ),
     ("overworld.models.storage", "overworld.models.hub"): (
         "load_model resolves user/name through hub, and push_model reads the folder through storage"
     ),

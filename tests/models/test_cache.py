@@ -15,6 +15,7 @@ import dataclasses
 import pytest
 import torch
 
+from overworld.models.base import KeyValueBuffer
 from overworld.models.build import build_model
 
 ATOL = 1e-5
@@ -86,3 +87,42 @@ def test_lstm_state_carries_across_steps(tiny_config):
     last = model.step(ids[:, 17:], cache)
     torch.testing.assert_close(last, model(ids)[:, 17:], rtol=0, atol=ATOL)
     assert cache.position == 30
+
+
+@pytest.mark.parametrize("chunks", [(1,) * 60, (9, 8, 1, 1, 12, 3, 1, 1, 20, 1, 1, 1, 2)])
+@torch.no_grad()
+def test_steps_equal_forward_well_past_two_windows(attention_config, chunks):
+    # 60 tokens through a window of 8: the cache's storage (2 windows) fills and moves its past to the
+    # front several times, also with chunks that overlap what they move and one that outgrows it
+    model = build_model(attention_config).eval()
+    ids = _ids(sum(chunks), seed=5)
+    full = model(ids)
+    cache = model.new_cache(2)
+    outputs, start = [], 0
+    for size in chunks:
+        outputs.append(model.step(ids[:, start : start + size], cache))
+        start += size
+        assert cache.length == min(start, attention_config.sequence_length - 1)
+    torch.testing.assert_close(torch.cat(outputs, dim=1), full, rtol=0, atol=ATOL)
+    assert cache.position == sum(chunks)
+
+
+@pytest.mark.parametrize("chunks", [(1,) * 40, (9, 8, 1, 12, 3, 30, 1, 2)])
+def test_key_value_buffer_returns_the_last_window_and_moves_its_past_in_place(chunks):
+    keep = 7
+    buffer = KeyValueBuffer(keep)
+    generator = torch.Generator().manual_seed(6)
+    seen = torch.zeros(2, 3, 0, 4)  # (B, H, S, D): every position appended so far
+    for size in chunks:
+        k = torch.randn(2, 3, size, 4, generator=generator)  # (B, H, T, D)
+        held = min(seen.shape[2], keep)
+        before = None if buffer.keys is None else (buffer.keys.data_ptr(), buffer.keys.shape[2])
+        seen = torch.cat([seen, k], dim=2)
+        keys, values = buffer.append(k, -k)
+        assert torch.equal(keys, seen[:, :, -(held + size) :])  # the held past, then the new positions
+        assert torch.equal(values, -seen[:, :, -(held + size) :])
+        assert buffer.length == min(seen.shape[2], keep)
+        if before is not None and held + size <= before[1]:  # it fits: the same storage, written in place
+            assert buffer.keys.data_ptr() == before[0]
+        else:  # the first, or a chunk the storage cannot hold beside the past: a larger one
+            assert buffer.keys.shape[2] == max(2 * (keep + 1), held + size)

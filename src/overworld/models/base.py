@@ -10,6 +10,7 @@ logits equal the ``forward`` logits of the same position computed over the windo
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,26 +19,82 @@ from torch import Tensor, nn
 
 from overworld.config import ModelConfig
 
-__all__ = ["AttentionCache", "LanguageModel", "window_mask"]
+__all__ = ["AttentionCache", "KeyValueBuffer", "LanguageModel", "window_mask"]
+
+
+class KeyValueBuffer:
+    """One layer's past keys and values in preallocated storage, written in place.
+
+    ``append`` writes the new positions after the past and returns past + new as ``(B, H, S, D)`` views
+    of the storage (valid until the next ``append``), then forgets all but the last ``keep`` positions.
+    The storage holds ``2 * (keep + 1)`` positions (more if one ``append`` needs it): when the next
+    positions would run past its end, the kept past moves to the front once, so each token costs O(1)
+    copies on average instead of copying the whole past every step. For inference: the storage is
+    overwritten in place, so gradients must not flow through it.
+    """
+
+    def __init__(self, keep: int) -> None:
+        self.keep = keep  # the most past positions held between appends: sequence_length - 1
+        self.keys: Tensor | None = None  # (B, H, capacity, D), allocated by the first append
+        self.values: Tensor | None = None  # (B, H, capacity, D)
+        self.start = 0  # where the held past begins in the storage
+        self.length = 0  # how many past positions are held
+
+    def append(self, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
+        """New ``k, v (B, H, T, D)`` -> past + new ``(B, H, S, D)``, ``S = length + T``."""
+        begin = self.start + self.length
+        end = begin + k.shape[2]
+        if self.keys is None or end > self.keys.shape[2]:
+            self._make_room(k, v)
+            begin, end = self.length, self.length + k.shape[2]
+        self.keys[:, :, begin:end] = k  # (B, H, T, D)
+        self.values[:, :, begin:end] = v  # (B, H, T, D)
+        keys = self.keys[:, :, self.start : end]  # (B, H, S, D)
+        values = self.values[:, :, self.start : end]  # (B, H, S, D)
+        self.start = max(self.start, end - self.keep)
+        self.length = end - self.start
+        return keys, values
+
+    def _make_room(self, k: Tensor, v: Tensor) -> None:
+        """Move the held past to the front of the storage (a larger one if ``k`` would not fit)."""
+        need = self.length + k.shape[2]
+        past = slice(self.start, self.start + self.length)
+        if self.keys is None or self.values is None or need > self.keys.shape[2]:
+            batch, heads, _, dim = k.shape
+            capacity = max(2 * (self.keep + 1), need)
+            keys = k.new_empty(batch, heads, capacity, dim)  # (B, H, capacity, D)
+            values = v.new_empty(batch, heads, capacity, v.shape[-1])  # (B, H, capacity, D)
+            if self.keys is not None and self.values is not None:
+                keys[:, :, : self.length] = self.keys[:, :, past]
+                values[:, :, : self.length] = self.values[:, :, past]
+            self.keys, self.values = keys, values
+        elif self.length:
+            overlap = self.start < self.length  # the source and the front overlap: copy through a clone
+            held_keys, held_values = self.keys[:, :, past], self.values[:, :, past]  # (B, H, S, D)
+            self.keys[:, :, : self.length] = held_keys.clone() if overlap else held_keys
+            self.values[:, :, : self.length] = held_values.clone() if overlap else held_values
+        self.start = 0
 
 
 @dataclass
 class AttentionCache:
-    """Past keys and values of every layer, each ``(B, H, S, D)`` with ``S <= sequence_length - 1``.
+    """Past keys and values of every layer, one :class:`KeyValueBuffer` each, holding at most
+    ``sequence_length - 1`` positions.
 
     ``position`` counts every token fed so far (the absolute position of the next one), which
     rotary embeddings need; relative attention and ALiBi only use distances.
     """
 
-    keys: list[Tensor | None] = field(default_factory=list)
-    values: list[Tensor | None] = field(default_factory=list)
+    layers: list[KeyValueBuffer] = field(default_factory=list)
     position: int = 0
+    # per layer, a function that decodes one new position in inference with the layer's weights bound,
+    # ``(x (B, 1, C), layer's buffer, position) -> x (B, 1, C)`` (filled by the model's ``new_cache``)
+    decoders: list[Callable[[Tensor, KeyValueBuffer, int], Tensor]] = field(default_factory=list)
 
     @property
     def length(self) -> int:
         """How many past positions are held (the same for every layer)."""
-        first = self.keys[0] if self.keys else None
-        return 0 if first is None else int(first.shape[-2])
+        return self.layers[0].length if self.layers else 0
 
 
 def window_mask(

@@ -23,7 +23,7 @@ __all__ = ["ATTENTION", "MODELS", "build_model", "check_model_config", "describe
 def _music_transformer(config: ModelConfig) -> LanguageModel:
     from overworld.models.music_transformer import MusicTransformer
 
-    return MusicTransformer(config)
+    return MusicTransformer(config, registry_entry(ATTENTION, config.attention, "attention"))
 
 
 def _lstm(config: ModelConfig) -> LanguageModel:

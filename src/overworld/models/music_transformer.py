@@ -15,29 +15,28 @@ Every query sees itself and at most ``sequence_length - 1`` earlier positions, i
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from overworld.config import ModelConfig
-from overworld.models.base import AttentionCache, LanguageModel, window_mask
-from overworld.models.build import ATTENTION, registry_entry
+from overworld.models.base import AttentionCache, KeyValueBuffer, LanguageModel, window_mask
 
 __all__ = ["Block", "MusicTransformer"]
 
-
-def _attention(config: ModelConfig) -> nn.Module:
-    """The attention kind ``config.attention`` names, from the one registry (an unknown name is an error)."""
-    return registry_entry(ATTENTION, config.attention, "attention")(config)
+AttentionBuilder = Callable[[ModelConfig], nn.Module]
+Decoder = Callable[[Tensor, KeyValueBuffer, int], Tensor]  # (x (B, 1, C), past, position) -> x (B, 1, C)
 
 
 class Block(nn.Module):
     """One pre-norm Transformer block: attention then a GELU MLP, each with a residual."""
 
-    def __init__(self, config: ModelConfig) -> None:
+    def __init__(self, config: ModelConfig, attention: AttentionBuilder) -> None:
         super().__init__()
         self.norm1 = nn.LayerNorm(config.embedding_size)
-        self.attention = _attention(config)
+        self.attention = attention(config)
         self.norm2 = nn.LayerNorm(config.embedding_size)
         self.mlp = nn.Sequential(
             nn.Linear(config.embedding_size, config.feed_forward_dim),  # (B, T, F)
@@ -47,30 +46,41 @@ class Block(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(
-        self,
-        x: Tensor,
-        mask: Tensor,
-        past: tuple[Tensor, Tensor] | None,
-        position: int,
-        causal_fast: bool,
-    ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
-        """``x (B, T, C)`` -> ``(x (B, T, C), (k, v) (B, H, S, D))``."""
-        attended, kv = self.attention(
-            self.norm1(x), mask, past, position=position, causal_fast=causal_fast
-        )  # (B, T, C)
+        self, x: Tensor, mask: Tensor, past: KeyValueBuffer | None, position: int, causal_fast: bool
+    ) -> Tensor:
+        """``x (B, T, C)`` -> ``x (B, T, C)``; the new keys and values are appended to ``past``."""
+        attended = self.attention(self.norm1(x), mask, past, position=position, causal_fast=causal_fast)
         x = x + self.dropout(attended)  # (B, T, C)
-        x = x + self.dropout(self.mlp(self.norm2(x)))  # (B, T, C)
-        return x, kv
+        return x + self.dropout(self.mlp(self.norm2(x)))  # (B, T, C)
+
+    def decoder(self) -> Decoder:
+        """``forward`` for one new position in inference, ``(x (B, 1, C), past, position) -> x (B, 1, C)``,
+        as a function with the weights bound: no mask, no dropout, no submodule calls or lookups (their
+        overhead is most of a decoding step). The parameters are bound, not copied: it follows training,
+        ``load_state_dict`` and ``to()``."""
+        attend = self.attention.decoder()
+        n1, n2, up, down = self.norm1, self.norm2, self.mlp[0], self.mlp[2]
+        shape, w1, b1, eps1 = n1.normalized_shape, n1.weight, n1.bias, n1.eps
+        w2, b2, eps2 = n2.weight, n2.bias, n2.eps
+        up_w, up_b, down_w, down_b = up.weight, up.bias, down.weight, down.bias
+
+        def decode(x: Tensor, past: KeyValueBuffer, position: int) -> Tensor:
+            x = x + attend(F.layer_norm(x, shape, w1, b1, eps1), past, position)  # (B, 1, C)
+            hidden = F.gelu(F.linear(F.layer_norm(x, shape, w2, b2, eps2), up_w, up_b))  # (B, 1, F)
+            return x + F.linear(hidden, down_w, down_b)  # (B, 1, C)
+
+        return decode
 
 
 class MusicTransformer(LanguageModel):
-    """Decoder-only Transformer with relative (skewed), rotary or ALiBi attention."""
+    """Decoder-only Transformer with relative (skewed), rotary or ALiBi attention; ``attention`` builds
+    each block's attention (``build.py`` passes the kind ``config.attention`` names)."""
 
-    def __init__(self, config: ModelConfig) -> None:
+    def __init__(self, config: ModelConfig, attention: AttentionBuilder) -> None:
         super().__init__(config)
         self.embedding = nn.Embedding(config.vocab_size, config.embedding_size)
         self.dropout = nn.Dropout(config.dropout)
-        self.blocks = nn.ModuleList(Block(config) for _ in range(config.num_blocks))
+        self.blocks = nn.ModuleList(Block(config, attention) for _ in range(config.num_blocks))
         self.norm = nn.LayerNorm(config.embedding_size)
         self.head = nn.Linear(config.embedding_size, config.vocab_size, bias=False)
         self.apply(self._init_weights)
@@ -91,40 +101,44 @@ class MusicTransformer(LanguageModel):
             nn.init.normal_(module.weight, std=0.02)
 
     def _run(
-        self,
-        ids: Tensor,
-        pasts: list[tuple[Tensor, Tensor] | None],
-        past_length: int,
-        position: int,
-    ) -> tuple[Tensor, list[tuple[Tensor, Tensor]]]:
+        self, ids: Tensor, pasts: list[KeyValueBuffer] | list[None], past_length: int, position: int
+    ) -> Tensor:
         length = ids.shape[1]
         window = self.config.sequence_length
         mask = window_mask(length, past_length + length, window, device=ids.device)  # (T, S)
         # plain causal (no past, within the window) or a single query that sees every key
         causal_fast = (past_length == 0 and length <= window) or (length == 1 and past_length < window)
         x = self.dropout(self.embedding(ids))  # (B, T, C)
-        kvs = []
         for block, past in zip(self.blocks, pasts):
-            x, kv = block(x, mask, past, position, causal_fast)  # (B, T, C)
-            kvs.append(kv)
-        return self.head(self.norm(x)), kvs  # (B, T, V)
+            x = block(x, mask, past, position, causal_fast)  # (B, T, C)
+        return self.head(self.norm(x))  # (B, T, V)
+
+    def _decode(self, ids: Tensor, cache: AttentionCache) -> Tensor:
+        """``_run`` for one new position per row in inference: ``ids (B, 1)`` -> logits ``(B, 1, V)``."""
+        position = cache.position
+        x = F.embedding(ids, self.embedding.weight)  # (B, 1, C)
+        for decode, past in zip(cache.decoders, cache.layers):
+            x = decode(x, past, position)  # (B, 1, C)
+        norm = self.norm
+        x = F.layer_norm(x, norm.normalized_shape, norm.weight, norm.bias, norm.eps)  # (B, 1, C)
+        return F.linear(x, self.head.weight)  # (B, 1, V)
 
     def forward(self, ids: Tensor) -> Tensor:
         """Logits ``(B, T, V)``; ``T`` may exceed ``sequence_length`` (a sliding window applies)."""
-        logits, _ = self._run(ids, [None] * len(self.blocks), 0, 0)
-        return logits
+        return self._run(ids, [None] * len(self.blocks), 0, 0)
 
     def new_cache(self, batch_size: int, device: torch.device | str | None = None) -> AttentionCache:
-        """An empty key/value cache (keys and values are allocated by the first ``step``)."""
-        return AttentionCache(keys=[None] * len(self.blocks), values=[None] * len(self.blocks))
+        """An empty key/value cache (each layer's storage is allocated by the first ``step``), with each
+        block's one-position decoder."""
+        keep = self.config.sequence_length - 1
+        layers = [KeyValueBuffer(keep) for _ in self.blocks]
+        return AttentionCache(layers=layers, decoders=[block.decoder() for block in self.blocks])
 
     def step(self, ids: Tensor, cache: AttentionCache) -> Tensor:
         """Logits ``(B, T_new, V)`` for new ids; appends them to ``cache`` and slides its window."""
-        past_length = cache.length
-        pasts = [None if k is None else (k, v) for k, v in zip(cache.keys, cache.values)]
-        logits, kvs = self._run(ids, pasts, past_length, cache.position)
-        keep = self.config.sequence_length - 1
-        cache.keys = [k[:, :, -keep:] if keep else k[:, :, :0] for k, _ in kvs]  # (B, H, <= L-1, D)
-        cache.values = [v[:, :, -keep:] if keep else v[:, :, :0] for _, v in kvs]  # (B, H, <= L-1, D)
+        if ids.shape[1] == 1 and not self.training and len(cache.decoders) == len(self.blocks):
+            logits = self._decode(ids, cache)  # (B, 1, V)
+        else:
+            logits = self._run(ids, cache.layers, cache.length, cache.position)  # (B, T_new, V)
         cache.position += int(ids.shape[1])
         return logits

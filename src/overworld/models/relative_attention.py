@@ -23,10 +23,13 @@ The scores are ``(q k^T + S_rel) / sqrt(D)``, masked (causal, sliding window), s
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from overworld.models.base import KeyValueBuffer
 
 __all__ = [
     "RelativeSelfAttention",
@@ -112,36 +115,46 @@ class RelativeSelfAttention(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.method = "skew"
 
+    def decoder(self) -> Callable[[Tensor, KeyValueBuffer, int], Tensor]:
+        """``(h (B, 1, C), past, position) -> (B, 1, C)``: one new position in inference."""
+
+        def attend(h: Tensor, past: KeyValueBuffer, position: int) -> Tensor:
+            return self.forward(h, None, past, position=position)
+
+        return attend
+
     def forward(
         self,
         x: Tensor,
-        mask: Tensor,
-        past: tuple[Tensor, Tensor] | None = None,
+        mask: Tensor | None,
+        past: KeyValueBuffer | None = None,
         *,
         position: int = 0,
         causal_fast: bool = False,
-    ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
-        """``x (B, T, C)`` -> ``(y (B, T, C), (k, v))`` where ``k, v (B, H, S, D)`` include ``past``.
+    ) -> Tensor:
+        """``x (B, T, C)`` -> ``y (B, T, C)``; with ``past``, the new keys and values are appended to it
+        and the queries see them all.
 
-        ``mask (T, S)`` is True where a query may attend; ``position`` and ``causal_fast`` are part of
-        the common attention signature and unused here (only distances matter).
+        ``mask (T, S)`` is True where a query may attend (None: every key, for one query); ``position``
+        and ``causal_fast`` are part of the common attention signature and unused here (only distances
+        matter).
         """
         batch, length, dim = x.shape
-        q, k, v = self.qkv(x).split(dim, dim=-1)  # 3 x (B, T, C)
-        q = q.view(batch, length, self.num_heads, self.head_dim).transpose(1, 2)  # (B, H, T, D)
-        k = k.view(batch, length, self.num_heads, self.head_dim).transpose(1, 2)  # (B, H, T, D)
-        v = v.view(batch, length, self.num_heads, self.head_dim).transpose(1, 2)  # (B, H, T, D)
+        heads = self.num_heads
+        qkv = F.linear(x, self.qkv.weight, self.qkv.bias)  # (B, T, 3C)
+        qkv = qkv.view(batch, length, 3 * heads, self.head_dim).transpose(1, 2)  # (B, 3H, T, D)
+        q, k, v = qkv[:, :heads], qkv[:, heads : 2 * heads], qkv[:, 2 * heads :]  # 3 x (B, H, T, D)
         if past is not None:
-            k = torch.cat([past[0], k], dim=2)  # (B, H, S, D)
-            v = torch.cat([past[1], v], dim=2)  # (B, H, S, D)
+            k, v = past.append(k, v)  # 2 x (B, H, S, D)
             rel_logits = relative_logits_gather(q, self.rel, k.shape[2])  # (B, H, T, S)
         elif self.method == "naive":
             rel_logits = relative_logits_naive(q, self.rel)  # (B, H, T, T)
         else:
             rel_logits = relative_logits_skewed(q, self.rel)  # (B, H, T, T)
         scores = (q @ k.transpose(-2, -1) + rel_logits) / math.sqrt(self.head_dim)  # (B, H, T, S)
-        scores = scores.masked_fill(~mask, float("-inf"))  # (B, H, T, S)
+        if mask is not None:
+            scores = scores.masked_fill(~mask, float("-inf"))  # (B, H, T, S)
         weights = self.dropout(torch.softmax(scores, dim=-1))  # (B, H, T, S)
         y = weights @ v  # (B, H, T, D)
         y = y.transpose(1, 2).reshape(batch, length, dim)  # (B, T, C)
-        return self.out(y), (k, v)
+        return F.linear(y, self.out.weight, self.out.bias)  # (B, T, C)
