@@ -34,70 +34,8 @@ class Site:
         self.requests: list[str] = []
         self.headers: list[dict[str, str]] = []
         self.release = threading.Event()
-        site = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args):  # quiet
-                pass
-
-            def do_GET(self):
-                site.requests.append(self.path)
-                site.headers.append(dict(self.headers))
-                body = site.routes.get(self.path)
-                if body is None:
-                    self.send_error(404)
-                    return
-                faults = site.faults.get(self.path, set())
-                etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
-                start = self._start(body, faults, etag)
-                if start is None:
-                    return
-                if "no-etag" not in faults:
-                    self.send_header("ETag", etag)
-                self._send(body[start:], faults)
-
-            def _start(self, body, faults, etag):
-                rng = self.headers.get("Range")
-                if not rng or "ignore-range" in faults or self.headers.get("If-Range", etag) != etag:
-                    self.send_response(200)
-                    return 0
-                start = int(rng.split("=")[1].split("-")[0])
-                if start >= len(body):
-                    self.send_response(416)
-                    self.send_header("Content-Range", f"bytes */{len(body)}")
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return None
-                self.send_response(206)
-                self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
-                return start
-
-            def _send(self, part, faults):
-                if "chunked" in faults:
-                    self.send_header("Transfer-Encoding", "chunked")
-                elif "no-length" not in faults:
-                    self.send_header("Content-Length", str(len(part)))
-                self.end_headers()
-                if "chunked" in faults:
-                    pieces = [part[i : i + 1000] for i in range(0, len(part), 1000)]
-                    if "cut" in faults:
-                        pieces = pieces[: len(pieces) // 2]
-                    for piece in pieces:
-                        self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
-                    if "cut" not in faults:
-                        self.wfile.write(b"0\r\n\r\n")
-                elif "stall" in faults:
-                    self.wfile.write(part[:1000])
-                    self.wfile.flush()
-                    site.release.wait(30)
-                elif faults & {"truncate", "cut"}:
-                    self.wfile.write(part[: len(part) // 2])
-                else:
-                    self.wfile.write(part)
-                self.wfile.flush()
-                self.connection.shutdown(2)
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.server.site = self  # type: ignore[attr-defined]
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -105,6 +43,71 @@ class Site:
         self.release.set()
         self.server.shutdown()
         self.server.server_close()
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    """Serves the requests of the :class:`Site` it belongs to (``self.server.site``)."""
+
+    def log_message(self, *args):  # quiet
+        pass
+
+    def do_GET(self):
+        site = self.server.site
+        site.requests.append(self.path)
+        site.headers.append(dict(self.headers))
+        body = site.routes.get(self.path)
+        if body is None:
+            self.send_error(404)
+            return
+        faults = site.faults.get(self.path, set())
+        etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+        start = self._start(body, faults, etag)
+        if start is None:
+            return
+        if "no-etag" not in faults:
+            self.send_header("ETag", etag)
+        self._send(body[start:], faults)
+
+    def _start(self, body, faults, etag):
+        rng = self.headers.get("Range")
+        if not rng or "ignore-range" in faults or self.headers.get("If-Range", etag) != etag:
+            self.send_response(200)
+            return 0
+        start = int(rng.split("=")[1].split("-")[0])
+        if start >= len(body):
+            self.send_response(416)
+            self.send_header("Content-Range", f"bytes */{len(body)}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
+        self.send_response(206)
+        self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+        return start
+
+    def _send(self, part, faults):
+        if "chunked" in faults:
+            self.send_header("Transfer-Encoding", "chunked")
+        elif "no-length" not in faults:
+            self.send_header("Content-Length", str(len(part)))
+        self.end_headers()
+        if "chunked" in faults:
+            pieces = [part[i : i + 1000] for i in range(0, len(part), 1000)]
+            if "cut" in faults:
+                pieces = pieces[: len(pieces) // 2]
+            for piece in pieces:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            if "cut" not in faults:
+                self.wfile.write(b"0\r\n\r\n")
+        elif "stall" in faults:
+            self.wfile.write(part[:1000])
+            self.wfile.flush()
+            self.server.site.release.wait(30)
+        elif faults & {"truncate", "cut"}:
+            self.wfile.write(part[: len(part) // 2])
+        else:
+            self.wfile.write(part)
+        self.wfile.flush()
+        self.connection.shutdown(2)
 
 
 def make_zip(members: dict[str, bytes]) -> bytes:
