@@ -16,7 +16,11 @@ same table is printed for it.
     python benchmarks/bench_generate.py --contexts 1024 2048 --full-tokens 3 --cached-tokens 32
 
 Then, for a trained model (``--model``, default the bundled one) with its recommended settings: seconds of
-music composed per second of compute at batch 1 and 8 (``--batches``), ``--bars`` bars a piece.
+music composed per second of compute at batch 1 and 8 (``--batches``), ``--bars`` bars a piece, with the
+milliseconds per token of the model's one-token steps and of the rest (grammar, filters, sampling).
+
+    python benchmarks/bench_generate.py --real-time-only --batches 1
+    python benchmarks/bench_generate.py --step-ms 100 1000 2047 3000   # ms per one-token step, batch 1
 """
 
 from __future__ import annotations
@@ -100,25 +104,91 @@ def grammar_overhead(steps: int, device: torch.device) -> float:
     return (time.perf_counter() - start) / steps * 1000
 
 
+class _TimedSteps:
+    """Wraps a model's ``step`` (on the instance, for this benchmark only) to add up the time of its
+    one-token steps, which is the model's share of a token; the rest is the sampler's."""
+
+    def __init__(self, lm: torch.nn.Module, device: torch.device) -> None:
+        self.lm, self.inner, self.device = lm, lm.step, device
+        self.seconds, self.steps = 0.0, 0
+        lm.step = self
+
+    def __call__(self, ids: torch.Tensor, cache: object) -> torch.Tensor:
+        if ids.shape[1] != 1:
+            return self.inner(ids, cache)
+        start = time.perf_counter()
+        logits = self.inner(ids, cache)
+        _sync(self.device)
+        self.seconds += time.perf_counter() - start
+        self.steps += 1
+        return logits
+
+    def close(self) -> None:
+        del self.lm.step  # the class's method again
+
+
 def real_time(model_dir: str, bars: int, batches: list[int], device: torch.device) -> None:
     """Seconds of music per second of compute of a trained model (default: the bundled one) with its
-    recommended settings, ``bars`` bars a piece, at each batch size."""
+    recommended settings, ``bars`` bars a piece, at each batch size; and the milliseconds per token of the
+    model's one-token steps and of the rest (grammar, filters, sampling, bookkeeping)."""
     from overworld.generation.pieces import compose_pieces
     from overworld.models.storage import load_model
 
     model = load_model(model_dir, device=device)
     print(f"\n{model_dir}: {sum(p.numel() for p in model.model.parameters()) / 1e6:.2f} M parameters, "
           f"{model.tokenizer.name} tokens, recommended settings, {bars} bars a piece")  # fmt: skip
-    print(f"{'device':<8}{'batch':>6}{'music s':>10}{'compute s':>11}{'x real time':>13}")
+    print(f"{'device':<8}{'batch':>6}{'music s':>10}{'compute s':>11}{'x real time':>13}{'tokens':>8}"
+          f"{'model ms/tok':>14}{'rest ms/tok':>13}")  # fmt: skip
     for batch in batches:
         compose_pieces(model, model.sampling, num=batch, bars=1, seed=0)  # warm-up
         _sync(device)
+        timed = _TimedSteps(model.model, device)
         start = time.perf_counter()
-        pieces = compose_pieces(model, model.sampling, num=batch, bars=bars, seed=1)
+        try:
+            pieces = compose_pieces(model, model.sampling, num=batch, bars=bars, seed=1)
+        finally:
+            timed.close()
         _sync(device)
         took = time.perf_counter() - start
         music = sum(p.seconds for p in pieces)
-        print(f"{device.type:<8}{batch:>6}{music:>10.1f}{took:>11.2f}{music / took:>12.1f}x", flush=True)
+        per_model = timed.seconds / max(1, timed.steps) * 1000
+        per_rest = (took - timed.seconds) / max(1, timed.steps) * 1000
+        print(f"{device.type:<8}{batch:>6}{music:>10.1f}{took:>11.2f}{music / took:>12.1f}x{timed.steps:>8}"
+              f"{per_model:>14.2f}{per_rest:>13.2f}", flush=True)  # fmt: skip
+
+
+def step_times(model_dir: str, lengths: list[int], steps: int, device: torch.device) -> None:
+    """Milliseconds per one-token ``model.step`` of a trained model at batch 1 with ``lengths`` tokens
+        already fed (past ``sequence_length - 1`` the cache holds a full window and slides): the median and
+        the 10th percentile of ``steps`` steps (the percentile is the least disturbed by other work). Threads as
+    ``generate`` chooses them (``OVERWORLD_THREADS`` to set)."""
+    from overworld.models.storage import load_model
+    from overworld.threads import choose_threads
+
+    lm = load_model(model_dir, device=device).model.eval()
+    choose_threads(batch=1, parameters=lm.num_parameters())  # as generate does
+    generator = torch.Generator(device=device).manual_seed(0)
+    ids = torch.randint(V.NOTE_ON_OFFSET, lm.config.vocab_size, (1, max(lengths) + steps), generator=generator,
+                        device=device)  # fmt: skip
+    chunk = max(1, lm.config.sequence_length // 2)
+    print(
+        f"\n{model_dir}: ms per one-token step, batch 1, {torch.get_num_threads()} CPU threads, {steps} steps"
+    )
+    print(f"{'device':<8}{'cached':>8}{'median ms':>11}{'p10 ms':>9}")
+    with torch.inference_mode():
+        for length in lengths:
+            cache = lm.new_cache(1, device)
+            for begin in range(0, length, chunk):
+                lm.step(ids[:, begin : min(length, begin + chunk)], cache)
+            times = []
+            for t in range(length, length + steps):
+                start = time.perf_counter()
+                lm.step(ids[:, t : t + 1], cache)
+                _sync(device)
+                times.append(time.perf_counter() - start)
+            times.sort()
+            median, p10 = times[len(times) // 2] * 1000, times[len(times) // 10] * 1000
+            print(f"{device.type:<8}{length:>8}{median:>11.3f}{p10:>9.3f}", flush=True)
 
 
 def main() -> None:
@@ -140,12 +210,20 @@ def main() -> None:
     parser.add_argument(
         "--real-time-only", action="store_true", help="only the trained model's real-time table"
     )
+    parser.add_argument("--step-ms", type=int, nargs="+", metavar="CACHED",
+                        help="only the trained model's ms per one-token step with CACHED tokens fed (e.g. 100 1000 2047 "
+                        "3000)")  # fmt: skip
+    parser.add_argument("--steps", type=int, default=200, help="timed steps for --step-ms (default: 200)")
     args = parser.parse_args()
     devices = [torch.device("cpu")]
     if args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available()):
         devices = (
             [torch.device("cuda")] if args.device == "cuda" else [torch.device("cpu"), torch.device("cuda")]
         )
+    if args.step_ms:
+        for device in devices:
+            step_times(args.model, args.step_ms, args.steps, device)
+        return
     for device in devices if args.real_time_only else ():
         real_time(args.model, args.bars, args.batches, device)
     if args.real_time_only:
