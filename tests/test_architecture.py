@@ -51,14 +51,10 @@ KNOWN_UPWARD: dict[tuple[str, str], str] = {
     ("overworld.models.storage", "overworld.generation.sampler"): (
         "Pretrained.generate, a convenience method, calls the sampler lazily"
     ),
-    ("overworld.config", "overworld.models.build"): (
-        "ModelConfig checks its model and attention names against models.build's registries"
-    ),
 }
 
 # Known circles still to break, as the edges that close them: (importer, imported) -> why.
 KNOWN_CIRCLES: dict[tuple[str, str], str] = {
-    ("overworld.config", "overworld.models.build"): "as in KNOWN_UPWARD: ModelConfig reads the registries",
     ("overworld.models.storage", "overworld.models.hub"): (
         "load_model resolves user/name through hub, and push_model reads the folder through storage"
     ),

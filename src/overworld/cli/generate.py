@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+_SAY = {"bpm": "the --primer file's first tempo, else the model's setting, else 120"}
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     from overworld.cli.outputs import add_output_flags
+    from overworld.config import SampleConfig
+    from overworld.generation.surface import add_arguments
 
     p = sub.add_parser(
         "generate", help="compose new music with a model",
@@ -29,40 +33,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     length.add_argument("--length", type=int, help="tokens to generate per piece (default: 1024)")
     length.add_argument("--seconds", type=float, help="stop each piece when its music reaches S seconds")
     length.add_argument("--bars", type=int, help="compose N bars per piece (bar-token models)")
-    p.add_argument("--temperature", type=float, help="softmax temperature; 0 is greedy (plain default: 1)")
-    p.add_argument("--structure-temperature", type=float,
-                   help="bar tokens: the temperature of structural choices (repeat a part or write it, which "
-                   "part comes next); 0: the same as --temperature (plain default: 0)")  # fmt: skip
-    p.add_argument("--top-k", type=int, help="sample among the K best tokens; 0: off (plain default: 0)")
-    p.add_argument("--top-p", type=float, help="nucleus probability; 1: off (plain default: 1)")
-    p.add_argument("--seed", type=int, help="random seed 0 to 2**32-1; the same seed gives the same music "
-                   "(default: random)")  # fmt: skip
-    p.add_argument("--max-polyphony", type=int, help="simultaneous notes at most (plain default: 16)")
-    p.add_argument("--max-note-seconds", type=float, help="longest note (plain default: 8)")
-    p.add_argument("--max-instruments",
-                   help="distinct instruments in one piece at most, or a range like 4-9 that each piece draws "
-                   "its own budget from; 0: no limit (plain default: 0)")  # fmt: skip
-    p.add_argument("--instruments",
-                   help="allowed instruments: GM numbers, GM names, 'drums', presets nes/square/triangle/noise "
-                   "(nes = 80 Lead 1 square, 81 Lead 2 sawtooth, 38 Synth Bass 1, drums); plain default: all")  # fmt: skip
-    p.add_argument("--grid", type=int,
-                   help="keep every onset on a grid of N even steps a beat at --bpm from the primer's start (4: "
-                   "sixteenths, 12: sixteenths and triplets), and write the MIDI file at that tempo; 0: free "
-                   "timing, written at the tempo estimated from the onsets (plain default: 0)")  # fmt: skip
-    p.add_argument("--bpm", type=float,
-                   help="the grid's tempo (default: the --primer file's first tempo, else the model's "
-                   "setting, else 120)")  # fmt: skip
-    p.add_argument("--key", help="pitched notes only in this key: 'D minor', 'F# dorian', 'Bb' (major), "
-                   "'A minor pentatonic'...; drums untouched (plain default: any pitch)")  # fmt: skip
-    p.add_argument("--time-signature", help="bar tokens: every bar in this metre, e.g. 3/4 or 6/8 (plain default: "
-                   "the model's choice)")  # fmt: skip
-    p.add_argument("--steady", action=argparse.BooleanOptionalAction, default=None,
-                   help="bar tokens: one metre and one tempo for the whole piece (--no-steady lets the model "
-                   "change them; default: the model's setting)")  # fmt: skip
-    p.add_argument("--plan", action=argparse.BooleanOptionalAction, default=None,
-                   help="bar tokens: each piece follows an arrangement plan (which instruments play in each bar, "
-                   "which parts repeat) drawn from the model's training pieces; the notes are the model's "
-                   "(--no-plan: the model arranges too; default: the model's setting)")  # fmt: skip
+    p.add_argument(
+        "--seed",
+        type=int,
+        help="random seed 0 to 2**32-1; the same seed gives the same music (default: random)",
+    )
+    add_arguments(p.add_argument_group("sampling"), SampleConfig, model_defaults=True, say=_SAY)
     p.add_argument("--like", metavar="FILE",
                    help="bar tokens: new music with the form and arrangement of this MIDI file or module "
                    "(its parts per bar and repeats), the notes the model's own")  # fmt: skip
@@ -103,20 +79,13 @@ def _add_primer_flags(p: argparse.ArgumentParser) -> None:
 
 def _changes(args: argparse.Namespace) -> dict[str, Any]:
     """The sampling settings the command line gave (the others keep the model's or the defaults)."""
+    from overworld.config import SampleConfig
     from overworld.errors import ConfigError
-    from overworld.generation.controls import parse_budget, parse_instruments
+    from overworld.generation.surface import from_args
 
-    given = {name: getattr(args, name) for name in ("temperature", "top_k", "top_p", "max_polyphony",
-                                                     "max_note_seconds", "grid", "bpm", "key", "time_signature", "steady",
-                                                     "structure_temperature", "plan")}  # fmt: skip
-    changes = {name: value for name, value in given.items() if value is not None}
     if args.bpm is not None and not args.bpm > 0:
         raise ConfigError(f"--bpm must be a positive tempo, not {args.bpm}")
-    if args.max_instruments is not None:
-        changes["max_instruments"] = parse_budget(args.max_instruments)
-    if args.instruments is not None:
-        changes["instruments"] = parse_instruments(args.instruments)
-    return changes
+    return from_args(SampleConfig, args)
 
 
 MIDI_OUT = (".mid", ".midi")  # an --out with one of these names the one piece's file

@@ -12,11 +12,17 @@ from typing import Any
 
 _MIDI_OUT = (".mid", ".midi")
 
-_SAMPLING = ("temperature", "top_k", "top_p", "max_polyphony", "max_note_seconds", "grid", "key")
+_SAY = {
+    "key": "piece.json's key beside FILE, else the file's key signature, else estimated from the notes outside "
+    "the span"
+}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     from overworld.cli.outputs import add_output_flags
+    from overworld.config import SampleConfig
+    from overworld.generation.infill import SETS
+    from overworld.generation.surface import add_arguments
 
     p = sub.add_parser(
         "infill", help="rewrite bars of a piece, hearing what comes before and after",
@@ -46,15 +52,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         type=int,
         help="random seed 0-4294967295; the same seed gives the same take (default: random)",
     )
-    p.add_argument("--temperature", type=float, help="softmax temperature (model's setting)")
-    p.add_argument("--top-k", type=int, help="sample among the K best tokens; 0: off (model's setting)")
-    p.add_argument("--top-p", type=float, help="nucleus probability; 1: off (model's setting)")
-    p.add_argument("--max-polyphony", type=int, help="simultaneous notes at most (model's setting)")
-    p.add_argument("--max-note-seconds", type=float, help="longest new note (model's setting)")
-    p.add_argument("--grid", type=int, help="new onsets on a grid of N steps a beat (12 divisible; 0: off)")
-    p.add_argument("--key", help="new pitched notes only in this key, e.g. 'D minor' (drums untouched) "
-                   "(default: piece.json's key beside FILE, else the file's key signature, else estimated "
-                   "from the notes outside the span)")  # fmt: skip
+    add_arguments(p.add_argument_group("sampling"), SampleConfig, skip=SETS, model_defaults=True, say=_SAY)
     p.add_argument(
         "--raw", action="store_true", help="start from the plain sampling defaults, not the model's"
     )
@@ -164,7 +162,8 @@ def run(args: argparse.Namespace) -> int:
     from overworld.config import SampleConfig
     from overworld.devices import pick_device
     from overworld.generation.controls import parse_instruments
-    from overworld.generation.infill import infill
+    from overworld.generation.infill import SETS, infill
+    from overworld.generation.surface import from_args
     from overworld.models.storage import load_model
 
     given = _check(args)  # fail before the model loads
@@ -178,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
         + (f"; console {given.console}" if wav and given.console else "")
     )
     pretrained = load_model(args.model, device=pick_device(args.device))
-    changes = {name: getattr(args, name) for name in _SAMPLING if getattr(args, name) is not None}
+    changes = from_args(SampleConfig, args, skip=SETS)
     changes["key"] = given.key  # --key, else the piece's own
     config = dataclasses.replace(SampleConfig() if args.raw else pretrained.sampling, **changes)
     with tqdm(desc=f"infilling bars {first}-{last}", total=last - first + 1, unit="bar", leave=False) as bar:

@@ -1,70 +1,30 @@
-"""Pure logit filters: each takes logits ``(B, V)`` and one setting and returns new logits.
+"""The sampling filters at work: :func:`apply_filters` runs every filter of the registry
+(:data:`overworld.config.filters.FILTERS`, where each filter and its settings are declared) with its
+settings from a :class:`~overworld.config.SampleConfig`, in registry order.
 
-Tokens a filter removes get ``-inf``; a filter never removes every token of a row (the best stays).
-``FILTERS`` maps the :class:`~overworld.config.SampleConfig` field name to its filter, and
-:func:`apply_filters` runs them in the order temperature, top-k, top-p.
+A filter takes logits ``(B, V)`` and its settings; one that declares ``history`` also receives the tokens
+generated so far, ``(B, t)`` long ids (PAD for finished rows and for tokens the grammar does not call notes).
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import torch
 from torch import Tensor
 
 from overworld.config import SampleConfig
+from overworld.config.filters import FILTERS, Filter, temperature, top_k, top_p
 
-__all__ = ["FILTERS", "apply_filters", "temperature", "top_k", "top_p"]
+__all__ = ["FILTERS", "Filter", "apply_filters", "temperature", "top_k", "top_p"]
 
-# B batch, V vocabulary
-
-
-def temperature(logits: Tensor, value: float) -> Tensor:
-    """Divide logits by ``value``; ``value <= 0`` is greedy (only the best token of each row stays)."""
-    if value <= 0:
-        best = logits.argmax(dim=-1, keepdim=True)  # (B, 1)
-        out = torch.full_like(logits, float("-inf"))
-        return out.scatter(-1, best, logits.gather(-1, best))
-    if value == 1.0:
-        return logits
-    return logits / value
+# B batch, V vocabulary, t tokens generated so far
 
 
-def top_k(logits: Tensor, value: int) -> Tensor:
-    """Keep exactly the ``value`` highest logits of each row; ``value <= 0`` (or >= V) keeps all."""
-    k = int(value)
-    if k <= 0 or k >= logits.shape[-1]:
-        return logits
-    kept, index = torch.topk(logits, k, dim=-1)  # (B, k)
-    out = torch.full_like(logits, float("-inf"))
-    return out.scatter(-1, index, kept)
-
-
-def top_p(logits: Tensor, value: float) -> Tensor:
-    """Nucleus: keep the smallest set of most likely tokens whose probability sums to at least ``value``.
-
-    ``value >= 1`` keeps all; the most likely token is always kept.
-    """
-    if value >= 1.0:
-        return logits
-    ordered, index = torch.sort(logits, dim=-1, descending=True)  # (B, V)
-    probs = torch.softmax(ordered, dim=-1)  # (B, V)
-    before = torch.cumsum(probs, dim=-1) - probs  # mass of the better tokens, (B, V)
-    drop_sorted = before >= value
-    drop_sorted[..., 0] = False
-    drop = torch.zeros_like(drop_sorted).scatter(-1, index, drop_sorted)  # back to vocabulary order
-    return logits.masked_fill(drop, float("-inf"))
-
-
-FILTERS: dict[str, Callable[[Tensor, float], Tensor]] = {
-    "temperature": temperature,
-    "top_k": top_k,
-    "top_p": top_p,
-}
-
-
-def apply_filters(logits: Tensor, config: SampleConfig) -> Tensor:
-    """Run every filter of ``FILTERS`` with its setting from ``config``, in registry order."""
-    for name, fn in FILTERS.items():
-        logits = fn(logits, getattr(config, name))
+def apply_filters(logits: Tensor, config: SampleConfig, history: Tensor | None = None) -> Tensor:
+    """Run every filter of ``FILTERS`` with its settings from ``config``, in registry order; ``history``
+    ``(B, t)``: the tokens generated so far (default: none)."""
+    if history is None:
+        history = torch.zeros(logits.shape[0], 0, dtype=torch.long, device=logits.device)
+    for entry in FILTERS.values():
+        settings = [getattr(config, name) for name in entry.fields]
+        logits = entry.fn(logits, *settings, history) if entry.history else entry.fn(logits, *settings)
     return logits

@@ -30,7 +30,11 @@ from overworld.errors import ConfigError
 from overworld.generation.sampler import generate
 from overworld.midi.gm import DRUMS, instrument_name
 
-__all__ = ["Infilled", "check_span", "infill", "line_up", "load_piece", "parse_bars", "write_take"]
+__all__ = ["SETS", "Infilled", "check_span", "infill", "line_up", "load_piece", "parse_bars", "write_take"]
+
+# the sampling settings infill() sets itself (the piece's own line-up, no drawn plan of another piece's):
+# not flags of `overworld infill`, not widgets of the studio's regenerate
+SETS = ("instruments", "max_instruments", "plan")
 
 
 @dataclass(frozen=True)
@@ -121,7 +125,7 @@ def infill(
     config = config or getattr(model, "sampling", None) or SampleConfig()
     allowed = tuple(instruments) or line_up(score)
     # a gap keeps the piece's own arrangement: no drawn plan (SampleConfig.plan) of another piece's
-    config = dataclasses.replace(config, instruments=allowed, max_instruments=0, plan=False)
+    config = dataclasses.replace(config, instruments=allowed, max_instruments=0, plan=False)  # SETS
     gaps = generate(model, config=config, primer_ids=context, bars=last - first + 1, num=num, seed=seed,
                     progress=progress)  # fmt: skip
     start = int(lines[first - 1])

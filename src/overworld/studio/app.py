@@ -55,7 +55,7 @@ def info(studio: Studio) -> dict[str, Any]:
         "can_bars": studio.can_bars, "limitation": studio.limitation, "max_bars": MAX_BARS,
         "keys": ["auto", *KEYS], "forms": sorted(FORMS), "time_signatures": [f"{n}/{d}" for n, d in TIME_SIGNATURES],
         "consoles": {k: c.description for k, c in CONSOLES.items()}, "instrument_presets": sorted(INSTRUMENT_PRESETS),
-        "temperature": getattr(sampling, "temperature", 1.0), "top_p": getattr(sampling, "top_p", 1.0),
+        "widgets": forms.widgets(sampling),
     }  # fmt: skip
 
 
@@ -166,12 +166,13 @@ def _add_job_routes(app: Any, studio: Studio, jobs: Jobs) -> None:
 def _regenerate_work(studio: Studio, take_id: int, fields: dict[str, str]) -> Callable[[Any], list[Any]]:
     """Check a regenerate request's fields now; the work that rewrites the take's bars, for a job."""
     from overworld.generation.controls import parse_instruments
+    from overworld.generation.infill import SETS
 
     studio.require_bars("regenerating bars")
     take = studio.take(take_id)
     span = forms.infill_span(fields, take.bars)
     instruments = parse_instruments(fields.get("instruments"))
-    changes = {k: v for k, v in forms.sampling_changes(fields).items() if k != "instruments"}
+    changes = forms.sampling_changes(fields, skip=SETS)
     studio.sampling(changes, take.sampling)  # checked now
     seed = forms.seed_of(fields)
 

@@ -17,6 +17,7 @@ __all__ = [
     "infill_span",
     "sampling_changes",
     "seed_of",
+    "widgets",
 ]
 
 Fields = Mapping[str, Any]
@@ -50,67 +51,66 @@ def seed_of(fields: Fields) -> int:
     return check_seed(seed) if seed is not None else secrets.randbelow(2**31)
 
 
-def sampling_changes(fields: Fields) -> dict[str, Any]:
-    """Temperature, top-p and instruments, where given (the others keep the model's settings)."""
-    from overworld.generation.controls import parse_instruments
+# the controls the page holds in its own fields for both modes (compose's, and generate's sampling ones)
+SHARED = ("bars", "bpm", "key", "time_signature", "stems")
 
-    changes = {name: _number(fields, name, float) for name in ("temperature", "top_p")}
-    changes = {name: value for name, value in changes.items() if value is not None}
-    if _text(fields, "instruments"):
-        changes["instruments"] = parse_instruments(_text(fields, "instruments"))
-    return changes
+
+def sampling_changes(fields: Fields, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The sampling settings the page filled in, less ``skip`` and the shared fields' (the others keep
+    the model's settings)."""
+    from overworld.config import SampleConfig
+    from overworld.generation.surface import from_form
+
+    return from_form(SampleConfig, fields, skip=SHARED + skip)
 
 
 def generate_changes(fields: Fields) -> dict[str, Any]:
     """The sampling changes of generate: those of :func:`sampling_changes` with the key, metre and tempo
     where given (else the model's, or a primer's tempo)."""
-    changes = sampling_changes(fields)
-    for name in ("key", "time_signature"):
-        if _text(fields, name) not in ("", "auto"):
-            changes[name] = _text(fields, name)
-    bpm = _number(fields, "bpm", float)
-    if bpm is not None:
-        changes["bpm"] = bpm
-    return changes
+    from overworld.config import SampleConfig
+    from overworld.generation.surface import from_form
 
-
-def _levels(text: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(x) for x in text.split(",")) if text else ()
-    except ValueError:
-        raise ConfigError(
-            f"intensity is 0 (calm) to 1 (intense), or several like 0.2,0.8; not {text!r}"
-        ) from None
+    music = {name: value for name, value in fields.items() if name in SHARED and value != "auto"}
+    return {**sampling_changes(fields), **from_form(SampleConfig, music)}
 
 
 def compose_config(fields: Fields, *, sample_rate: int, synth: str = "chiptune") -> Any:
     """A :class:`~overworld.generation.compose.ComposeConfig` from the compose controls."""
     from overworld.generation.compose import ComposeConfig
+    from overworld.generation.surface import from_form
 
-    return ComposeConfig(
-        bars=_number(fields, "bars", int), bpm=_number(fields, "bpm", float, 120.0),
-        time_signature=_text(fields, "time_signature") or "4/4", key=_text(fields, "key") or "auto",
-        loop=flag(fields, "loop"), loop_bars=_number(fields, "loop_bars", int, 2), form=_text(fields, "form"),
-        section_bars=_number(fields, "section_bars", int, 4), variation=_number(fields, "variation", float, 0.0),
-        intro=_number(fields, "intro", int, 0), ending=_number(fields, "ending", int, 0),
-        intensity=_levels(_text(fields, "intensity")), console=_text(fields, "console"),
-        stems=flag(fields, "stems"), synth=synth, sample_rate=sample_rate, formats=("ogg",),
-    )  # fmt: skip
+    given = from_form(ComposeConfig, fields)
+    return ComposeConfig(**given, synth=synth, sample_rate=sample_rate, formats=("ogg",))
+
+
+def widgets(base: Any) -> dict[str, list[dict[str, Any]]]:
+    """The page's sampling widgets (starting from ``base``, the model's settings) and compose widgets, less
+    the shared fields': built from the configs' fields."""
+    from overworld.config import SampleConfig
+    from overworld.generation.compose import ComposeConfig
+    from overworld.generation.surface import widgets as built
+
+    return {
+        "sampling": built(SampleConfig, skip=SHARED, base=base or SampleConfig()),
+        "compose": built(ComposeConfig, skip=SHARED),
+    }
 
 
 def generate_length(fields: Fields, can_bars: bool) -> dict[str, Any]:
     """``bars`` (a bar model) or ``seconds`` (any model) to generate, and the primer's seconds to keep."""
+    from overworld.generation.compose import MAX_BARS
+
     bars, seconds = _number(fields, "bars", int), _number(fields, "seconds", float)
     if bars is not None and not can_bars:
         raise ConfigError("this model has no bars: give seconds instead")
-    if bars is not None and not 1 <= bars <= 128:
-        raise ConfigError(f"bars must be between 1 and 128, not {bars}")
+    if bars is not None and not 1 <= bars <= MAX_BARS:
+        raise ConfigError(f"bars must be between 1 and {MAX_BARS}, not {bars}")
     if seconds is not None and not 0 < seconds <= 600:
         raise ConfigError(f"seconds must be above 0 and at most 600, not {seconds}")
     if bars is None and seconds is None:
         bars, seconds = (8, None) if can_bars else (None, 16.0)
-    return {"bars": bars, "seconds": None if bars is not None else seconds,
-            "primer_seconds": _number(fields, "primer_seconds", float)}  # fmt: skip
+    primer_seconds = _number(fields, "primer_seconds", float)
+    return {"bars": bars, "seconds": None if bars is not None else seconds, "primer_seconds": primer_seconds}
 
 
 def infill_span(fields: Fields, bars: int) -> tuple[int, int]:

@@ -122,6 +122,32 @@ function fill(select, values) {
   }
 }
 
+// one control of the page, from its config field (GET /api/info's widgets: name, label, kind, range...)
+function widget(w) {
+  const label = document.createElement("label");
+  label.title = w.help;
+  label.append(`${w.label} `);
+  let input;
+  if (w.kind === "select") {
+    input = document.createElement("select");
+    const choices = w.choices ? [["", "none"], ...Object.entries(w.choices).map(([k, d]) => [k, d ? `${k}: ${d}` : k])]
+      : [["", `model's (${w.value ? "on" : "off"})`], ["on", "on"], ["off", "off"]];
+    fill(input, choices);
+    if (w.choices) input.value = w.value;
+  } else {
+    input = document.createElement("input");
+    input.type = w.kind === "text" ? "text" : w.kind;
+    if (w.kind === "checkbox") { input.value = "on"; input.checked = Boolean(w.value); label.className = "check"; }
+    for (const key of ["min", "max", "step", "placeholder", "value"]) {
+      if (w[key] !== undefined && w.kind !== "checkbox") input[key] = w[key];
+    }
+  }
+  input.name = w.name;
+  input.id = w.name;
+  label.appendChild(input);
+  return label;
+}
+
 async function start() {
   const info = await api("/api/info");
   state.info = info;
@@ -129,9 +155,8 @@ async function start() {
   fill($("keys"), info.keys.map((k) => [k]));
   fill($("forms"), info.forms.map((k) => [k]));
   fill($("time_signature"), info.time_signatures.map((t) => [t, t]));
-  fill($("console"), Object.entries(info.consoles).map(([k, d]) => [k, `${k}: ${d}`]));
-  $("temperature").placeholder = info.temperature;
-  $("top_p").placeholder = info.top_p;
+  for (const w of info.widgets.sampling) $("sampling-controls").appendChild(widget(w));
+  for (const w of info.widgets.compose) $("compose-controls").appendChild(widget(w));
   $("bars").max = info.max_bars;
   if (info.limitation) { $("limitation").textContent = info.limitation; $("limitation").hidden = false; }
   if (!info.can_bars) { $("mode").value = "generate"; $("bars").placeholder = "seconds instead"; }
@@ -149,7 +174,7 @@ document.addEventListener("DOMContentLoaded", () => {
     e.preventDefault();
     if (state.busy || !state.current) return;
     const data = new FormData($("regenerate"));
-    for (const name of ["temperature", "top_p"]) data.set(name, $(name).value);
+    for (const w of state.info.widgets.sampling) if (!data.has(w.name)) data.set(w.name, $(w.name).value);
     runJob(`/api/takes/${state.current.id}/regenerate`, data);
   });
   document.addEventListener("mouseup", () => { state.dragging = false; });

@@ -15,11 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from overworld.config.fields import check_types as _check_types
+from overworld.config.sampling import SampleConfig
 from overworld.errors import ConfigError, one_line
 
 __all__ = [
+    "ATTENTION_NAMES",
     "MAX_CONFIG_BYTES",
     "MAX_SEED",
+    "MODEL_NAMES",
     "DataConfig",
     "ModelConfig",
     "SampleConfig",
@@ -90,26 +94,12 @@ class DataConfig:
 MAX_WORKERS = 256  # parsing processes at once, whatever the cores
 
 
+# the names of models.build's registries (MODELS, ATTENTION; a test keeps them equal), here so that a
+# config checks its names without importing the models that use it
+MODEL_NAMES = ("music-transformer", "lstm")
+ATTENTION_NAMES = ("relative", "rope", "alibi")
 MAX_PARAMETERS = 2_000_000_000  # a ModelConfig that would build more is refused before allocating
 MAX_SEQUENCE_LENGTH = 65_536  # the attention of one window grows as its square
-
-
-def _check_types(config: Any) -> None:
-    """Every field holds its declared type: an int is an int (not "192", 4.5 or True), a float a number."""
-    for f in dataclasses.fields(config):
-        value, kind = getattr(config, f.name), str(f.type)
-        number = isinstance(value, int | float) and not isinstance(value, bool)
-        ok = {
-            "int": isinstance(value, int) and not isinstance(value, bool),
-            "float": number and math.isfinite(value),
-            "bool": isinstance(value, bool),
-            "str": isinstance(value, str),
-            "tuple[float, float]": isinstance(value, tuple)
-            and len(value) == 2
-            and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value),
-        }.get(kind, True)
-        if not ok:
-            raise ConfigError(f"{type(config).__name__}.{f.name} must be {kind}, not {value!r}")
 
 
 def _check_at_least(config: Any, low: int, names: tuple[str, ...]) -> None:
@@ -128,8 +118,8 @@ class ModelConfig:
     would need): a bad one is a one-line :class:`ConfigError` before anything is allocated.
     """
 
-    model: str = "music-transformer"  # a name in overworld.models.build.MODELS
-    attention: str = "relative"  # a name in overworld.models.build.ATTENTION (music-transformer only)
+    model: str = "music-transformer"  # a name in MODEL_NAMES (overworld.models.build.MODELS)
+    attention: str = "relative"  # a name in ATTENTION_NAMES (music-transformer only)
     vocab_size: int = 0  # 0: taken from the tokenizer
     embedding_size: int = 256
     sequence_length: int = 512
@@ -147,11 +137,10 @@ class ModelConfig:
     tie_embeddings: bool = True  # output head shares the input embedding matrix (lstm: only if sizes match)
 
     def __post_init__(self) -> None:
-        from overworld.models.build import ATTENTION, MODELS, registry_entry
-
         _check_types(self)
-        registry_entry(MODELS, self.model, "model")
-        registry_entry(ATTENTION, self.attention, "attention")
+        for name, known in (("model", MODEL_NAMES), ("attention", ATTENTION_NAMES)):
+            if getattr(self, name) not in known:
+                raise ConfigError(f"unknown {name} {getattr(self, name)!r}; choose one of {', '.join(known)}")
         _check_at_least(self, 0, ("vocab_size", "max_relative_distance"))
         sizes = ("embedding_size", "sequence_length", "num_blocks", "num_heads", "feed_forward_dim")
         _check_at_least(self, 1, (*sizes, "lstm_hidden_size", "lstm_layers"))
@@ -268,79 +257,6 @@ class TrainConfig:
             raise ConfigError(f"augment_stretch must be in [0, 1), not {self.augment_stretch}")
         if not 0.0 <= self.infill_rate <= 1.0:
             raise ConfigError(f"infill_rate must be in [0, 1], not {self.infill_rate}")
-
-
-@dataclass(frozen=True)
-class SampleConfig:
-    """One generation call's settings; they travel with the call, never with the model."""
-
-    temperature: float = 1.0
-    top_k: int = 0  # 0: off
-    top_p: float = 1.0  # 1.0: off
-    max_polyphony: int = 16  # simultaneous sounding notes
-    max_note_seconds: float = 8.0  # a note held longer is released by the grammar
-    # distinct instruments in one piece at most (0: no limit), or a range (low, high) each piece draws from
-    max_instruments: int | tuple[int, int] = 0
-    instruments: tuple[int, ...] = ()  # allowed instrument ids (GM program 0-127, 128 drums); empty: all
-    bpm: float = 0.0  # the tempo (performance tokens: of the grid onsets keep to); 0: not set
-    grid: int = 0  # onsets only on this many even steps a beat (4: sixteenths); 0: free timing
-    key: str = ""  # pitched notes only in this key ("D minor", "F# dorian"); empty: any pitch
-    time_signature: str = ""  # bar tokens: every bar in this metre ("3/4"); empty: the model's choice
-    steady: bool = False  # bar tokens: one metre and one tempo for the whole piece (named in its first bar)
-    # the temperature of structural choices (bar tokens: repeat a part or write it, which part comes next);
-    # 0: the same as ``temperature``
-    structure_temperature: float = 0.0
-    # bar tokens: each piece follows an arrangement plan (which instruments play in each bar, which parts
-    # repeat) drawn from the model's training pieces (plans.json beside its weights); the notes are its own
-    plan: bool = False
-
-    def __post_init__(self) -> None:
-        """Check every setting once, for every caller (CLI, Python, a generation_config.json)."""
-        from overworld.theory import parse_key, parse_time_signature
-
-        _check_types(self)
-        if self.key:
-            parse_key(self.key)
-        if self.time_signature:
-            parse_time_signature(self.time_signature)
-        name = type(self).__name__
-        checks = (
-            ("temperature", 0 <= self.temperature <= 100, "between 0 (greedy) and 100"),
-            (
-                "structure_temperature",
-                0 <= self.structure_temperature <= 100,
-                "between 0 (the same as temperature) and 100",
-            ),
-            ("top_k", 0 <= self.top_k <= 1_000_000, "between 0 (off) and 1,000,000"),
-            ("top_p", 0 < self.top_p <= 1, "above 0 and at most 1 (off)"),
-            ("max_polyphony", 1 <= self.max_polyphony <= 256, "between 1 and 256"),
-            ("max_note_seconds", 0.01 <= self.max_note_seconds <= 600, "between 0.01 and 600 seconds"),
-            ("bpm", self.bpm == 0 or 10 <= self.bpm <= 1000, "0 (not set) or between 10 and 1000"),
-            ("grid", 0 <= self.grid <= 96, "between 0 (free timing) and 96 steps a beat"),
-        )
-        for field, ok, what in checks:
-            if not ok:
-                raise ConfigError(f"{name}.{field} must be {what}, not {getattr(self, field)!r}")
-        budget = self.max_instruments
-        if isinstance(budget, tuple):
-            if not (
-                len(budget) == 2
-                and all(type(n) is int for n in budget)
-                and 1 <= budget[0] <= budget[1] <= 129
-            ):
-                raise ConfigError(
-                    f"{name}.max_instruments range must be (low, high) with 1 <= low <= high <= 129, not {budget!r}"
-                )
-        elif type(budget) is not int or not 0 <= budget <= 129:
-            raise ConfigError(
-                f"{name}.max_instruments must be 0 (no limit) to 129 or a range, not {budget!r}"
-            )
-        if not isinstance(self.instruments, tuple) or any(
-            type(i) is not int or not 0 <= i <= 128 for i in self.instruments
-        ):
-            raise ConfigError(
-                f"{name}.instruments must be GM programs 0-127 or 128 (drums), not {self.instruments!r}"
-            )
 
 
 def _coerce(tp: Any, value: Any, name: str) -> Any:
