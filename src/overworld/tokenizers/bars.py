@@ -149,7 +149,8 @@ def tempo_bin(qpm: float) -> int:
     """The nearest tempo bin (log scale), clamped to 40-250 bpm."""
     if not qpm > 0:
         return tempo_bin(120.0)
-    return int(np.clip(round(math.log(qpm / TEMPO_MIN) / math.log(_TEMPO_RATIO)), 0, N_TEMPOS - 1))
+    b = round(math.log(qpm / TEMPO_MIN) / math.log(_TEMPO_RATIO))
+    return min(max(b, 0), N_TEMPOS - 1)  # np.clip took 10x as long
 
 
 def signature_index(numerator: int, denominator: int) -> int:

@@ -45,16 +45,18 @@ def grid_notes(score: Any) -> tuple[np.ndarray, Any]:
         score = score.to("tick")
     score = score.resample(STEPS_PER_QUARTER, min_dur=1)
     tracks = [(track.notes.numpy(), track) for track in score.tracks if len(track.notes)]
-    a = np.empty((5, sum(len(notes["time"]) for notes, _ in tracks)), dtype=_I64)
-    at = 0
-    for notes, track in tracks:
-        end = at + len(notes["time"])
+    lengths = [len(notes["time"]) for notes, _ in tracks]
+    a = np.empty((5, sum(lengths)), dtype=_I64)
+    if tracks:  # one concatenation a row, not one copy a track and row
         for row, key in enumerate(("time", "duration", "pitch", "velocity")):
-            a[row, at:end] = notes[key]
-        a[4, at:end] = DRUMS if track.is_drum else int(track.program) % 128
-        at = end
-    a = a[:, (a[3] > 0) & (a[0] >= 0)]  # velocity 0 is a note-off: no note
-    a[2] %= 128
+            np.concatenate([notes[key] for notes, _ in tracks], out=a[row])
+        a[4] = np.repeat(
+            [DRUMS if track.is_drum else int(track.program) % 128 for _, track in tracks], lengths
+        )
+    keep = (a[3] > 0) & (a[0] >= 0)  # velocity 0 is a note-off: no note
+    if not keep.all():
+        a = a[:, keep]
+    a[2] &= 127  # % 128 (two's complement), without a division
     return a, score
 
 
@@ -81,6 +83,9 @@ def bar_lines(score: Any, end: int, at_least: int = 0) -> tuple[np.ndarray, np.n
                 continue
         runs_t.append(t), runs_sig.append(sig), runs_n.append(stop)
         break
+    if len(runs_n) == 1:  # one metre throughout
+        step = bar_steps(*TIME_SIGNATURES[sig])
+        return step * np.arange(runs_n[0], dtype=_I64), np.full(runs_n[0], sig, dtype=_I64)
     n = np.asarray(runs_n, dtype=_I64)
     steps = np.asarray([bar_steps(*TIME_SIGNATURES[s]) for s in runs_sig], dtype=_I64)
     first = np.cumsum(n) - n  # (runs,) index of each run's first bar
@@ -97,6 +102,8 @@ def bar_tempos(score: Any, starts: np.ndarray) -> np.ndarray:
     if not len(times):
         return np.full(len(starts), _DEFAULT_TEMPO, dtype=_I64)
     qpm = 60_000_000.0 / table["mspq"].astype(np.float64)  # as symusic's Tempo.qpm
+    if len(qpm) == 1:
+        return np.where(starts >= times[0], tempo_bin(float(qpm[0])), _DEFAULT_TEMPO)
     values, inverse = np.unique(qpm, return_inverse=True)
     bins = np.asarray([tempo_bin(float(q)) for q in values.tolist()], dtype=_I64)[inverse.reshape(-1)]
     order = np.argsort(times, kind="stable")
@@ -111,7 +118,7 @@ _DURATION_BINS = np.abs(np.arange(DURATIONS[-1] + 1)[:, None] - np.asarray(DURAT
 def duration_bin(steps: np.ndarray) -> np.ndarray:
     """The nearest duration bin of each duration in grid steps (longer ones take the longest; a tie takes
     the shorter bin)."""
-    return _DURATION_BINS[np.clip(np.asarray(steps, dtype=_I64), 1, DURATIONS[-1])]
+    return _DURATION_BINS[np.maximum(np.minimum(np.asarray(steps, dtype=_I64), DURATIONS[-1]), 1)]
 
 
 def encode(score: Any) -> np.ndarray:
@@ -121,13 +128,18 @@ def encode(score: Any) -> np.ndarray:
         return np.zeros(0, dtype=_I64)
     starts, sigs = bar_lines(grid, int(onset.max()))
     tempos = bar_tempos(grid, starts)
-    bar = np.searchsorted(starts, onset, side="right") - 1
-    pos = onset - starts[bar]
-    order = np.argsort(_note_key(bar, inst, pos, pitch), kind="stable")  # ties keep the notes' order
-    vel = np.clip(vel[order], 1, 127) // VELOCITY_BIN
-    return _emit(
-        bar[order], inst[order], pos[order], pitch[order], duration_bin(dur[order]), vel, sigs, tempos
-    )
+    if (sigs == sigs[0]).all():  # one metre: bar lines every ``step`` from 0
+        step = bar_steps(*TIME_SIGNATURES[int(sigs[0])])
+        bar = onset // step
+        pos = onset - bar * step
+    else:
+        bar = np.searchsorted(starts, onset, side="right") - 1
+        pos = onset - starts[bar]
+    key = _note_key(bar, inst, pos, pitch)
+    order = np.argsort(key, kind="stable")  # ties keep the notes' order
+    vel = np.maximum(np.minimum(vel[order], 127), 1) // VELOCITY_BIN  # np.clip costs 10x more
+    columns = bar[order], inst[order], pos[order], pitch[order], duration_bin(dur[order]), vel
+    return _emit(*columns, sigs, tempos, key[order])
 
 
 def emit(rows: np.ndarray, sigs: np.ndarray, tempos: np.ndarray) -> np.ndarray:
@@ -155,63 +167,81 @@ def _emit(
     vel: np.ndarray,
     sigs: np.ndarray,
     tempos: np.ndarray,
+    key: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Ids of notes in token order, one (N,) column each (see :func:`emit`)."""
-    bar, inst, pos, pitch, dur, vel = _one_per_pitch(bar, inst, pos, pitch, dur, vel)
+    """Ids of notes in token order, one (N,) column each (see :func:`emit`); ``key`` is their
+    :func:`_note_key` of bar, instrument, pos and pitch when the caller has it."""
+    if key is None:
+        key = _note_key(bar, inst, pos, pitch)
+    keep = key[1:] != key[:-1]  # one note per bar, instrument, pos and pitch: the last of equal ones
+    if not keep.all():
+        keep = np.append(keep, True)
+        bar, inst, pos, pitch, dur, vel = (c[keep] for c in (bar, inst, pos, pitch, dur, vel))
     new = np.ones(len(bar), dtype=bool)  # (N,) a part's first note
     new[1:] = (bar[1:] != bar[:-1]) | (inst[1:] != inst[:-1])
-    first = np.flatnonzero(new)  # (P,)
-    back = _repeats(_content(_note_key(pos, pitch, dur, vel), first), bar[first], inst[first])
-    repeat = back > 0
+    first = np.nonzero(new)[0]  # (P,)
     part = np.cumsum(new) - 1  # (N,) each note's part
+    back = _repeats(_note_key(pos, pitch, dur, vel), first, part, bar[first], inst[first])
+    repeat = back > 0
     pos_flag, vel_flag = new.copy(), new.copy()  # POS / VEL before the note: first of its part or changed
     pos_flag[1:] |= pos[1:] != pos[:-1]
     vel_flag[1:] |= vel[1:] != vel[:-1]
     written = ~repeat[part]
     per_note = np.where(written, 2 + pos_flag + vel_flag, 0)  # (N,) tokens each note writes
     per_part = 1 + np.where(repeat, 1, np.add.reduceat(per_note, first))  # (P,) TRACK and its body
-    out, part_at = _layout(bar[first], per_part, sigs, tempos)
+    out, part_at = _layout(bar[first], per_part, sigs, tempos, spare=4)
+    size = len(out) - 4  # notes of repeated parts write into the 4 spare tokens at the end
     out[part_at] = L.TRACK + inst[first]
     out[part_at[repeat] + 1] = L.REPEAT + back[repeat] - 1
     before = np.cumsum(per_note) - per_note
-    at = ((part_at + 1 - before[first])[part] + before)[written]  # (N',) where each note's tokens start
-    pos_flag, vel_flag = pos_flag[written], vel_flag[written]
-    out[at[pos_flag]] = L.POS + pos[written][pos_flag]
+    at = np.where(written, (part_at + 1 - before[first])[part] + before, size)  # (N,) where its tokens start
+    out[np.where(pos_flag, at, size)] = L.POS + pos
     at += pos_flag
-    out[at[vel_flag]] = L.VEL + vel[written][vel_flag]
+    out[np.where(vel_flag, at, size)] = L.VEL + vel
     at += vel_flag
-    out[at] = L.PITCH + pitch[written]
-    out[at + 1] = L.DUR + dur[written]
-    return out
-
-
-def _one_per_pitch(*columns: np.ndarray) -> tuple[np.ndarray, ...]:
-    """The notes, one per bar, instrument, pos and pitch (the first four columns): the last of equal ones."""
-    key = _note_key(*columns[:4])
-    keep = np.ones(len(key), dtype=bool)
-    keep[:-1] = key[1:] != key[:-1]
-    return columns if keep.all() else tuple(c[keep] for c in columns)
+    out[at] = L.PITCH + pitch
+    out[at + 1] = L.DUR + dur
+    return out[:size]
 
 
 _HASH = np.uint64(0x9E3779B97F4A7C15)  # odd: its powers never vanish mod 2**64
+_SALT = np.uint64(0xC2B2AE3D27D4EB4F)  # instruments apart: parts of two instruments never repeat each other
 
 
-def _content(code: np.ndarray, first: np.ndarray) -> np.ndarray:
-    """(P,) an id per part, equal for parts with equal note ``code`` sequences: a polynomial hash of each
-    part groups them, then every part is compared code by code with the first of its group (where a hash
-    collides, the ids come from the parts' bytes instead)."""
+def _repeats(
+    code: np.ndarray, first: np.ndarray, part: np.ndarray, bar: np.ndarray, inst: np.ndarray
+) -> np.ndarray:
+    """(P,) for each part (notes ``code[first[i]:first[i + 1]]``, in ``bar``, of instrument ``inst``) ``k`` of
+    ``REPEAT k``: the nearest earlier bar of the same instrument with the same notes, at most 16 back; else 0.
+
+    A polynomial hash of each part's codes, its length and instrument puts equal parts side by side in one
+    stable sort (so in bar order); every part is then compared code by code with the one before it (where a
+    hash collides, :func:`_content_by_bytes` gives the parts' ids instead)."""
     n, p = len(code), len(first)
-    length = np.diff(first, append=n)  # (P,)
-    part = np.repeat(np.arange(p), length)  # (N,)
+    length = np.empty(p, dtype=_I64)  # (P,)
+    length[:-1], length[-1] = first[1:] - first[:-1], n - first[-1]
     j = np.arange(n) - first[part]  # (N,) place in its part
     powers = np.cumprod(np.full(int(length.max()), _HASH, dtype=np.uint64))
-    h = np.add.reduceat(code.astype(np.uint64) * powers[j], first) + length.astype(np.uint64)
-    _, rep, content = np.unique(h, return_index=True, return_inverse=True)
-    content = content.reshape(-1)
-    rep = rep[content]  # (P,) the first part with the same hash
-    if (length[rep] == length).all() and (code[first[rep][part] + j] == code).all():
-        return content
-    return _content_by_bytes(code, first)
+    h = np.add.reduceat(code.astype(np.uint64) * powers[j], first)
+    h += length.astype(np.uint64) + inst.astype(np.uint64) * _SALT
+    order = np.argsort(h, kind="stable")  # (P,) equal hashes in part order, so in bar order
+    same = h[order[1:]] == h[order[:-1]]
+    earlier, later = order[:-1][same], order[1:][same]  # parts with the hash of the part after them
+    if len(later):
+        prev = np.full(p, -1, dtype=_I64)
+        prev[later] = earlier
+        prev_note = prev[part]  # (N,) the part a note's part is compared with
+        mine = prev_note >= 0
+        if not (
+            (inst[earlier] == inst[later]).all()
+            and (length[earlier] == length[later]).all()
+            and (code[(first[prev_note] + j)[mine]] == code[mine]).all()
+        ):
+            return _repeats_of_content(_content_by_bytes(code, first), bar, inst)
+    back = np.zeros(p, dtype=_I64)
+    gap = bar[later] - bar[earlier]
+    back[later] = np.where(gap <= N_REPEATS, gap, 0)
+    return back
 
 
 def _content_by_bytes(code: np.ndarray, first: np.ndarray) -> np.ndarray:
@@ -226,9 +256,8 @@ def _content_by_bytes(code: np.ndarray, first: np.ndarray) -> np.ndarray:
     )
 
 
-def _repeats(content: np.ndarray, bar: np.ndarray, inst: np.ndarray) -> np.ndarray:
-    """(P,) for each part (its ``content`` id, ``bar`` and instrument) ``k`` of ``REPEAT k``: the nearest
-    earlier bar of the same instrument with the same notes, at most 16 back; else 0."""
+def _repeats_of_content(content: np.ndarray, bar: np.ndarray, inst: np.ndarray) -> np.ndarray:
+    """(P,) :func:`_repeats` from each part's ``content`` id."""
     same = inst * len(content) + content  # (P,) equal for the same instrument and notes
     order = np.argsort(same * (int(bar[-1]) + 1) + bar)  # by instrument, content, bar
     b, same = bar[order], same[order]
@@ -239,10 +268,10 @@ def _repeats(content: np.ndarray, bar: np.ndarray, inst: np.ndarray) -> np.ndarr
 
 
 def _layout(
-    part_bar: np.ndarray, per_part: np.ndarray, sigs: np.ndarray, tempos: np.ndarray
+    part_bar: np.ndarray, per_part: np.ndarray, sigs: np.ndarray, tempos: np.ndarray, spare: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The output with every bar's ``BAR [TIMESIG] [TEMPO]`` written and room for ``per_part`` tokens of
-    each part (in bar ``part_bar``); and where each part starts."""
+    """The output with every bar's ``BAR [TIMESIG] [TEMPO]`` written, room for ``per_part`` tokens of
+    each part (in bar ``part_bar``) and ``spare`` tokens more at the end; and where each part starts."""
     n_bars = int(part_bar[-1]) + 1
     sigs, tempos = sigs[:n_bars], tempos[:n_bars]
     sig_flag = np.ones(n_bars, dtype=bool)
@@ -253,7 +282,7 @@ def _layout(
     header_end = np.cumsum(header)
     parts_before = np.concatenate([[0], np.cumsum(per_part)])  # tokens of the parts before each part
     bar_at = header_end - header + parts_before[np.searchsorted(part_bar, np.arange(n_bars))]  # (B,)
-    out = np.empty(int(header_end[-1] + parts_before[-1]), dtype=_I64)
+    out = np.empty(int(header_end[-1] + parts_before[-1]) + spare, dtype=_I64)
     out[bar_at] = L.BAR
     out[(bar_at + 1)[sig_flag]] = L.TIMESIG + sigs[sig_flag]
     out[(bar_at + 1 + sig_flag)[tempo_flag]] = L.TEMPO + tempos[tempo_flag]
