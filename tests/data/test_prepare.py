@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -82,6 +83,21 @@ def test_a_file_over_the_time_or_memory_limit_fails_alone(tmp_path):
     reasons = {Path(f["path"]).name: f["reason"] for f in report.failures}
     assert "memory" in reasons.get("big.mid", "") or "crashed" in reasons.get("big.mid", "")
     assert "good.mid" not in reasons and report.files_ok == 1
+
+
+def test_a_worker_lost_with_two_chunks_in_flight_loses_no_file(tmp_path):
+    (tmp_path / "in").mkdir()
+    for i in range(30):
+        (tmp_path / "in" / f"{i:02d}.mid").write_bytes(good_midi((40 + i, 45 + i, 50 + i)))
+    # a pipe no one writes to: reading it hangs. It is the worker's 14th file, in its second chunk of 8,
+    # with the third chunk waiting in the pipe when the worker is killed
+    os.mkfifo(tmp_path / "in" / "12x.mid")
+    report = prepare([tmp_path / "in"], tmp_path / "out", DataConfig(workers=1, file_timeout_s=2))
+    assert [(Path(f["path"]).name, f["reason"]) for f in report.failures] == [
+        ("12x.mid", "took longer than 2 s (parser hung?)")
+    ]
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert sorted(Path(f["path"]).name for f in manifest["files"]) == [f"{i:02d}.mid" for i in range(30)]
 
 
 def test_cli_prepare_and_inspect(tmp_path, capsys):

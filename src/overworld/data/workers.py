@@ -3,8 +3,8 @@ memory limit; the parent gives every file a time limit. A worker that crashes (a
 parser), runs out of memory or overruns its time is killed and replaced, its file is recorded as failed,
 and the rest of the batch goes on.
 
-Files travel to workers in small chunks and results come back one per file, so when a worker dies the
-parent knows exactly which file killed it.
+Files travel to workers in small chunks, two in flight (the next one waits in the pipe), and results come
+back one per file, so when a worker dies the parent knows exactly which file killed it.
 """
 
 from __future__ import annotations
@@ -120,6 +120,42 @@ class _Worker:
         self.deadline = float("inf")
         self.ready = False
 
+    def receive(self, timeout_s: float) -> tuple[list[FileResult], str | None]:
+        """Every message the worker has sent so far (one wait for several when the parent was slow to
+        run): its results in order, and why it died (None while it lives)."""
+        results: list[FileResult] = []
+        try:
+            while True:
+                message = self.conn.recv()
+                if message == "ready":
+                    self.ready = True
+                else:
+                    self.pending.popleft()
+                    results.append(message)
+                    self.deadline = time.monotonic() + timeout_s  # the next file's clock starts
+                if not self.conn.poll():
+                    return results, None
+        except (EOFError, OSError):
+            self.proc.join(1)
+            return results, f"the parser crashed (worker exit code {self.proc.exitcode})"
+
+    def feed(self, todo: deque[tuple[str, str]], timeout_s: float) -> None:
+        """Send chunks of ``todo`` until two are in flight: the next chunk waits in the pipe while the
+        worker parses one, so it never idles waiting for the parent (which on a busy machine may not run
+        for milliseconds)."""
+        while self.ready and len(self.pending) <= _CHUNK and todo:
+            if not self.pending:  # the clock of an idle worker's next file starts now
+                self.deadline = time.monotonic() + timeout_s
+            chunk = [todo.popleft() for _ in range(min(_CHUNK, len(todo)))]
+            self.pending.extend(chunk)
+            self.conn.send(chunk)
+
+    def finish(self) -> None:
+        """Tell the worker there is no more work, and wait for it to end."""
+        self.conn.send(None)
+        self.proc.join(5)
+        self.conn.close()
+
     def kill(self) -> None:
         self.proc.kill()
         self.proc.join()
@@ -147,13 +183,6 @@ def process_files(
     for w in pool:
         w.deadline = time.monotonic() + start_grace
 
-    def feed(w: _Worker) -> None:
-        if w.ready and not w.pending and todo:
-            chunk = [todo.popleft() for _ in range(min(_CHUNK, len(todo)))]
-            w.pending.extend(chunk)
-            w.conn.send(chunk)
-            w.deadline = time.monotonic() + timeout_s
-
     try:
         while pool:
             # wake at the first deadline: with a 50 ms poll a file could overrun a shorter limit unseen
@@ -163,18 +192,8 @@ def process_files(
             for w in list(pool):
                 failed_reason = None
                 if w.conn in ready:
-                    try:
-                        message = w.conn.recv()
-                    except (EOFError, OSError):
-                        w.proc.join(1)
-                        failed_reason = f"the parser crashed (worker exit code {w.proc.exitcode})"
-                    else:
-                        if message == "ready":
-                            w.ready = True
-                        else:
-                            w.pending.popleft()
-                            w.deadline = now + timeout_s
-                            yield message
+                    results, failed_reason = w.receive(timeout_s)
+                    yield from results
                 elif now > w.deadline:
                     failed_reason = f"took longer than {timeout_s:g} s (parser hung?)"
                 if failed_reason is not None:
@@ -196,11 +215,9 @@ def process_files(
                         fresh.deadline = time.monotonic() + start_grace
                         pool.append(fresh)
                     continue
-                feed(w)
+                w.feed(todo, timeout_s)
                 if not todo and not w.pending and w.ready:
-                    w.conn.send(None)
-                    w.proc.join(5)
-                    w.conn.close()
+                    w.finish()
                     pool.remove(w)
     finally:
         for w in pool:
