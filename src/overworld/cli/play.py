@@ -18,7 +18,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Compose bars ahead of playback and play them: to the sound card (needs "
         "`pip install -e '.[live]'` and PortAudio), to a MIDI port (--midi-out), or into a file "
         "(--out FILE.wav or FILE.mid). While it plays, type an intensity 0-1 and Enter (0.8), + or - to "
-        "step it by 0.1, q to stop; the next bar is composed at the new intensity.",
+        "step it by 0.1, q to stop. Bars are composed ahead at the full arrangement and the intensity picks "
+        "their layers as each bar is played, so a change is heard from the next bar; if composing falls "
+        "behind, the last bars loop until it catches up (counted in the summary as fallback bars).",
     )  # fmt: skip
     p.add_argument(
         "--model", default="default", help="a bar-token model directory (default: the bundled model)"
@@ -34,7 +36,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--instruments", default="", help="the line-up, like 80,81,38,drums or nes (default: the "
                    "instruments the model picks in one opening bar)")  # fmt: skip
-    p.add_argument("--ahead", type=int, default=4, help="bars composed ahead of playback (default: 4)")
+    p.add_argument("--ahead", type=int, default=4,
+                   help="bars kept composed ahead of playback; playback waits for them at the start (default: 4)")  # fmt: skip
     p.add_argument(
         "--minutes", type=float, help="stop after this many minutes of music (default: until q or Ctrl-C)"
     )
@@ -133,15 +136,15 @@ def run(args: argparse.Namespace) -> int:
     model = load_model(args.model, device=pick_device(args.device))
     stop = threading.Event()
     with LiveMusic(model, config, seed=seed) as stream:
-        stream.wait_ready(2)
+        stream.wait_ready(config.ahead)
         say(f"playing seed {seed} in {stream.key} at {config.bpm:g} bpm ({config.time_signature}); type 0-1 and Enter "
             "to change the intensity, + or - to step it, q to stop")  # fmt: skip
         controls = Controls(stream)
-        threading.Thread(target=read_controls, args=(stream, controls, stop, say), daemon=True).start()
         realtime = bool(args.out) and args.pace == "realtime"
-        report = play(
-            stream, open_sink(), minutes=args.minutes, realtime=realtime, stop=stop, controls=controls
-        )
+        with _keys_at_once():
+            threading.Thread(target=read_controls, args=(stream, controls, stop, say), daemon=True).start()
+            report = play(stream, open_sink(), minutes=args.minutes, realtime=realtime, stop=stop,
+                          controls=controls, live=not args.out)  # fmt: skip
     say(summary(report, config.bar_seconds) + (f"; wrote {args.out}" if args.out else ""))
     return 0
 
@@ -170,11 +173,13 @@ def _keys_at_once() -> Iterator[None]:
 
 
 def summary(report: object, bar_seconds: float) -> str:
-    """One line: bars played, bars composed ahead at the bar lines, late bars, change latencies."""
-    ahead = report.ahead[1:] or [0]
-    heard = [c.latency for c in report.changes if c.latency is not None]
+    """One line: bars played, bars composed ahead at the bar lines, late and fallback bars, changes."""
+    low, median = report.ahead_summary()
     line = (f"played {report.bars} bars ({report.bars * bar_seconds / 60:.1f} min); composed ahead at each bar "
-            f"line: min {min(ahead)}, mean {sum(ahead) / len(ahead):.1f} bars; {report.late} late")  # fmt: skip
+            f"line: min {low}, median {median:g} bars; {report.late} late, {report.fallbacks} fallback")  # fmt: skip
+    heard = [c.latency for c in report.changes if c.latency is not None]
     if heard:
-        line += f"; intensity changes heard after {min(heard):.2f}-{max(heard):.2f} s"
+        on_time, counted = report.on_time()
+        line += (f"; intensity changes heard at the next bar line {on_time} of {counted}, "
+                 f"after {min(heard):.2f}-{max(heard):.2f} s")  # fmt: skip
     return line

@@ -25,6 +25,7 @@ form and harmony, fewer and softer layers, as a game crossfades stems (see
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +39,7 @@ from overworld.midi.gm import DRUMS
 from overworld.tokenizers.bars import VELOCITY_BIN, Layout
 from overworld.tokenizers.bars_grammar import DUR as NOTE_END  # the kind of token that ends a note
 
-__all__ = ["Intensity", "IntensityGrammar", "with_intensity"]
+__all__ = ["Intensity", "IntensityGrammar", "layer_levels", "with_intensity"]
 
 L = Layout
 DRUMS_FROM = 0.4  # the drum kit plays from this intensity on
@@ -104,6 +105,11 @@ class Intensity:
             base, max_polyphony=min(self.polyphony, base.max_polyphony), grid=self.grid
         )
 
+    def keeps(self, ranked: Sequence[int]) -> tuple[int, ...]:
+        """The layers this level keeps of ``ranked`` instruments (the most important first): its first
+        ``instruments`` of them, the drum kit only from :data:`DRUMS_FROM` (as a plan's layers)."""
+        return tuple([i for i in ranked if i != DRUMS or self.drums][: self.instruments])
+
     def velocity(self, velocities: np.ndarray, source: Intensity) -> np.ndarray:
         """Velocities composed at ``source``'s intensity, moved linearly into this one's window."""
         lo, hi = source.velocities
@@ -112,6 +118,29 @@ class Intensity:
             hi - lo, 1
         )
         return np.clip(np.rint(scaled), new_lo, new_hi).astype(np.int64)
+
+
+def layer_levels(ranked: Sequence[int]) -> dict[int, float]:
+    """Each instrument of ``ranked`` (the most important first) with its layer: the lowest intensity
+    from which :meth:`Intensity.keeps` keeps it at every level above, as a game's vertical layering
+    fades a part in (``level >= layer``: it sounds). Exact: the levels where what a level keeps can
+    change are the drums' and those where its instrument budget grows. Instruments no level keeps (past
+    the budget at 1) are left out."""
+    points = {0.0, DRUMS_FROM}
+    for count in range(Intensity(0.0).instruments + 1, Intensity(1.0).instruments + 1):
+        low, high = 0.0, 1.0  # the lowest level with ``count`` instruments, by bisection
+        for _ in range(60):
+            mid = (low + high) / 2
+            low, high = (low, mid) if Intensity(mid).instruments >= count else (mid, high)
+        points.add(high)
+    kept = [(point, Intensity(point).keeps(ranked)) for point in sorted(points, reverse=True)]
+    out: dict[int, float] = {}
+    for inst in dict.fromkeys(ranked):
+        for point, keeps in kept:  # down from the top level while it is kept
+            if inst not in keeps:
+                break
+            out[inst] = point
+    return out
 
 
 class IntensityGrammar:
@@ -158,6 +187,8 @@ class IntensityGrammar:
         """Below ``layers`` parts in the bar: no bar line while a part may start, only an instrument with
         enough allowed ones after it (parts go in increasing instrument order) to reach ``layers``, and no
         new note in this part once the bar's notes leave only two for each part still to come."""
+        if not self.layers:  # nothing to require (a plan sets the layers): skip the work
+            return
         need = (self.layers - self.parts).clamp(min=0)  # (B,)
         tracks = ok[:, L.TRACK : L.REPEAT]  # (B, I)
         after = tracks.flip(1).long().cumsum(1).flip(1) - tracks.long()  # allowed instruments above each

@@ -5,7 +5,9 @@ so the music continues with everything the cache holds. When the cache holds mor
 tokens, or when bars are taken back (:meth:`BarEngine.rewind`), it is rebuilt from the last bars that fit
 in half of that (the window slides a few bars at a time). The grammar (key, metre, tempo, line-up and an
 intensity's budgets, :mod:`overworld.generation.intensity`) is rebuilt from the recent bars whenever the
-intensity changes, so a change acts from the next bar while the model's context runs on unbroken.
+intensity changes, so a change acts from the next bar while the model's context runs on unbroken. (A live
+stream composes every bar at one level, its full arrangement, and applies the intensity by layers as bars
+are handed out: :mod:`overworld.live.stream`.)
 
 Every bar is kept standing alone (:meth:`~overworld.tokenizers.bars.BarTokenizer.tail`: its repeats of
 earlier bars written out, its metre and tempo named), so it decodes by itself and the window can start at
@@ -49,10 +51,11 @@ def _plan(model: Any, settings: SampleConfig, seed: int) -> Any:
     the model has them; the engine goes round it bar by bar (:mod:`overworld.generation.plans`)."""
     if not settings.plan or not getattr(model.tokenizer, "arranges", False):
         return None
+    from overworld.generation.compose import INTENSITY_INSTRUMENTS
     from overworld.generation.plans import draw_plans, read_plans
 
-    plans = read_plans(model)
-    return draw_plans(plans, 1, None, seed, settings.instruments)[0] if plans else None
+    plans = read_plans(model)  # with enough instruments that a calm level has fewer layers
+    return draw_plans(plans, 1, None, seed, settings.instruments, INTENSITY_INSTRUMENTS)[0] if plans else None
 
 
 class BarEngine:
@@ -75,6 +78,16 @@ class BarEngine:
     def count(self) -> int:
         """Bars composed so far."""
         return self.first + len(self.bars)
+
+    def ranking(self, level: float) -> tuple[int, ...]:
+        """The instruments bars composed at ``level`` may hold, the most important first (the lowest
+        layers): the plan's by the bars they play in (as :meth:`~overworld.tokenizers.bars_plan.Plan.layers`
+        keeps them), else the line-up in its order."""
+        if self.plan is None:
+            return tuple(self.settings.instruments)
+        plan = self.plan.layers(Intensity(level).instruments, Intensity(level).drums)
+        played = {i: sum(i in {p for p, _ in parts} for parts in plan.bars) for i in plan.instruments}
+        return tuple(sorted(played, key=lambda i: (-played[i], i)))
 
     # ------------------------------------------------------------------------------------------ state
     def _grammar(self, level: float | None, primer: list[int]) -> Any:

@@ -1,14 +1,19 @@
-"""Play a live stream into a sink for a while, and measure it: how many bars were composed ahead of each
-bar line, and how long each intensity change took to be heard.
+"""Play a live stream into a sink for a while, and measure it: how many bars were composed ahead at each
+bar line, which bars were late or repeated (fallbacks), and when each intensity change was heard.
 
 With ``realtime`` the player takes each bar ``lead`` seconds before its bar line on the wall clock (as a
 game or a sound card would) and waits for it otherwise; a sink that blocks while a bar plays (the sound
-card, a MIDI port) paces itself, so it runs with ``realtime=False``, as a file sink does to record as
-fast as the model composes.
+card, a MIDI port) paces itself, so it runs with ``realtime=False`` and ``live=True`` (a bar is needed as
+soon as the one before has been written), as a file sink runs with neither to record as fast as the
+model composes. The intensity is applied as a bar is taken, so a change is heard at the first bar taken
+after it: at the next bar line unless it came in the last ``lead`` seconds before it, when that bar was
+already on its way to the sink.
 """
 
 from __future__ import annotations
 
+import bisect
+import statistics
 import threading
 import time
 from dataclasses import dataclass, field
@@ -32,21 +37,46 @@ class Change:
 
     @property
     def latency(self) -> float | None:
-        """Seconds from the change to the start of the first bar composed at the new level."""
+        """Seconds from the change to the start of the first bar played at the new level."""
         return None if self.heard_at is None else self.heard_at - self.at
 
 
 @dataclass
 class PlayReport:
-    """What one play did: bars played, the bars composed ahead at each bar line, bars that came late
-    (not ready at their bar line), and the intensity changes."""
+    """What one play did: bars played, the bars composed ahead at each bar line, bars that came late (not
+    ready at their bar line), ``fallbacks`` (bars repeated because none was composed in time), each bar's
+    ``lines`` (when it started playing, ``time.monotonic()``) and the intensity changes."""
 
     bars: int = 0
     ahead: list[int] = field(default_factory=list)
     late: int = 0
+    fallbacks: int = 0
+    lines: list[float] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
     started: float = 0.0
     wall_seconds: float = 0.0
+
+    def next_line(self, change: Change) -> int | None:
+        """The bar whose line came first after ``change`` (None: playing stopped before one did)."""
+        i = bisect.bisect_right(self.lines, change.at)
+        return i if i < len(self.lines) else None
+
+    def on_time(self) -> tuple[int, int]:
+        """Changes heard at the first bar line after them, and the changes that had a bar line after them
+        and were not overtaken by another change before it."""
+        counted = [c for i, c in enumerate(self.changes) if self._counts(i)]
+        heard = sum(c.heard_bar is not None and c.heard_bar == self.next_line(c) for c in counted)
+        return heard, len(counted)
+
+    def _counts(self, i: int) -> bool:
+        line = self.next_line(self.changes[i])
+        later = self.changes[i + 1 :]
+        return line is not None and not (later and later[0].at < self.lines[line])
+
+    def ahead_summary(self) -> tuple[int, float]:
+        """The fewest bars composed ahead at a bar line after the first, and the median."""
+        ahead = self.ahead[1:] or [0]
+        return min(ahead), statistics.median(ahead)
 
 
 class Controls:
@@ -75,10 +105,10 @@ def play(stream: LiveMusic, sink: Any, *, minutes: float | None = None, realtime
          controls: Controls | None = None, live: bool = False) -> PlayReport:  # fmt: skip
     """Take bars from ``stream`` into ``sink`` until ``minutes`` of music have played or ``stop`` is set.
     Change the intensity through ``controls.set_intensity`` (from another thread) so that the report
-    times it. After a change, a bar not composed again in time (``realtime``: half ``lead`` before its
-    bar line; ``live``, a sink that plays as it is written: at once) is the one composed before it, so
-    playback never waits. The sink is closed at the end (its file kept on an interrupt, removed on an
-    error)."""
+    times it. A bar not composed in time (``realtime``: half ``lead`` before its bar line; ``live``, a
+    sink that plays as it is written: 50 ms after it is asked for) is a repeat of an earlier one
+    (:meth:`LiveMusic.next`), so playback never waits. The sink is closed at the end (its file kept on an
+    interrupt, removed on an error)."""
     ctl = controls or Controls(stream)
     report = ctl.report
     stop = stop or threading.Event()
@@ -97,10 +127,12 @@ def play(stream: LiveMusic, sink: Any, *, minutes: float | None = None, realtime
             )
             now = time.monotonic()
             t0 = now + (lead if realtime else 0.0) if t0 is None else t0
-            bar_line = t0 + period * report.bars
+            bar_line = t0 + period * report.bars if realtime else now
             report.late += bool(realtime and now > bar_line)
+            report.fallbacks += bar.fallback
             report.ahead.append(stream.ahead())
-            ctl.heard(bar, max(now, bar_line) if realtime else now)
+            report.lines.append(max(now, bar_line))
+            ctl.heard(bar, max(now, bar_line))
             sink.write(bar)
             report.bars += 1
         ok = True

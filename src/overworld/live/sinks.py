@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from overworld.errors import ConfigError
-from overworld.live.stream import TPQ, Bar
+from overworld.live.bar import TPQ, Bar
 
 __all__ = ["SINK_SUFFIXES", "BarAudio", "MidiFileSink", "MidiPortSink", "SoundCardSink", "WavSink",
            "check_midi_port", "check_sound_card", "raise_if_bad_out"]  # fmt: skip
@@ -187,7 +187,7 @@ def check_midi_port(name: str) -> str:
     try:
         import rtmidi
     except ImportError:
-        raise ConfigError(f"--midi-out needs python-rtmidi: {LIVE_EXTRA}") from None
+        raise ConfigError(f"--midi-out (MIDI to a port) needs python-rtmidi: {LIVE_EXTRA}") from None
     try:
         with _quiet_c_stderr():  # ALSA writes its own complaint to fd 2 before rtmidi raises
             ports = rtmidi.MidiOut().get_ports()

@@ -3,119 +3,62 @@
 ::
 
     with LiveMusic(load_model("default"), LiveConfig(bpm=140, key="D minor"), seed=7) as stream:
-        for bar in stream:                 # each bar's notes, its start in seconds and its tempo
+        stream.wait_ready(4)                       # while the game loads
+        while playing:
+            bar = stream.next(deadline=when_needed)  # its notes, its start in seconds, its tempo
             engine.schedule(bar.start, bar.score())
             if boss_appeared:
-                stream.set_intensity(0.9)  # the next bar handed out is composed at 0.9
+                stream.set_intensity(0.9)          # heard from the next bar handed out
 
-A background thread keeps up to ``ahead`` bars composed beyond the last one handed out (a bounded
-queue). :meth:`LiveMusic.set_intensity` takes effect from the next bar not yet handed out: the bars
-composed ahead at the old level are dropped and composed again (the model's context rewinds to the last
-bar handed out), so a change is heard in the bar after the one playing. The key, metre, tempo and
-line-up are fixed at the start; with no ``instruments`` the line-up is the instruments the model writes
-in one opening bar at full intensity, from which each intensity keeps its budget.
+The music is built the way adaptive game music is, from vertical layers. A background thread keeps up
+to ``ahead`` bars composed beyond the last one handed out, each at the full arrangement
+(``LiveConfig.full``) with every instrument tagged with its layer: the lowest intensity it sounds at (an
+arrangement plan's most-played instruments are the lowest layers; :mod:`overworld.live.bar`). The
+intensity is applied when a bar is handed out (layers muted or unmuted, velocities scaled), so a change
+never throws away the bars composed ahead and is heard at the next bar handed out.
+
+If the composer falls behind (no bar composed by ``next``'s ``deadline``), the music does what game music
+does, and loops: the last ``LOOP_BARS`` bars handed out go round (the last phrase plays again) until a
+composed bar is there again; :meth:`LiveMusic.stats` counts these fallback bars. The key,
+metre, tempo and line-up are fixed at the start; with no ``instruments`` the line-up is an arrangement
+plan's (or the instruments the model writes in one opening bar at full intensity).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import statistics
 import threading
 import time
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from overworld.errors import ConfigError, OverworldError
-from overworld.generation.intensity import Intensity
+from overworld.generation.intensity import Intensity, layer_levels
+from overworld.live.bar import TPQ, Bar, LiveConfig
 
-__all__ = ["Bar", "LiveConfig", "LiveMusic"]
+__all__ = ["LOOP_BARS", "TPQ", "Bar", "LiveConfig", "LiveMusic", "LiveStats"]
 
-TPQ = 480
-
-
-@dataclass(frozen=True)
-class LiveConfig:
-    """The fixed settings of one live stream. ``key`` ``"auto"``: one of the common game keys drawn from
-    the seed. ``instruments`` empty: a line-up the model picks at the start."""
-
-    bpm: float = 120.0
-    time_signature: str = "4/4"
-    key: str = "auto"
-    intensity: float = 0.5
-    instruments: tuple[int, ...] = ()
-    ahead: int = 4  # bars composed beyond the last one handed out
-    context: int = 512  # tokens of the model's cache before its window slides
-
-    def __post_init__(self) -> None:
-        from overworld.theory import parse_key
-        from overworld.tokenizers.bars import TIME_SIGNATURES
-
-        if self.key != "auto":
-            parse_key(self.key)
-        Intensity(self.intensity)
-        if self.metre not in TIME_SIGNATURES:
-            known = ", ".join(f"{n}/{d}" for n, d in TIME_SIGNATURES)
-            raise ConfigError(f"the bar grid holds the time signatures {known}; not {self.time_signature}")
-        checks = (
-            ("bpm", 20 <= self.bpm <= 400, "a tempo between 20 and 400 bpm"),
-            ("ahead", 1 <= self.ahead <= 32, "between 1 and 32 bars"),
-            ("context", 64 <= self.context <= 8192, "between 64 and 8192 tokens"),
-            ("instruments", all(type(i) is int and 0 <= i <= 128 for i in self.instruments),
-             "GM programs 0-127 or 128 (drums)"),
-        )  # fmt: skip
-        for name, ok, what in checks:
-            if not ok:
-                raise ConfigError(f"{name} must be {what}, not {getattr(self, name)!r}")
-
-    @property
-    def metre(self) -> tuple[int, int]:
-        from overworld.theory import parse_time_signature
-
-        return parse_time_signature(self.time_signature)
-
-    @property
-    def bar_seconds(self) -> float:
-        num, den = self.metre
-        return num * 4 / den * 60.0 / self.bpm
-
-    @property
-    def bar_ticks(self) -> int:
-        num, den = self.metre
-        return TPQ * 4 * num // den
+LOOP_BARS = 4  # while composing is behind, the last bars go round: the last phrase loops
+MIN_AHEAD = 2  # bars a real-time consumer should find ready at each bar line
+SLACK = 1.25  # how much longer than its recent mean a bar may take, when foreseeing the next bar line
 
 
 @dataclass(frozen=True)
-class Bar:
-    """One composed bar: ``notes`` per instrument (GM program, 128 drums) as ``(N, 4)`` int arrays (onset
-    tick from this bar's line, duration, pitch, velocity) at 480 ticks a quarter; a note may ring past the
-    bar line. ``start`` is its time in seconds from the stream's first bar; ``ready_at`` the
-    ``time.monotonic()`` when it was composed."""
+class LiveStats:
+    """How a stream is doing: bars ``composed`` and ``handed_out``, of which ``fallbacks`` were repeats
+    (none composed in time), bars ``ahead`` now, and the wall and CPU seconds a bar took to compose
+    (``real_time``: music seconds composed per wall second; above 1, the queue refills)."""
 
-    index: int
-    start: float
-    seconds: float
-    bpm: float
-    time_signature: str
-    key: str
-    intensity: float
-    notes: dict[int, np.ndarray] = field(repr=False)
-    ids: tuple[int, ...] = field(repr=False)
-    ready_at: float = 0.0
-
-    @property
-    def bar_ticks(self) -> int:
-        num, den = (int(x) for x in self.time_signature.split("/"))
-        return TPQ * 4 * num // den
-
-    def score(self) -> Any:
-        """This bar as a symusic score in ticks from tick 0, at its exact tempo and metre."""
-        from overworld.generation.arrangement import Arrangement
-
-        num, den = (int(x) for x in self.time_signature.split("/"))
-        return Arrangement(TPQ, self.bar_ticks, dict(self.notes)).score(self.bpm, num, den)
+    composed: int
+    handed_out: int
+    fallbacks: int
+    ahead: int
+    compose_seconds: float
+    compose_cpu_seconds: float
+    real_time: float
 
 
 class LiveMusic:
@@ -131,18 +74,21 @@ class LiveMusic:
         self.model, self.config, self.seed = model, config or LiveConfig(), int(seed)
         self.key = resolve_key(self.config.key, self.seed)
         self._level = self.config.intensity
-        self._ready: deque[Bar] = deque()
+        self._ready: deque[Bar] = deque()  # composed bars (full arrangement) not yet handed out
+        self._played: deque[Bar] = deque(maxlen=LOOP_BARS)  # the last bars handed out, as composed
         self._taken = 0  # bars handed out
+        self._composed = 0
+        self.fallbacks = 0  # bars handed out as repeats, none composed in time
+        self._loop = 0  # while behind: the bars that go round (0: not behind)
+        self._since: float | None = None  # when the bar under way began composing (None: idle)
         self.compose_seconds = 0.0  # the mean wall time one bar takes to compose (recent bars weigh most)
         self.timings: deque[tuple[float, float]] = deque(maxlen=4096)  # (wall, CPU seconds) of each bar
-        self._rewind = False
-        self._fallback: deque[Bar] = deque()  # bars composed before a change, handed out if it is late
-        self._adopt: list[Bar] = []  # fallback bars handed out: the engine goes on after them
         self._stop = False
         self._error: BaseException | None = None
         self._lock = threading.Condition()
         self._thread: threading.Thread | None = None
         self.lineup: tuple[int, ...] = self.config.instruments
+        self.layers: dict[int, float] = {}  # instrument -> the lowest intensity it sounds at
 
     # ----------------------------------------------------------------------------------- consumer API
     def start(self) -> LiveMusic:
@@ -158,10 +104,11 @@ class LiveMusic:
             yield self.next()
 
     def next(self, timeout: float | None = None, *, deadline: float | None = None) -> Bar:
-        """The next bar, waiting for it at most ``timeout`` seconds (None: as long as it takes). After an
-        intensity change, ``deadline`` (a ``time.monotonic()``) is the last moment the bar is needed: if
-        it is not composed again by then, the bar composed before the change is handed out instead (and
-        the music goes on after it), so a change never leaves a gap."""
+        """The next bar at the current intensity, waiting for it at most ``timeout`` seconds (None: as
+        long as it takes; then :class:`TimeoutError`). ``deadline`` (a ``time.monotonic()``) is the last
+        moment the bar is needed: if none is composed by then, an earlier bar is repeated instead (the
+        last :data:`LOOP_BARS` bars handed out go round, fewer at the start), so playback never waits
+        once it has begun."""
         self.start()
         until = None if timeout is None else time.monotonic() + timeout
         with self._lock:
@@ -171,52 +118,72 @@ class LiveMusic:
                 if self._stop:
                     raise OverworldError("the live stream is closed")
                 now = time.monotonic()
-                if deadline is not None and now >= deadline and self._fallback:
-                    return self._hand_out(self._fallback.popleft(), adopted=True)
+                if deadline is not None and now >= deadline and self._played:
+                    self._loop = self._loop or len(self._played)  # the phrase that goes round while behind
+                    return self._hand_out(self._played[-self._loop], fallback=True)
                 if until is not None and now >= until:
                     raise TimeoutError(f"no bar composed within {timeout:g} s")
-                ends = [t for t in (until, deadline if self._fallback else None) if t is not None]
+                ends = [t for t in (until, deadline if self._played else None) if t is not None]
                 self._lock.wait(max(0.0, min(ends) - now) if ends else None)
-            return self._hand_out(self._ready.popleft())
+            return self._hand_out(self._ready.popleft(), deadline=deadline)
 
-    def _hand_out(self, bar: Bar, adopted: bool = False) -> Bar:
-        """Hand ``bar`` out (the lock held); an adopted fallback bar is what the music goes on after."""
+    def _hand_out(self, take: Bar, fallback: bool = False, deadline: float | None = None) -> Bar:
+        """``take`` (a composed bar, or a repeat) at the current intensity, as the next bar of playback
+        (lock held). After a bar taken by its ``deadline``, if the next bar line would find fewer than
+        :data:`MIN_AHEAD` bars ready, the last phrase is queued again to play next (see the module
+        docstring)."""
+        index, seconds = self._taken, self.config.bar_seconds
+        fallback = fallback or take.fallback
         self._taken += 1
-        if not adopted:
-            self._fallback.clear()  # they went on from the bars composed before a change, not from this one
-        if adopted:
-            self._adopt.append(bar)
-            self._ready.clear()
-            self._rewind = True
-        self._lock.notify_all()
-        return bar
+        self.fallbacks += fallback
+        self._loop = self._loop if fallback else 0
+        self._played.append(take)
+        if deadline is not None and self._short(deadline + seconds):
+            phrase = [*self._played, *self._ready][-LOOP_BARS:]
+            self._ready.extend(dataclasses.replace(b, fallback=True) for b in phrase)
+        self._lock.notify_all()  # the composer may fill the place
+        return dataclasses.replace(
+            take.at(self._level), index=index, start=index * seconds, fallback=fallback
+        )
+
+    def _short(self, needed: float) -> bool:
+        """Whether, at the recent pace, fewer than :data:`MIN_AHEAD` bars (at most ``ahead - 1``) will be
+        ready after the next bar is taken at ``needed`` (a ``time.monotonic()``; lock held)."""
+        floor = min(MIN_AHEAD, self.config.ahead - 1)
+        if len(self._ready) > floor or not self.compose_seconds:
+            return False
+        now, pace = time.monotonic(), SLACK * self.compose_seconds
+        since = now if self._since is None else self._since  # when the bar under way began
+        finish = since + pace if since + pace > now else now + pace  # one overdue is foreseen anew
+        done = 0 if finish > needed else 1 + int((needed - finish) / pace)
+        return len(self._ready) - 1 + done < floor
 
     @property
     def intensity(self) -> float:
         return self._level
 
-    def set_intensity(self, level: float, *, keep: int | None = 0) -> None:
-        """Compose at ``level`` (0 calm to 1 intense) from the next bar not yet handed out: the bars
-        composed ahead (and the one under way) are composed again, but for the first ``keep`` of them
-        (None: all are kept, so the change comes after them). Until a bar is composed again, the one it
-        replaces stands by for :meth:`next`'s ``deadline``. Raises :class:`ConfigError` outside 0..1."""
+    def set_intensity(self, level: float) -> None:
+        """Play at ``level`` (0 calm to 1 intense) from the next bar handed out: its layers sound, the
+        others are muted, its velocities are scaled (the bars composed ahead stay). Raises
+        :class:`ConfigError` outside 0..1."""
         Intensity(level)
         with self._lock:
-            if level == self._level:
-                return
             self._level = float(level)
-            if keep is not None:
-                dropped = list(self._ready)[max(0, keep) :]
-                for _ in dropped:
-                    self._ready.pop()
-                self._fallback = deque(dropped) if dropped else self._fallback
-                self._rewind = True
-            self._lock.notify_all()
 
     def ahead(self) -> int:
         """Bars composed and not yet handed out."""
         with self._lock:
             return len(self._ready)
+
+    def stats(self) -> LiveStats:
+        """What the stream has done so far (see :class:`LiveStats`)."""
+        with self._lock:
+            wall, cpu = zip(*self.timings) if self.timings else ((0.0,), (0.0,))
+            mean = statistics.fmean(wall)
+            return LiveStats(composed=self._composed, handed_out=self._taken, fallbacks=self.fallbacks,
+                             ahead=len(self._ready), compose_seconds=mean,
+                             compose_cpu_seconds=statistics.fmean(cpu),
+                             real_time=self.config.bar_seconds / mean if mean else 0.0)  # fmt: skip
 
     def wait_ready(self, bars: int, timeout: float | None = None) -> int:
         """Wait until ``bars`` bars (at most ``ahead``) are composed ahead, at most ``timeout`` seconds;
@@ -248,73 +215,79 @@ class LiveMusic:
         self.close()
 
     # ------------------------------------------------------------------------------------ the thread
+    def _queued(self) -> int:
+        """Composed bars waiting (repeats queued while behind do not count: composing goes on)."""
+        return sum(not b.fallback for b in self._ready)
+
     def _run(self) -> None:
         try:
             engine = self._engine()
             while True:
                 with self._lock:
-                    while len(self._ready) >= self.config.ahead and not self._rewind and not self._stop:
+                    while self._queued() >= self.config.ahead and not self._stop:
                         self._lock.wait()
                     if self._stop:
                         return
-                    rewind, self._rewind = self._rewind, False
-                    adopt, self._adopt = self._adopt, []
-                    level, keep = self._level, self._taken + len(self._ready)
-                began, cpu = time.monotonic(), time.thread_time()
-                for bar in adopt:
-                    engine.rewind(bar.index)
-                    engine.adopt(bar.ids)
-                if rewind:
-                    engine.rewind(keep)
-                ids = engine.next_bar(level, cancel=lambda: self._rewind or self._stop)
+                    began, cpu = time.monotonic(), time.thread_time()
+                    self._since = began
+                ids = engine.next_bar(self.config.full, cancel=lambda: self._stop)
                 if ids is None:
-                    continue
-                bar = self._bar(engine, ids, level)
+                    return
+                bar = self._bar(engine, ids)
                 took = time.monotonic() - began
-                self.timings.append((took, time.thread_time() - cpu))
-                self.compose_seconds = (
-                    took if not self.compose_seconds else 0.8 * self.compose_seconds + 0.2 * took
-                )
                 with self._lock:
-                    if not self._rewind:
-                        self._ready.append(bar)
-                        self._lock.notify_all()
+                    self._since = None
+                    self.timings.append((took, time.thread_time() - cpu))
+                    self.compose_seconds = (
+                        took if not self._composed else 0.8 * self.compose_seconds + 0.2 * took
+                    )
+                    self._ready.append(bar)
+                    self._composed += 1
+                    self._lock.notify_all()
         except BaseException as exc:  # handed to the consumer, which raises it
             with self._lock:
                 self._error = exc
                 self._lock.notify_all()
 
     def _engine(self) -> Any:
+        """The bar engine, with the line-up and each instrument's layer set; torch's threads for this
+        thread chosen for sampling one bar at a time (one for a small model)."""
         from overworld.config import SampleConfig
         from overworld.live.engine import BarEngine
 
-        cfg = self.config
+        cfg, lm = self.config, self.model.model
+        if next(lm.parameters()).device.type == "cpu":  # this thread's torch threads (overworld.threads)
+            from overworld.threads import choose_threads
+
+            choose_threads(parameters=lm.num_parameters() if hasattr(lm, "num_parameters") else None)
         base = getattr(self.model, "sampling", None) or SampleConfig()
         settings = dataclasses.replace(base, key=self.key, time_signature=cfg.time_signature, bpm=cfg.bpm,
                                        instruments=cfg.instruments or base.instruments)  # fmt: skip
+        engine = BarEngine(self.model, settings, seed=self.seed, context=cfg.context)
         if not cfg.instruments:
-            self.lineup = self._audition(settings)
+            self.lineup = engine.plan.instruments if engine.plan is not None else self._audition(settings)
             settings = dataclasses.replace(settings, instruments=self.lineup)
-        return BarEngine(self.model, settings, seed=self.seed, context=cfg.context)
+            engine = BarEngine(self.model, settings, seed=self.seed, context=cfg.context)
+        self.layers = layer_levels(engine.ranking(self.config.full))
+        return engine
 
     def _audition(self, settings: Any) -> tuple[int, ...]:
-        """The line-up: the instruments of one opening bar composed at full intensity."""
+        """The line-up: the instruments of one opening bar composed at full intensity, busiest first."""
         from overworld.live.engine import BarEngine, notes_of
 
-        engine = BarEngine(self.model, settings, seed=self.seed, context=self.config.context)
-        if engine.plan is not None:  # the plan's instruments, not only those of its first bar
-            return engine.plan.instruments
         engine = BarEngine(self.model, settings, seed=self.seed + 7919, context=self.config.context)
         ids = engine.next_bar(1.0, cancel=lambda: self._stop)
         notes = notes_of(self.model.tokenizer, ids or [], self.config.bar_ticks)
         lineup = tuple(sorted(notes, key=lambda i: (-len(notes[i]), i)))
         return lineup or settings.instruments
 
-    def _bar(self, engine: Any, ids: list[int], level: float) -> Bar:
+    def _bar(self, engine: Any, ids: list[int]) -> Bar:
+        """A composed bar (the full arrangement, at its composed velocities), its layers tagged."""
         from overworld.live.engine import notes_of
 
         cfg, index = self.config, engine.count - 1
+        notes = notes_of(self.model.tokenizer, ids, cfg.bar_ticks)
         return Bar(index=index, start=index * cfg.bar_seconds, seconds=cfg.bar_seconds, bpm=cfg.bpm,
-                   time_signature=cfg.time_signature, key=self.key, intensity=level,
-                   notes=notes_of(self.model.tokenizer, ids, cfg.bar_ticks), ids=tuple(ids),
-                   ready_at=time.monotonic())  # fmt: skip
+                   time_signature=cfg.time_signature, key=self.key, intensity=cfg.full, notes=notes,
+                   ids=tuple(ids), ready_at=time.monotonic(), full=notes, layers=self.layers,
+                   full_level=cfg.full, composed=index)  # fmt: skip
