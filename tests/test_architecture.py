@@ -44,27 +44,20 @@ KNOWN_UPWARD: dict[tuple[str, str], str] = {
     ("overworld.generation.compose", "overworld.render.consoles"): (
         "a console's line-up and polyphony (data) live beside the renderer's voices in render/consoles.py"
     ),
-    ("overworld.generation.stingers", "overworld.export.folder"): (
-        "write_stingers writes files: it belongs in export/ (rule 20), the CLI calls it from generation"
-    ),
-    ("overworld.generation.stingers", "overworld.render"): "write_stingers renders audio; as above",
-    ("overworld.models.storage", "overworld.generation.sampler"): (
-        "Pretrained.generate, a convenience method, calls the sampler lazily"
+    ("overworld.config", "overworld.models.build"): (
+        "ModelConfig checks its model and attention names against models.build's registries"
     ),
 }
 
 # Known circles still to break, as the edges that close them: (importer, imported) -> why.
 KNOWN_CIRCLES: dict[tuple[str, str], str] = {
-    ("overworld.models.storage", "overworld.models.hub"): (
-        "load_model resolves user/name through hub, and push_model reads the folder through storage"
-    ),
+    ("overworld.config", "overworld.models.build"): "as in KNOWN_UPWARD: ModelConfig reads the registries",
     ("overworld.tokenizers.bars_encode", "overworld.tokenizers.bars"): (
         "bars.py holds the vocabulary layout and the BarTokenizer; its parts import the layout back"
     ),
     ("overworld.tokenizers.bars_grammar", "overworld.tokenizers.bars"): "as above",
     ("overworld.tokenizers.bars_infill", "overworld.tokenizers.bars"): "as above",
     ("overworld.tokenizers.bars_plan", "overworld.tokenizers.bars"): "as above",
-    ("overworld.render.pianoroll", "overworld.render"): "pianoroll borrows the package's as_score",
 }
 
 

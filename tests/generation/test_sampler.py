@@ -64,7 +64,7 @@ def test_lstm_and_pretrained_generate(tokenizer, tmp_path):
     lstm = build_model(tiny_config(model="lstm"))
     save_model(tmp_path / "m", lstm, tokenizer, {"data": "none"})
     pretrained = load_model(tmp_path / "m")
-    ids = pretrained.generate(num=2, length=50, seed=0, top_k=20)
+    ids = overworld.generate(pretrained, num=2, length=50, seed=0, top_k=20)  # a Pretrained is a model
     assert len(ids) == 2 and all(len(x) > 0 for x in ids)
     assert np.array_equal(overworld.generate(pretrained, num=2, length=50, seed=0, top_k=20)[1], ids[1])
 

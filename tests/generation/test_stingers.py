@@ -13,8 +13,9 @@ import torch
 
 from overworld.config import ModelConfig, SampleConfig
 from overworld.errors import ConfigError
+from overworld.export.stingers import write_stingers
 from overworld.generation.compose import ComposeConfig, compose
-from overworld.generation.stingers import ends_on_tonic, stingers, tonic_of, write_stingers
+from overworld.generation.stingers import ends_on_tonic, stingers, tonic_of
 from overworld.midi.gm import DRUMS
 from overworld.theory import parse_key
 from overworld.tokenizers.bars import BarTokenizer

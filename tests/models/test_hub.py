@@ -21,7 +21,7 @@ import yaml
 from overworld.cli import main
 from overworld.config import ModelConfig
 from overworld.errors import DataError
-from overworld.models import hub
+from overworld.models import hub, publish
 from overworld.models.build import build_model
 from overworld.models.storage import load_model, save_model
 
@@ -286,7 +286,7 @@ def test_a_bad_id_is_a_one_line_error_without_a_network_call(name, hf_home, monk
 def test_push_then_pull_gives_identical_weights_and_music(
     model_dir, hf_home, stand_in_hub, monkeypatch, tmp_path
 ):
-    url = hub.push_model(model_dir, "someone/tiny-tunes", token=TOKEN, endpoint=stand_in_hub.url,
+    url = publish.push_model(model_dir, "someone/tiny-tunes", token=TOKEN, endpoint=stand_in_hub.url,
                          datasets=["someone/game-midi"])  # fmt: skip
     repo = stand_in_hub.repos["someone/tiny-tunes"]
     assert url.endswith(repo["sha"])

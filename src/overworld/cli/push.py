@@ -29,7 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from overworld.models.hub import push_model
+    from overworld.models.publish import push_model
 
     url = push_model(
         args.folder, args.repo, private=args.private, token=args.token, datasets=args.dataset,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,7 +29,6 @@ __all__ = [
     "ends_on_tonic",
     "stingers",
     "tonic_of",
-    "write_stingers",
 ]
 
 MAX_STINGERS = 64
@@ -165,21 +163,3 @@ def stingers(model: Any, source: Any, n: int, seed: int = 0, *, bars: tuple[int,
                            time_signature=settings.time_signature, key=settings.key, tonic=tonic,
                            seed=take_seed, moved=moved))  # fmt: skip
     return out
-
-
-def write_stingers(clips: list[Stinger], out_dir: str | Path, *, synth: str = "chiptune", soundfont: str = "",
-                   sample_rate: int = 44100, formats: tuple[str, ...] = ("ogg",)) -> Path:  # fmt: skip
-    """Write ``stinger-01.mid`` (and its audio in ``formats``) ... as the folder ``out_dir``, staged beside
-    it and swapped in once every file is written; returns the folder."""
-    from overworld.export.folder import staged
-    from overworld.midi import write_score
-    from overworld.render import render
-
-    target = Path(out_dir)
-    with staged(target) as folder:
-        for i, clip in enumerate(clips, start=1):
-            write_score(clip.score, folder / f"stinger-{i:02d}.mid")
-            for fmt in formats:
-                render(clip.score, folder / f"stinger-{i:02d}.{fmt}", synth=synth, soundfont=soundfont or None,
-                       sample_rate=sample_rate)  # fmt: skip
-    return target

@@ -52,7 +52,9 @@ GENERATION_FILE = "generation_config.json"
 
 class Pretrained:
     """A loaded model directory: ``model`` (in eval mode), ``tokenizer``, ``config``, ``card``, ``path``
-    and ``sampling``, the recommended :class:`SampleConfig` (the defaults where the directory has none)."""
+    and ``sampling``, the recommended :class:`SampleConfig` (the defaults where the directory has none).
+    Generation takes it as its model (``overworld.generate(pretrained, ...)``, starting from ``sampling``);
+    the model layer never calls generation (tests/test_architecture.py)."""
 
     def __init__(
         self,
@@ -69,13 +71,6 @@ class Pretrained:
         self.card = card
         self.path = path
         self.sampling = sampling or SampleConfig()
-
-    def generate(self, **kwargs: Any) -> Any:
-        """Compose with this model: ``overworld.generation.sampler.generate(self, **kwargs)``, starting
-        from its recommended sampling settings."""
-        from overworld.generation.sampler import generate
-
-        return generate(self, **kwargs)
 
     def __repr__(self) -> str:
         return (

@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from overworld.render.scores import as_score, music_end
+
 __all__ = [
     "SYNTHS",
     "as_score",
@@ -22,24 +24,6 @@ __all__ = [
 ]
 
 SYNTHS = ("soundfont", "chiptune")
-
-
-def as_score(source: Any, max_seconds: float = 3600.0) -> Any:
-    """A Score in seconds from a Score (any time unit) or a MIDI path (loaded safely)."""
-    if isinstance(source, str | Path):
-        from overworld.midi import load_score
-
-        return load_score(source, max_seconds=max_seconds)
-    from overworld.midi import in_seconds
-
-    return in_seconds(source)
-
-
-def music_end(score: Any) -> float:
-    """When the last note of a Score in seconds ends (controls and markers after it do not count)."""
-    ends = [float((n["time"] + n["duration"]).max()) for t in score.tracks if len(t.notes)
-            for n in [t.notes.numpy()]]  # fmt: skip
-    return max(ends, default=0.0)
 
 
 def render(source: Any, out_path: str | Path | None = None, *, synth: str = "soundfont",

@@ -19,7 +19,7 @@ def plot_pianoroll(score: Any, out_png: str | Path, *, title: str | None = None,
     from matplotlib.patches import Rectangle
 
     from overworld.midi.gm import instrument_name
-    from overworld.render import as_score
+    from overworld.render.scores import as_score
 
     score = as_score(score)
     pitched = [t for t in score.tracks if not t.is_drum and len(t.notes)]

@@ -113,8 +113,8 @@ def render_stems(source: Any, *, synth: str = "chiptune", console: Any = None, s
                  sample_rate: int = 44100, length: int | None = None, loop_start: int | None = None) -> Stems:  # fmt: skip
     """The stems of a Score or MIDI file (see the module docstring). ``console``: a
     :class:`~overworld.render.consoles.Console` whose voices the chiptune synth uses."""
-    from overworld.render import as_score, music_end
     from overworld.render.audio import loudness_gain, trim
+    from overworld.render.scores import as_score, music_end
 
     if synth not in SYNTH_TRACKS:
         raise ConfigError(f"unknown synth {synth!r}; choose one of: {', '.join(SYNTH_TRACKS)}")
@@ -194,7 +194,7 @@ def replay_error(
     there and on every repeat, as a continuous performance does (release tails and voice limits across
     the loop point included), so the jump from the last sample to the first is a step the music itself
     makes. ``synth``: :func:`render_stems`'s ``synth``, ``console``, ``soundfont``."""
-    from overworld.render import as_score
+    from overworld.render.scores import as_score
 
     base = as_score(score)
     once = render_stems(base, sample_rate=sample_rate, length=length, loop_start=0, **synth)
