@@ -44,14 +44,10 @@ KNOWN_UPWARD: dict[tuple[str, str], str] = {
     ("overworld.generation.compose", "overworld.render.consoles"): (
         "a console's line-up and polyphony (data) live beside the renderer's voices in render/consoles.py"
     ),
-    ("overworld.config", "overworld.models.build"): (
-        "ModelConfig checks its model and attention names against models.build's registries"
-    ),
 }
 
 # Known circles still to break, as the edges that close them: (importer, imported) -> why.
 KNOWN_CIRCLES: dict[tuple[str, str], str] = {
-    ("overworld.config", "overworld.models.build"): "as in KNOWN_UPWARD: ModelConfig reads the registries",
     ("overworld.tokenizers.bars_encode", "overworld.tokenizers.bars"): (
         "bars.py holds the vocabulary layout and the BarTokenizer; its parts import the layout back"
     ),

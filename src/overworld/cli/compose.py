@@ -6,97 +6,61 @@ from __future__ import annotations
 
 import argparse
 
+_DESCRIPTION = (
+    "Compose a piece of exactly --bars bars at --bpm in --key with a bar-token model and write OUT/<seed>/ (one "
+    "folder per --intensity level), a music pack for a game engine: piece.mid (the tempo map and metre, loop "
+    "markers), mix.wav (a smpl chunk with the loop in samples), intro.wav and loop.wav cut at the loop points, "
+    "mix.ogg (LOOPSTART/LOOPLENGTH comments), stems/, piece.xm with --format xm, and piece.json (loop points, "
+    "sections, jump points, intensity layers). Each folder is written beside its place and moved in once "
+    "complete. Sampling settings start from the model's generation_config.json; each sampling flag given "
+    "overrides its setting."
+)
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    from overworld.config import SampleConfig
     from overworld.export import MODULE_FORMATS
-    from overworld.generation.compose import AUDIO_FORMATS, MAX_BARS
-    from overworld.generation.form import FORMS
-    from overworld.render import SYNTHS
-    from overworld.render.consoles import CONSOLES
+    from overworld.generation.compose import AUDIO_FORMATS, SETS, ComposeConfig
+    from overworld.generation.surface import add_arguments
 
     p = sub.add_parser(
-        "compose", help="game-ready music: loops, form, key, tempo, intensity and stems",
-        description="Compose a piece of exactly --bars bars at --bpm in --key with a bar-token model and write "
-        "OUT/<seed>/ (one folder per --intensity level), a music pack for a game engine: piece.mid (the tempo "
-        "map and metre, loop markers), mix.wav (a smpl chunk with the loop in samples), intro.wav and loop.wav "
-        "cut at the loop points, mix.ogg (LOOPSTART/LOOPLENGTH comments), stems/, piece.xm with --format xm, "
-        "and piece.json (loop points, sections, jump points, intensity layers). Each folder is written "
-        "beside its place and moved in once complete.",
-    )  # fmt: skip
+        "compose",
+        help="game-ready music: loops, form, key, tempo, intensity and stems",
+        description=_DESCRIPTION,
+    )
     p.add_argument(
         "--model", default="default", help="a bar-token model directory (default: the bundled model)"
     )
     p.add_argument(
         "--out", default="out", help="output folder; each piece goes into OUT/<seed>/ (default: out/)"
     )
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace an OUT/<seed>/ folder already there (default: refuse, before composing)")  # fmt: skip
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an OUT/<seed>/ folder already there (default: refuse, before composing)",
+    )
     p.add_argument(
         "--seed", type=int, help="random seed; the same seed gives the same piece (default: random)"
     )
-    p.add_argument("--bars", type=int,
-                   help=f"bars of the body (the loop), 1-{MAX_BARS} with intro and ending (default: the form's "
-                   "length, else 16)")  # fmt: skip
-    p.add_argument("--bpm", type=float, default=120.0, help="tempo in quarter notes a minute (default: 120)")
-    p.add_argument("--time-signature", default="4/4", help="the metre: 4/4, 3/4, 6/8... (default: 4/4)")
-    p.add_argument("--key", default="auto", help="'D minor', 'F# dorian', 'C mixolydian', 'Bb' (major) or auto: "
-                   "one drawn from the seed and printed (default: auto); drums are untouched")  # fmt: skip
-    p.add_argument("--loop", action="store_true", help="regenerate the last bars and bar 1 so the end leads into the start and "
-                   "write a seamless loop (markers, OGG comments, tails folded onto the start)")  # fmt: skip
+    add_arguments(p, ComposeConfig)
+    add_arguments(p.add_argument_group("sampling"), SampleConfig, skip=SETS, model_defaults=True)
+    formats = ", ".join(AUDIO_FORMATS)
     p.add_argument(
-        "--loop-bars",
+        "--format",
+        default="ogg",
+        help=f"formats, comma separated: audio ({formats}; the pack's WAV files are always written) and tracker "
+        f"modules ({', '.join(MODULE_FORMATS)}: patterns on the bar grid, the chip's waveforms, the loop as "
+        "restart position) (default: ogg)",
+    )
+    p.add_argument(
+        "--stingers",
         type=int,
-        default=2,
-        help="bars before the loop point infilled, with bar 1, to close the loop (default: 2)",
+        metavar="N",
+        help="also N (1-64) one- or two-bar clips in the piece's key and tempo that end on its tonic, in "
+        "OUT/<seed>/stingers/ (default: none)",
     )
-    p.add_argument("--form", default="", help=f"sections as letters (AABA) or one of {', '.join(FORMS)}; a letter "
-                   "that comes back repeats its section (default: none)")  # fmt: skip
-    p.add_argument("--section-bars", type=int, default=4, help="bars of each section of --form (default: 4)")
-    p.add_argument(
-        "--variation",
-        type=float,
-        default=0.0,
-        help="share 0..1 of each repeated section's bars regenerated by infilling (default: 0)",
-    )
-    p.add_argument("--intro", type=int, default=0, help="bars of intro before the loop (default: 0)")
-    p.add_argument("--ending", type=int, default=0, help="bars of ending after the loop (default: 0)")
-    p.add_argument("--intensity", default="",
-                   help="0 (calm) to 1 (intense), or several like 0.2,0.8: versions sharing their structure, "
-                   "the intense one adding layers (default: the model's own budgets)")  # fmt: skip
-    p.add_argument("--console", metavar="{" + ",".join(CONSOLES) + "}",
-                   help="that machine's instruments and voices, played by the chiptune synth: "
-                   + "; ".join(f"{k}: {c.description}" for k, c in CONSOLES.items()))  # fmt: skip
-    p.add_argument("--like", metavar="FILE", default="",
-                   help="a MIDI file or module: new music with its form and arrangement (which instruments play "
-                   "in each bar, which parts repeat), the notes the model's own (default: a plan drawn from "
-                   "the model's training pieces, where it has plans.json)")  # fmt: skip
-    p.add_argument("--stems", action="store_true", help="also one audio file per instrument and drum kit")
-    p.add_argument(
-        "--synth",
-        choices=SYNTHS,
-        default="chiptune",
-        help="chiptune (built in) or soundfont (FluidSynth) (default: chiptune)",
-    )
-    p.add_argument("--soundfont", default="", metavar="SF2", help="--synth soundfont: the SoundFont")
-    p.add_argument("--sample-rate", type=int, default=44100, help="audio sample rate in Hz (default: 44100)")
-    p.add_argument("--format", default="ogg", help=f"formats, comma separated: audio ({', '.join(AUDIO_FORMATS)}; "
-                   f"the pack's WAV files are always written) and tracker modules ({', '.join(MODULE_FORMATS)}: "
-                   "patterns on the bar grid, the chip's waveforms, the loop as restart position) (default: ogg)")  # fmt: skip
-    p.add_argument("--stingers", type=int, metavar="N", help="also N (1-64) one- or two-bar clips in the piece's key "
-                   "and tempo that end on its tonic, in OUT/<seed>/stingers/ (default: none)")  # fmt: skip
     p.add_argument("--device", default="auto", help="cpu, cuda or auto (default: auto)")
     p.set_defaults(func=run)
-
-
-def _levels(text: str) -> tuple[float, ...]:
-    from overworld.errors import ConfigError
-
-    try:
-        return tuple(float(x) for x in text.split(",")) if text.strip() else ()
-    except ValueError:
-        raise ConfigError(
-            f"--intensity is 0 (calm) to 1 (intense), or several like 0.2,0.8; not {text!r}"
-        ) from None
 
 
 def _formats(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -108,31 +72,29 @@ def _formats(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     names = tuple(dict.fromkeys(f.strip().lower() for f in text.split(",") if f.strip()))
     unknown = [f for f in names if f not in AUDIO_FORMATS + MODULE_FORMATS]
     if unknown or not names:
-        raise ConfigError(f"--format takes {', '.join(AUDIO_FORMATS + MODULE_FORMATS)}, comma separated; "
-                          f"not {text!r}")  # fmt: skip
+        known = ", ".join(AUDIO_FORMATS + MODULE_FORMATS)
+        raise ConfigError(f"--format takes {known}, comma separated; not {text!r}")
     audio = tuple(f for f in names if f in AUDIO_FORMATS) or ("ogg",)
     return audio, tuple(f for f in names if f in MODULE_FORMATS)
 
 
 def _config(args: argparse.Namespace, formats: tuple[str, ...]):  # -> ComposeConfig
     from overworld.generation.compose import ComposeConfig
+    from overworld.generation.surface import from_args
 
-    return ComposeConfig(
-        bars=args.bars, bpm=args.bpm, time_signature=args.time_signature, key=args.key, loop=args.loop,
-        loop_bars=args.loop_bars, form=args.form, section_bars=args.section_bars, variation=args.variation,
-        intro=args.intro, ending=args.ending, intensity=_levels(args.intensity), console=args.console or "",
-        like=args.like, stems=args.stems, synth=args.synth, soundfont=args.soundfont, sample_rate=args.sample_rate,
-        formats=formats,
-    )  # fmt: skip
+    return ComposeConfig(**from_args(ComposeConfig, args), formats=formats)
 
 
 def run(args: argparse.Namespace) -> int:
+    import dataclasses
     import secrets
     import sys
 
+    from overworld.config import SampleConfig
     from overworld.devices import pick_device
     from overworld.export import check_out_folder, piece_folder_name, write_pieces
-    from overworld.generation.compose import compose
+    from overworld.generation.compose import SETS, compose
+    from overworld.generation.surface import from_args
     from overworld.models.storage import load_model
 
     audio, modules = _formats(args.format)
@@ -146,8 +108,13 @@ def run(args: argparse.Namespace) -> int:
 
         check_count(args.stingers)
     model = load_model(args.model, device=pick_device(args.device))
+    sampling = dataclasses.replace(model.sampling, **from_args(SampleConfig, args, skip=SETS))
     pieces = compose(
-        model, config, seed=seed, progress=lambda step: print(f"composing: {step}", file=sys.stderr)
+        model,
+        config,
+        seed=seed,
+        sampling=sampling,
+        progress=lambda step: print(f"composing: {step}", file=sys.stderr),
     )
     folders = write_pieces(pieces, out, config, model_name=str(args.model), modules=modules)
     for piece, folder in zip(pieces, folders):
@@ -157,7 +124,14 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.stingers is not None:
         clips = stingers(model, pieces[0], args.stingers, seed=seed)
-        print(write_stingers(clips, folders[0] / "stingers", synth=config.synth, soundfont=config.soundfont,
-                             sample_rate=config.sample_rate, formats=config.formats), f" {len(clips)} stingers")  # fmt: skip
+        written = write_stingers(
+            clips,
+            folders[0] / "stingers",
+            synth=config.synth,
+            soundfont=config.soundfont,
+            sample_rate=config.sample_rate,
+            formats=config.formats,
+        )
+        print(written, f" {len(clips)} stingers")
     print(f"seed {seed}: rerun with --seed {seed} for the same music")
     return 0
