@@ -15,7 +15,8 @@ The relative logits are ``S_rel[i, j] = q_i . rel[clip(i - j)]``. Three ways to 
 - :func:`relative_logits_skewed`: ``q @ E^T`` against the ``T`` embeddings ordered from far to near,
   then pad, reshape and slice (:func:`skew`): O(T^2) memory, used by ``forward``;
 - :func:`relative_logits_gather`: ``q @ rel^T`` then a gather by distance; used by cached decoding,
-  where the new queries meet cached keys and the square skew does not apply.
+  where the new queries meet cached keys and the square skew does not apply (a single new query, the
+  common case, takes its distances ``S - 1 .. 0`` as a slice of one table: ``decoder``).
 
 The scores are ``(q k^T + S_rel) / sqrt(D)``, masked (causal, sliding window), softmax, times ``v``.
 """
@@ -116,10 +117,35 @@ class RelativeSelfAttention(nn.Module):
         self.method = "skew"
 
     def decoder(self) -> Callable[[Tensor, KeyValueBuffer, int], Tensor]:
-        """``(h (B, 1, C), past, position) -> (B, 1, C)``: one new position in inference."""
+        """``forward`` for one new position in inference, ``(h (B, 1, C), past, position) -> (B, 1, C)``,
+        with the weights bound: the heads split as a view, no mask, and the distances to the ``S`` keys
+        (``S - 1 .. 0``, clipped) a slice of one descending table instead of a new index every step."""
+        qkv_w, qkv_b, out_w, out_b, rel = (
+            self.qkv.weight,
+            self.qkv.bias,
+            self.out.weight,
+            self.out.bias,
+            self.rel,
+        )
+        heads, dim, scale = self.num_heads, self.head_dim, math.sqrt(self.head_dim)
+        table: list[Tensor] = []  # [distances (N,)]: N-1, .., 1, 0 clipped at R - 1
+
+        def distances(num_keys: int, device: torch.device) -> Tensor:
+            if not table or table[0].shape[0] < num_keys or table[0].device != device:
+                size = max(num_keys, 2 * table[0].shape[0] if table else 1024)
+                table[:] = [torch.arange(size - 1, -1, -1, device=device).clamp(max=rel.shape[1] - 1)]
+            return table[0][table[0].shape[0] - num_keys :]  # (S,)
 
         def attend(h: Tensor, past: KeyValueBuffer, position: int) -> Tensor:
-            return self.forward(h, None, past, position=position)
+            batch = h.shape[0]
+            qkv = F.linear(h, qkv_w, qkv_b).view(batch, 3 * heads, 1, dim)  # (B, 3H, 1, D)
+            q = qkv[:, :heads]  # (B, H, 1, D)
+            k, v = past.append(qkv[:, heads : 2 * heads], qkv[:, 2 * heads :])  # 2 x (B, H, S, D)
+            qe = torch.einsum("bhtd,hrd->bhtr", q, rel)  # (B, H, 1, R): one logit per distance
+            rel_logits = qe.index_select(-1, distances(k.shape[2], h.device))  # (B, H, 1, S)
+            scores = (q @ k.transpose(-2, -1) + rel_logits) / scale  # (B, H, 1, S)
+            y = torch.softmax(scores, dim=-1) @ v  # (B, H, 1, D)
+            return F.linear(y.view(batch, 1, heads * dim), out_w, out_b)  # (B, 1, C)
 
         return attend
 
