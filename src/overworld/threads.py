@@ -24,8 +24,16 @@ from dataclasses import dataclass
 
 from overworld.errors import ConfigError
 
-__all__ = ["ENV", "MAX_THREADS", "SMALL_MODEL", "WORK_PER_THREAD", "ThreadChoice", "choose_threads", "parse_threads",
-           "resolve_threads"]  # fmt: skip
+__all__ = [
+    "ENV",
+    "MAX_THREADS",
+    "SMALL_MODEL",
+    "WORK_PER_THREAD",
+    "ThreadChoice",
+    "choose_threads",
+    "parse_threads",
+    "resolve_threads",
+]
 
 log = logging.getLogger(__name__)
 
@@ -134,8 +142,9 @@ def choose_threads(
     import torch
 
     cores = min(available_cores(), _torch_default())
-    choice = resolve_threads(flag, env=os.environ, cores=cores, batch=batch, parameters=parameters,
-                             training=training)  # fmt: skip
+    choice = resolve_threads(
+        flag, env=os.environ, cores=cores, batch=batch, parameters=parameters, training=training
+    )
     if torch.get_num_threads() != choice.threads:
         torch.set_num_threads(choice.threads)
     log.debug("torch uses %d CPU thread(s) (%s)", choice.threads, choice.source)

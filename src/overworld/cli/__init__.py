@@ -43,8 +43,10 @@ MODEL_WORK: dict[str, dict[str, bool]] = {
     "train": {"training": True},
     "evaluate": {"training": True},
 }
-THREADS_HELP = ("CPU threads for torch: N, or auto (default: one for sampling a small model, more for big batches, "
-                "every core for training; OVERWORLD_THREADS or OMP_NUM_THREADS when set)")  # fmt: skip
+THREADS_HELP = (
+    "CPU threads for torch: N, or auto (default: one for sampling a small model, more for big batches, "
+    "every core for training; OVERWORLD_THREADS or OMP_NUM_THREADS when set)"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

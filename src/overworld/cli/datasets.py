@@ -6,8 +6,11 @@ import argparse
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("datasets", help="list the MIDI collections overworld can fetch",
-                       description="List every dataset source with its licence, homepage, size and how to get it.")  # fmt: skip
+    p = sub.add_parser(
+        "datasets",
+        help="list the MIDI collections overworld can fetch",
+        description="List every dataset source with its licence, homepage, size and how to get it.",
+    )
     p.set_defaults(func=run)
 
 

@@ -28,8 +28,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
     default, lakh = ArchiveLimits(), get_source("lakh").archive_limits
 
-    p = sub.add_parser("fetch", help="fetch a MIDI collection into a folder",
-                       description="Fetch a dataset (see `overworld datasets`) into --out, with dataset.json.")  # fmt: skip
+    p = sub.add_parser(
+        "fetch",
+        help="fetch a MIDI collection into a folder",
+        description="Fetch a dataset (see `overworld datasets`) into --out, with dataset.json.",
+    )
     p.add_argument("name", choices=SOURCES, metavar="NAME", help=f"dataset: {', '.join(SOURCES)}")
     p.add_argument("--out", required=True, help="target folder (created)")
     p.add_argument("--url", help="url: the address; freedoom/openmsx/lakh: an upstream archive instead")
@@ -45,18 +48,32 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--limit", type=int, default=0, help="vgmusic, music21: stop after N files (default: 0, no limit)"
     )
     p.add_argument(
-        "--collection", action="append", default=[],
+        "--collection",
+        action="append",
+        default=[],
         help="music21 corpus collection, repeatable (default: bach and oneills1850)",
-    )  # fmt: skip
+    )
     p.add_argument("--no-copy", action="store_true", help="folder: record files in place instead of copying")
-    p.add_argument("--sha256", help="url, lakh: the file's known SHA-256, checked before it is kept; "
-                   "accepts a file from a server that sends no length (default: none)")  # fmt: skip
-    p.add_argument("--max-archive-gib", type=_gib, metavar="GIB", dest="max_archive_bytes",
-                   help=f"archives: the most one may unpack to, in GiB (default: {default.max_bytes / (1 << 30):g}; "
-                        f"lakh: {lakh.max_bytes / (1 << 30):g})")  # fmt: skip
-    p.add_argument("--max-archive-members", type=int, metavar="N",
-                   help=f"archives: the most members one may hold (default: {default.max_members:,}; "
-                        f"lakh: {lakh.max_members:,})")  # fmt: skip
+    p.add_argument(
+        "--sha256",
+        help="url, lakh: the file's known SHA-256, checked before it is kept; "
+        "accepts a file from a server that sends no length (default: none)",
+    )
+    p.add_argument(
+        "--max-archive-gib",
+        type=_gib,
+        metavar="GIB",
+        dest="max_archive_bytes",
+        help=f"archives: the most one may unpack to, in GiB (default: {default.max_bytes / (1 << 30):g}; "
+        f"lakh: {lakh.max_bytes / (1 << 30):g})",
+    )
+    p.add_argument(
+        "--max-archive-members",
+        type=int,
+        metavar="N",
+        help=f"archives: the most members one may hold (default: {default.max_members:,}; "
+        f"lakh: {lakh.max_members:,})",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars (default: bars on stderr)")
     p.set_defaults(func=run)
 
@@ -75,8 +92,15 @@ class _Bars:
 
             self.close()
             size = report.unit == "B"
-            self.bar = tqdm(desc=report.task, total=report.total, initial=report.done, unit=report.unit,
-                            unit_scale=size, unit_divisor=1024 if size else 1000, dynamic_ncols=True)  # fmt: skip
+            self.bar = tqdm(
+                desc=report.task,
+                total=report.total,
+                initial=report.done,
+                unit=report.unit,
+                unit_scale=size,
+                unit_divisor=1024 if size else 1000,
+                dynamic_ncols=True,
+            )
             self.task = report.task
         if report.total != self.bar.total:
             self.bar.total = report.total
@@ -94,11 +118,20 @@ def run(args: argparse.Namespace) -> int:
 
     writable_folder(args.out)  # before any download
     bars = None if args.quiet else _Bars()
-    options = FetchOptions(url=args.url, path=args.path, subset=args.subset, consoles=tuple(args.console),
-                           delay=args.delay, limit=args.limit, copy=not args.no_copy,
-                           collections=tuple(args.collection), sha256=args.sha256,
-                           max_archive_bytes=args.max_archive_bytes,
-                           max_archive_members=args.max_archive_members, progress=bars)  # fmt: skip
+    options = FetchOptions(
+        url=args.url,
+        path=args.path,
+        subset=args.subset,
+        consoles=tuple(args.console),
+        delay=args.delay,
+        limit=args.limit,
+        copy=not args.no_copy,
+        collections=tuple(args.collection),
+        sha256=args.sha256,
+        max_archive_bytes=args.max_archive_bytes,
+        max_archive_members=args.max_archive_members,
+        progress=bars,
+    )
     try:
         files = fetch(args.name, args.out, options)
     finally:

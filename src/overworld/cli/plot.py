@@ -11,16 +11,29 @@ if TYPE_CHECKING:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("plot", help="piano roll of a MIDI file, or training curves of a run",
-                       description="FILE.mid: a piano roll coloured by instrument (drums apart), or with "
-                       "--self-similarity the similarity of each pair of its first bars. RUN_DIR (or a "
-                       "metrics.csv): training and validation loss and accuracy against steps.")  # fmt: skip
-    p.add_argument("sources", nargs="+", metavar="SOURCE",
-                   help="a MIDI file, or one or more run folders / metrics.csv files (overlaid, named by folder)")  # fmt: skip
-    p.add_argument("--out", help="PNG to write (default: beside the input: SOURCE with a .png suffix, "
-                   "FILE.self-similarity.png with --self-similarity, RUN1-vs-RUN2.png for several runs)")  # fmt: skip
-    p.add_argument("--self-similarity", action="store_true",
-                   help="plot the bar-by-bar similarity matrix of a MIDI file instead of its piano roll")  # fmt: skip
+    p = sub.add_parser(
+        "plot",
+        help="piano roll of a MIDI file, or training curves of a run",
+        description="FILE.mid: a piano roll coloured by instrument (drums apart), or with "
+        "--self-similarity the similarity of each pair of its first bars. RUN_DIR (or a "
+        "metrics.csv): training and validation loss and accuracy against steps.",
+    )
+    p.add_argument(
+        "sources",
+        nargs="+",
+        metavar="SOURCE",
+        help="a MIDI file, or one or more run folders / metrics.csv files (overlaid, named by folder)",
+    )
+    p.add_argument(
+        "--out",
+        help="PNG to write (default: beside the input: SOURCE with a .png suffix, "
+        "FILE.self-similarity.png with --self-similarity, RUN1-vs-RUN2.png for several runs)",
+    )
+    p.add_argument(
+        "--self-similarity",
+        action="store_true",
+        help="plot the bar-by-bar similarity matrix of a MIDI file instead of its piano roll",
+    )
     p.add_argument("--bars", type=int, default=16, help="bars of --self-similarity, from the first note (16)")
     p.add_argument("--width", type=float, help="inches (12; 7 for --self-similarity)")
     p.add_argument("--height", type=float, default=6.0, help="inches (6)")

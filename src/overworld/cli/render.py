@@ -11,13 +11,20 @@ import argparse
 def add_parser(sub: argparse._SubParsersAction) -> None:
     from overworld.render import SYNTHS  # the registry; no numpy work at import
 
-    p = sub.add_parser("render", help="render MIDI files to audio (SoundFont or chiptune)",
-                       description="Render MIDI to WAV (or FLAC/OGG by extension). soundfont: FluidSynth with a "
-                       "General MIDI SoundFont found automatically; chiptune: a built-in NES-style synth.")  # fmt: skip
+    p = sub.add_parser(
+        "render",
+        help="render MIDI files to audio (SoundFont or chiptune)",
+        description="Render MIDI to WAV (or FLAC/OGG by extension). soundfont: FluidSynth with a "
+        "General MIDI SoundFont found automatically; chiptune: a built-in NES-style synth.",
+    )
     p.add_argument("files", nargs="+", metavar="FILE.mid", help="MIDI files")
-    p.add_argument("--synth", choices=SYNTHS, default="soundfont",
-                   help="soundfont: FluidSynth and a General MIDI SoundFont; chiptune: built in, always works "
-                   "(default: soundfont)")  # fmt: skip
+    p.add_argument(
+        "--synth",
+        choices=SYNTHS,
+        default="soundfont",
+        help="soundfont: FluidSynth and a General MIDI SoundFont; chiptune: built in, always works "
+        "(default: soundfont)",
+    )
     p.add_argument("--soundfont", metavar="SF2", help="SoundFont file (default: found in the usual places)")
     p.add_argument("--out", help="output file (one input) or folder (default: beside each input, .wav)")
     p.add_argument("--sample-rate", type=int, default=44100, help="samples per second (44100)")
@@ -62,8 +69,14 @@ def run(args: argparse.Namespace) -> int:
     for src, target in _targets(args):
         try:
             readable_file(src, "MIDI file")
-            render(src, target, synth=args.synth, soundfont=args.soundfont, sample_rate=args.sample_rate,
-                   max_seconds=args.max_seconds)  # fmt: skip
+            render(
+                src,
+                target,
+                synth=args.synth,
+                soundfont=args.soundfont,
+                sample_rate=args.sample_rate,
+                max_seconds=args.max_seconds,
+            )
             print(f"{src} -> {target}")
         except (OverworldError, OSError) as exc:  # one bad file costs only itself
             if args.debug:

@@ -12,28 +12,44 @@ from pathlib import Path
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "studio", help="a local web app: compose, listen, regenerate bars, download",
+        "studio",
+        help="a local web app: compose, listen, regenerate bars, download",
         description="Serve the studio at http://HOST:PORT/: every control of compose and generate (a primer "
         "upload too), the mix in a player and a piano roll whose bars can be selected and regenerated, the "
         "takes of the session, and a zip of each (MIDI, mix, stems, piece.json). It answers only requests "
         "for its own address (127.0.0.1, localhost, [::1], --host, --allow-host) and changes only on requests "
         "from its own page. Needs the studio extra: pip install 'overworld[studio]'.",
-    )  # fmt: skip
-    p.add_argument("--model", default="default",
-                   help="model or run folder, 'default' (the bundled model) or a Hugging Face Hub id user/name; "
-                   "compose and regenerating bars need a bar-token model (default: default)")  # fmt: skip
-    p.add_argument("--host", default="127.0.0.1",
-                   help="address to listen on; 0.0.0.0 opens it to the network, with --allow-host for the name "
-                   "it is opened by (default: 127.0.0.1)")  # fmt: skip
+    )
+    p.add_argument(
+        "--model",
+        default="default",
+        help="model or run folder, 'default' (the bundled model) or a Hugging Face Hub id user/name; "
+        "compose and regenerating bars need a bar-token model (default: default)",
+    )
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on; 0.0.0.0 opens it to the network, with --allow-host for the name "
+        "it is opened by (default: 127.0.0.1)",
+    )
     p.add_argument(
         "--port", type=int, default=7860, help="port to listen on; 0 picks a free one (default: 7860)"
     )
-    p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
-                   help="another name or address the studio is opened by (a machine's name on the network); "
-                   "repeat for several (default: only 127.0.0.1, localhost, [::1] and --host)")  # fmt: skip
-    p.add_argument("--workdir", "--work", metavar="DIR",
-                   help="work folder: the takes are kept there, and a studio started again with the same folder "
-                   "shows them (default: a temporary folder, removed when the studio stops)")  # fmt: skip
+    p.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="another name or address the studio is opened by (a machine's name on the network); "
+        "repeat for several (default: only 127.0.0.1, localhost, [::1] and --host)",
+    )
+    p.add_argument(
+        "--workdir",
+        "--work",
+        metavar="DIR",
+        help="work folder: the takes are kept there, and a studio started again with the same folder "
+        "shows them (default: a temporary folder, removed when the studio stops)",
+    )
     p.add_argument("--sample-rate", type=int, default=44100, help="audio sample rate in Hz (default: 44100)")
     p.add_argument("--device", default="auto", help="cpu, cuda or auto (default: auto)")
     p.set_defaults(func=run)
@@ -45,8 +61,9 @@ def listening_socket(host: str, port: int) -> socket.socket:
     from overworld.errors import ConfigError
 
     try:
-        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
-                                                             flags=socket.AI_PASSIVE)[0]  # fmt: skip
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
     except (socket.gaierror, UnicodeError) as exc:
         raise ConfigError(f"--host {host}: not an address to listen on ({exc})") from None
     sock = socket.socket(family, kind, proto)

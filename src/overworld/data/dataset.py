@@ -33,8 +33,16 @@ class Augment:
 class TokenWindows:
     """Windows of ``length + 1`` tokens (inputs are ``[:-1]``, targets ``[1:]``) from one split."""
 
-    def __init__(self, prepared: str | Path, split: str, length: int, *, augment: Augment | None = None,
-                 tokenizer: Tokenizer | None = None, infill_rate: float = 0.0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        prepared: str | Path,
+        split: str,
+        length: int,
+        *,
+        augment: Augment | None = None,
+        tokenizer: Tokenizer | None = None,
+        infill_rate: float = 0.0,
+    ) -> None:
         self.folder = Path(prepared)
         self.split = split
         self.length = int(length)

@@ -111,8 +111,16 @@ def _request(url: str, part: _Part, checked: bool, timeout: float) -> tuple[int,
         raise DownloadError(f"{url}: {getattr(exc, 'reason', exc)}") from exc
 
 
-def _stream(response: Any, part: _Part, have: int, total: int | None, max_bytes: int, url: str,
-            progress: Callable[[int, int | None], None] | None, again: str) -> int:  # fmt: skip
+def _stream(
+    response: Any,
+    part: _Part,
+    have: int,
+    total: int | None,
+    max_bytes: int,
+    url: str,
+    progress: Callable[[int, int | None], None] | None,
+    again: str,
+) -> int:
     """Append the body to the part file as it arrives (read1: whatever came, so a stall after N bytes
     keeps and reports N); return the bytes the part file holds."""
     got = have
@@ -151,8 +159,14 @@ def _expected(response: Any) -> tuple[int | None, int | None]:
     return 0, int(length) if length is not None and length.strip().isdigit() else None
 
 
-def _fetch_part(url: str, part: _Part, checked: bool, max_bytes: int, timeout: float,
-                progress: Callable[[int, int | None], None] | None) -> tuple[int, bool]:  # fmt: skip
+def _fetch_part(
+    url: str,
+    part: _Part,
+    checked: bool,
+    max_bytes: int,
+    timeout: float,
+    progress: Callable[[int, int | None], None] | None,
+) -> tuple[int, bool]:
     """Bring the part file to the end of the file; return (its size, whether the transport proved it
     complete). A partial file that cannot be continued is started over, once."""
     for _attempt in range(2):

@@ -100,8 +100,9 @@ def _copy(source: IO[bytes], target: Path, name: str, budget: _Budget, compresse
             out.write(block)
 
 
-def _extract_zip(archive: Path, work: Path, limits: ArchiveLimits,
-                 progress: Callable[[int, int | None], None] | None) -> list[PurePosixPath]:  # fmt: skip
+def _extract_zip(
+    archive: Path, work: Path, limits: ArchiveLimits, progress: Callable[[int, int | None], None] | None
+) -> list[PurePosixPath]:
     size = archive.stat().st_size
     budget = _Budget(limits, lambda: size)
     with zipfile.ZipFile(archive) as zf:
@@ -128,8 +129,9 @@ def _extract_zip(archive: Path, work: Path, limits: ArchiveLimits,
     return [name for name, _ in wanted]
 
 
-def _extract_tar(archive: Path, work: Path, limits: ArchiveLimits,
-                 progress: Callable[[int, int | None], None] | None) -> list[PurePosixPath]:  # fmt: skip
+def _extract_tar(
+    archive: Path, work: Path, limits: ArchiveLimits, progress: Callable[[int, int | None], None] | None
+) -> list[PurePosixPath]:
     names: list[PurePosixPath] = []
     with open(archive, "rb") as raw:
         budget = _Budget(limits, raw.tell)  # the compressed bytes read so far: where the raw file is

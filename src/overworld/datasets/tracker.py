@@ -33,7 +33,9 @@ class Package(NamedTuple):
 
 PACKAGES: dict[str, Package] = {
     "pingus-data": Package("GPL-2.0-or-later", "http://pingus.seul.org/", "19 IT, 1 S3M"),
-    "tecnoballz-data": Package("GPL-3.0-or-later", "http://linux.tlk.fr/games/TecnoballZ/", "14 MOD, 1 XM named .mod"),
+    "tecnoballz-data": Package(
+        "GPL-3.0-or-later", "http://linux.tlk.fr/games/TecnoballZ/", "14 MOD, 1 XM named .mod"
+    ),
     "bomberclone-data": Package("GPL-2.0-only", "http://www.bomberclone.de/", "5 XM, 1 MOD"),
     "tomatoes-data": Package("Zlib", "http://tomatoes.sourceforge.net/", "1 IT"),
     "gltron": Package("GPL-2.0-or-later", "http://www.gltron.org", "1 IT"),
@@ -44,9 +46,10 @@ PACKAGES: dict[str, Package] = {
     # "distributed under the GNU GENERAL PUBLIC LICENSE", no version named: any version
     "circuslinux-data": Package("GPL-1.0-or-later", "http://www.newbreedsoftware.com/circus-linux/", "5 MOD"),
     "penguin-command": Package("GPL-2.0-or-later", "http://www.linux-games.com/penguin-command/", "3 S3M"),
-    "ri-li-data": Package("GPL-2.0-only OR GPL-3.0-only", "http://www.ri-li.org/", "2 XM, 1 MOD",
-                          not_modules=("language.It",)),
-}  # fmt: skip
+    "ri-li-data": Package(
+        "GPL-2.0-only OR GPL-3.0-only", "http://www.ri-li.org/", "2 XM, 1 MOD", not_modules=("language.It",)
+    ),
+}
 
 
 def _is_module_name(path: str | Path) -> bool:
@@ -117,8 +120,11 @@ def file_info(out: Path, file: Path) -> dict[str, Any]:
     package = _package_of(out, file)
     if package is None:
         return {"licence": "unknown (from --path: see where the file came from)"}
-    return {"package": package, "licence": PACKAGES[package].licence,
-            "copyright": f"/usr/share/doc/{package}/copyright"}  # fmt: skip
+    return {
+        "package": package,
+        "licence": PACKAGES[package].licence,
+        "copyright": f"/usr/share/doc/{package}/copyright",
+    }
 
 
 SOURCE = Source(

@@ -113,8 +113,15 @@ def _fetch_one(client: _Client, url: str, target: Path, seen: set[str]) -> bool:
     return True
 
 
-def scrape(out: Path, *, base_url: str = BASE_URL, consoles: tuple[str, ...] = (), delay: float = 2.0,
-           limit: int = 0, progress: Callable[[Progress], None] | None = None) -> list[Path]:  # fmt: skip
+def scrape(
+    out: Path,
+    *,
+    base_url: str = BASE_URL,
+    consoles: tuple[str, ...] = (),
+    delay: float = 2.0,
+    limit: int = 0,
+    progress: Callable[[Progress], None] | None = None,
+) -> list[Path]:
     """Scrape ``consoles`` (keys of CONSOLES, or site paths) into ``out/<console>/``; return all files.
     ``progress`` hears, per console, how many of its index's links have been gone through."""
     client = _Client(base_url, delay)
@@ -147,8 +154,14 @@ def fetch(out: Path, options: FetchOptions) -> list[Path]:
     unknown = [c for c in options.consoles if c not in CONSOLES and "/" not in c]
     if unknown:
         raise DataError(f"unknown console {unknown[0]!r}; known: {', '.join(CONSOLES)} (or a site path)")
-    return scrape(out, base_url=options.url or BASE_URL, consoles=options.consoles, delay=options.delay,
-                  limit=options.limit, progress=options.progress)  # fmt: skip
+    return scrape(
+        out,
+        base_url=options.url or BASE_URL,
+        consoles=options.consoles,
+        delay=options.delay,
+        limit=options.limit,
+        progress=options.progress,
+    )
 
 
 SOURCE = Source(

@@ -90,8 +90,13 @@ class CopyTestPiece:
         return self.generated / self.real if self.real > 0 else math.nan
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "real": self.real, "generated": self.generated, "ratio": self.ratio,
-                "seconds": self.seconds}  # fmt: skip
+        return {
+            "path": self.path,
+            "real": self.real,
+            "generated": self.generated,
+            "ratio": self.ratio,
+            "seconds": self.seconds,
+        }
 
 
 @dataclass(frozen=True)
@@ -265,8 +270,13 @@ def _counts_bars(tokenizer: Any) -> bool:
     import torch
 
     try:
-        tokenizer.grammar(1, SampleConfig(), budgets=torch.zeros(1, dtype=torch.long), max_bars=1,
-                          device=torch.device("cpu"))  # fmt: skip
+        tokenizer.grammar(
+            1,
+            SampleConfig(),
+            budgets=torch.zeros(1, dtype=torch.long),
+            max_bars=1,
+            device=torch.device("cpu"),
+        )
     except ConfigError:
         return False
     return True
@@ -306,8 +316,9 @@ def _test_piece(setup: _Setup, path: Path, score: Any) -> CopyTestPiece | str:
         length: dict[str, Any] = {"bars": setup.continuation_bars + setup.primer_bars - written}
     else:
         length = {"seconds": max(_seconds_at(score, end) - tokenizer.seconds(primer_ids), 0.01)}
-    piece = compose_pieces(setup.model, config, primer_ids=primer_ids, seed=setup.seed, inclusive=True,
-                           **length)[0]  # fmt: skip
+    piece = compose_pieces(
+        setup.model, config, primer_ids=primer_ids, seed=setup.seed, inclusive=True, **length
+    )[0]
     bars = (setup.primer_bars, setup.continuation_bars)
     real = _measured(real_ids, tokenizer, score)
     return CopyTestPiece(

@@ -60,9 +60,16 @@ class InfillReport:
         return 1.0 - self.bits_both / self.bits_past if self.bits_past else 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"gap_bars": self.bars, "gaps": self.gaps, "pieces": self.pieces, "skipped_pieces": self.skipped,
-                "notes": self.notes, "bits_per_note_past_only": self.bits_per_note_past,
-                "bits_per_note_past_and_future": self.bits_per_note_both, "reduction": self.reduction}  # fmt: skip
+        return {
+            "gap_bars": self.bars,
+            "gaps": self.gaps,
+            "pieces": self.pieces,
+            "skipped_pieces": self.skipped,
+            "notes": self.notes,
+            "bits_per_note_past_only": self.bits_per_note_past,
+            "bits_per_note_past_and_future": self.bits_per_note_both,
+            "reduction": self.reduction,
+        }
 
 
 @dataclass(frozen=True)

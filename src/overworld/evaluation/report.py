@@ -88,17 +88,23 @@ def copy_test_table(report: Any) -> str:
     """One row per tested piece (the primer similarity of its real and generated continuations and their
     ratio), the means, and the skipped pieces by reason; ``report`` is a ``copy_test.CopyTestReport``."""
     p, c = report.primer_bars, report.continuation_bars
-    lines = [f"copy test: primed with {p} bars, {c} bars continued (seed {report.seed})",
-             "primer similarity: each continuation bar's best Jaccard match to a primer bar, averaged"]  # fmt: skip
+    lines = [
+        f"copy test: primed with {p} bars, {c} bars continued (seed {report.seed})",
+        "primer similarity: each continuation bar's best Jaccard match to a primer bar, averaged",
+    ]
     header = f"{'piece':<40} {'seconds':>8} {'real':>7} {'generated':>10} {'ratio':>7}"
     lines += [header, "-" * len(header)]
     for piece in report.pieces:
-        lines.append(f"{Path(piece.path).name[:40]:<40} {piece.seconds:>8.1f} {_fmt4(piece.real):>7} "
-                     f"{_fmt4(piece.generated):>10} {_fmt4(piece.ratio):>7}")  # fmt: skip
+        lines.append(
+            f"{Path(piece.path).name[:40]:<40} {piece.seconds:>8.1f} {_fmt4(piece.real):>7} "
+            f"{_fmt4(piece.generated):>10} {_fmt4(piece.ratio):>7}"
+        )
     lines.append("-" * len(header))
     mean = f"mean over {len(report.pieces)} {'piece' if len(report.pieces) == 1 else 'pieces'}"
-    lines.append(f"{mean:<40} {'':>8} {_fmt4(report.mean_real):>7} {_fmt4(report.mean_generated):>10} "
-                 f"{_fmt4(report.ratio):>7}")  # fmt: skip
+    lines.append(
+        f"{mean:<40} {'':>8} {_fmt4(report.mean_real):>7} {_fmt4(report.mean_generated):>10} "
+        f"{_fmt4(report.ratio):>7}"
+    )
     for reason, count in report.skipped_by_reason.items():
         lines.append(f"skipped {count} {'piece' if count == 1 else 'pieces'}: {reason}")
     return "\n".join(lines)

@@ -30,9 +30,16 @@ def loop_fields(piece: Any, sample_rate: int) -> dict[str, Any] | None:
         return None
     start, end = piece.loop
     first, last = piece.sample(start, sample_rate), piece.sample(end, sample_rate)
-    return {"start_bar": start + 1, "end_bar": end, "length_bars": end - start,
-            "start_seconds": start * piece.bar_seconds, "end_seconds": end * piece.bar_seconds,
-            "start_sample": first, "end_sample": last, "length_samples": last - first}  # fmt: skip
+    return {
+        "start_bar": start + 1,
+        "end_bar": end,
+        "length_bars": end - start,
+        "start_seconds": start * piece.bar_seconds,
+        "end_seconds": end * piece.bar_seconds,
+        "start_sample": first,
+        "end_sample": last,
+        "length_samples": last - first,
+    }
 
 
 def jump_points(piece: Any, sample_rate: int) -> list[dict[str, Any]]:
@@ -45,8 +52,15 @@ def jump_points(piece: Any, sample_rate: int) -> list[dict[str, Any]]:
         marks.setdefault(piece.loop[1], []).append("loop end")
     if piece.body[1] < piece.bars:
         marks.setdefault(piece.body[1], []).append("ending")
-    return [{"bar": bar + 1, "sample": piece.sample(bar, sample_rate), "seconds": bar * piece.bar_seconds,
-             "what": ", ".join(what)} for bar, what in sorted(marks.items())]  # fmt: skip
+    return [
+        {
+            "bar": bar + 1,
+            "sample": piece.sample(bar, sample_rate),
+            "seconds": bar * piece.bar_seconds,
+            "what": ", ".join(what),
+        }
+        for bar, what in sorted(marks.items())
+    ]
 
 
 def _stem_keys(piece: Any) -> list[tuple[int, bool]]:
@@ -71,24 +85,52 @@ def intensity_layers(pieces: Sequence[Any], config: Any) -> list[dict[str, Any]]
     ]
 
 
-def manifest(piece: Any, config: Any, files: dict[str, Any], loop: dict | None, *, model_name: str,
-             modules: dict[str, Any], layers: list[dict] | None, midi: str) -> dict[str, Any]:  # fmt: skip
+def manifest(
+    piece: Any,
+    config: Any,
+    files: dict[str, Any],
+    loop: dict | None,
+    *,
+    model_name: str,
+    modules: dict[str, Any],
+    layers: list[dict] | None,
+    midi: str,
+) -> dict[str, Any]:
     """The piece.json of ``piece`` (see the module docstring)."""
     sr = config.sample_rate
     num, den = (int(x) for x in piece.time_signature.split("/"))
     return {
-        "bpm": piece.bpm, "time_signature": piece.time_signature,
-        "metre": {"numerator": num, "denominator": den, "beats_per_bar": num}, "key": piece.key,
-        "bars": piece.bars, "seconds": piece.bars * piece.bar_seconds, "samples": files.pop("samples"),
-        "sample_rate": sr, "body": {"start_bar": piece.body[0] + 1, "end_bar": piece.body[1]},
-        "intro_bars": piece.body[0], "ending_bars": piece.bars - piece.body[1],
-        "form": [{"section": c, "start_bar": s + 1, "end_bar": e, "start_sample": piece.sample(s, sr),
-                  "end_sample": piece.sample(e, sr)} for c, s, e in piece.sections],
-        "loop": loop, "jump_points": jump_points(piece, sr),
+        "bpm": piece.bpm,
+        "time_signature": piece.time_signature,
+        "metre": {"numerator": num, "denominator": den, "beats_per_bar": num},
+        "key": piece.key,
+        "bars": piece.bars,
+        "seconds": piece.bars * piece.bar_seconds,
+        "samples": files.pop("samples"),
+        "sample_rate": sr,
+        "body": {"start_bar": piece.body[0] + 1, "end_bar": piece.body[1]},
+        "intro_bars": piece.body[0],
+        "ending_bars": piece.bars - piece.body[1],
+        "form": [
+            {
+                "section": c,
+                "start_bar": s + 1,
+                "end_bar": e,
+                "start_sample": piece.sample(s, sr),
+                "end_sample": piece.sample(e, sr),
+            }
+            for c, s, e in piece.sections
+        ],
+        "loop": loop,
+        "jump_points": jump_points(piece, sr),
         "bar_lines": [piece.sample(b, sr) for b in range(piece.bars + 1)],
         "layers": layers if layers is not None else intensity_layers([piece], config),
-        "intensity": piece.intensity, "console": config.console or None, "seed": piece.seed,
-        "model": model_name, "settings": config_to_dict(config), "sampling": config_to_dict(piece.sampling),
+        "intensity": piece.intensity,
+        "console": config.console or None,
+        "seed": piece.seed,
+        "model": model_name,
+        "settings": config_to_dict(config),
+        "sampling": config_to_dict(piece.sampling),
         "module": modules or None,
         "files": {"midi": midi, **files, "modules": [f"piece.{fmt}" for fmt in modules]},
-    }  # fmt: skip
+    }

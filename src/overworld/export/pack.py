@@ -60,10 +60,15 @@ def _render(piece: Any, config: Any, loop: dict | None) -> Any:
 
     sr = config.sample_rate
     fold = loop is not None and loop["end_bar"] == piece.bars  # the loop ends the file: its tails wrap
-    return render_stems(piece.score, synth=config.synth, soundfont=config.soundfont or None,
-                        console=console(config.console) if config.console else None, sample_rate=sr,
-                        length=piece.sample(piece.bars, sr) if loop is not None else None,
-                        loop_start=loop["start_sample"] if fold else None)  # fmt: skip
+    return render_stems(
+        piece.score,
+        synth=config.synth,
+        soundfont=config.soundfont or None,
+        console=console(config.console) if config.console else None,
+        sample_rate=sr,
+        length=piece.sample(piece.bars, sr) if loop is not None else None,
+        loop_start=loop["start_sample"] if fold else None,
+    )
 
 
 def _write_one(path: Path, audio: np.ndarray, sr: int, loop: dict | None) -> str:
@@ -101,8 +106,9 @@ def _write_audio(piece: Any, folder: Path, config: Any, loop: dict | None) -> di
     files["stems"] = {}
     if config.stems:
         for name, audio in zip(stems.names, stems.audio):
-            files["stems"][name] = [f"stems/{_write_one(folder / 'stems' / f'{name}.{fmt}', audio, sr, loop)}"
-                                    for fmt in formats]  # fmt: skip
+            files["stems"][name] = [
+                f"stems/{_write_one(folder / 'stems' / f'{name}.{fmt}', audio, sr, loop)}" for fmt in formats
+            ]
     files["samples"] = int(stems.audio.shape[1])
     return files
 
@@ -116,21 +122,30 @@ def _write_modules(piece: Any, folder: Path, config: Any, modules: Sequence[str]
     return {fmt: writers[fmt](piece, folder / f"piece.{fmt}", console=machine) for fmt in modules}
 
 
-def _write_into(folder: Path, piece: Any, config: Any, model_name: str, modules: Sequence[str],
-                layers: list[dict] | None) -> None:  # fmt: skip
+def _write_into(
+    folder: Path, piece: Any, config: Any, model_name: str, modules: Sequence[str], layers: list[dict] | None
+) -> None:
     from overworld.export.manifest import loop_fields, manifest
 
     loop = loop_fields(piece, config.sample_rate)
     midi = _write_midi(piece, folder / "piece.mid")
     files = _write_audio(piece, folder, config, loop)
     module_info = _write_modules(piece, folder, config, modules)
-    info = manifest(piece, config, files, loop, model_name=model_name, modules=module_info, layers=layers,
-                    midi=midi.name)  # fmt: skip
+    info = manifest(
+        piece, config, files, loop, model_name=model_name, modules=module_info, layers=layers, midi=midi.name
+    )
     (folder / "piece.json").write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
 
 
-def write_composition(piece: Any, out_dir: str | Path, config: Any, *, model_name: str = "",
-                      modules: Sequence[str] = (), layers: list[dict] | None = None) -> Path:  # fmt: skip
+def write_composition(
+    piece: Any,
+    out_dir: str | Path,
+    config: Any,
+    *,
+    model_name: str = "",
+    modules: Sequence[str] = (),
+    layers: list[dict] | None = None,
+) -> Path:
     """Write ``piece`` (a :class:`~overworld.generation.compose.Composition` composed with ``config``, a
     ``ComposeConfig``) as the folder ``out_dir`` (the module docstring's files; ``modules``: tracker
     formats of :data:`MODULE_FORMATS`), replacing any folder there only once every file is written;
@@ -147,8 +162,9 @@ def write_composition(piece: Any, out_dir: str | Path, config: Any, *, model_nam
     return target
 
 
-def write_pieces(pieces: Sequence[Any], out: str | Path, config: Any, *, model_name: str = "",
-                 modules: Sequence[str] = ()) -> list[Path]:  # fmt: skip
+def write_pieces(
+    pieces: Sequence[Any], out: str | Path, config: Any, *, model_name: str = "", modules: Sequence[str] = ()
+) -> list[Path]:
     """Write the versions of one composition (what :func:`~overworld.generation.compose.compose`
     returns) as ``out/<seed>[-intensity-<level>]/``, all swapped into place together once all are
     written, each piece.json naming the stems of every intensity layer; returns the folders."""

@@ -243,10 +243,26 @@ def write_xm(piece: Any, path: str | Path, *, console: Any = None) -> dict[str, 
         last[0] = Cell(last[0].note, last[0].instrument, last[0].volume, EFFECT_JUMP, piece.loop[0])
     patterns, orders = _patterns(rows, grid, piece.bars)
     restart = piece.loop[0] if piece.loop else 0
-    data = encode(name=f"overworld {piece.seed}", channels=len(rows[0]), speed=grid.speed, tempo=grid.tempo,
-                  orders=orders, restart=restart, patterns=patterns, instruments=instruments)  # fmt: skip
+    data = encode(
+        name=f"overworld {piece.seed}",
+        channels=len(rows[0]),
+        speed=grid.speed,
+        tempo=grid.tempo,
+        orders=orders,
+        restart=restart,
+        patterns=patterns,
+        instruments=instruments,
+    )
     Path(path).write_bytes(data)
-    return {"file": Path(path).name, "rows_per_beat": grid.rows_per_beat, "rows_per_bar": grid.rows_per_bar,
-            "speed": grid.speed, "tempo": grid.tempo, "row_seconds": grid.row_seconds(),
-            "channels": len(rows[0]), "patterns": len(patterns), "restart_position": restart,
-            "tempo_error": grid.row_seconds() * grid.rows_per_beat * piece.bpm / 60 - 1}  # fmt: skip
+    return {
+        "file": Path(path).name,
+        "rows_per_beat": grid.rows_per_beat,
+        "rows_per_bar": grid.rows_per_bar,
+        "speed": grid.speed,
+        "tempo": grid.tempo,
+        "row_seconds": grid.row_seconds(),
+        "channels": len(rows[0]),
+        "patterns": len(patterns),
+        "restart_position": restart,
+        "tempo_error": grid.row_seconds() * grid.rows_per_beat * piece.bpm / 60 - 1,
+    }

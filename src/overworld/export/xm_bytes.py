@@ -29,8 +29,13 @@ class Cell:
     param: int = 0
 
     def pack(self) -> bytes:
-        fields = (self.note, self.instrument, None if self.volume is None else 0x10 + self.volume,
-                  self.effect, self.param)  # fmt: skip
+        fields = (
+            self.note,
+            self.instrument,
+            None if self.volume is None else 0x10 + self.volume,
+            self.effect,
+            self.param,
+        )
         flags, body = 0x80, bytearray()
         for bit, value in enumerate(fields):
             if value:
@@ -86,8 +91,18 @@ def _pcm(sample: Sample) -> bytes:
 def _sample_header(sample: Sample) -> bytes:
     size = 2 * len(sample.data)
     kind = (1 if sample.loop else 0) | 0x10  # forward loop, 16 bit
-    return struct.pack("<IIIBbBBbB", size, 0, size if sample.loop else 0, sample.volume, sample.finetune, kind,
-                       128, sample.relative_note, 0) + _text(sample.name, 22)  # fmt: skip
+    return struct.pack(
+        "<IIIBbBBbB",
+        size,
+        0,
+        size if sample.loop else 0,
+        sample.volume,
+        sample.finetune,
+        kind,
+        128,
+        sample.relative_note,
+        0,
+    ) + _text(sample.name, 22)
 
 
 def _envelope_bytes(env: Envelope | None) -> bytes:
@@ -106,15 +121,34 @@ def _instrument(ins: Instrument) -> bytes:
     return header + b"".join(_sample_header(s) for s in ins.samples) + b"".join(_pcm(s) for s in ins.samples)
 
 
-def encode(*, name: str, channels: int, speed: int, tempo: int, orders: list[int], restart: int,
-           patterns: list[list[list[Cell]]], instruments: list[Instrument]) -> bytes:  # fmt: skip
+def encode(
+    *,
+    name: str,
+    channels: int,
+    speed: int,
+    tempo: int,
+    orders: list[int],
+    restart: int,
+    patterns: list[list[list[Cell]]],
+    instruments: list[Instrument],
+) -> bytes:
     """The XM file: ``patterns`` as rows of ``channels`` cells, played in ``orders``, restarting at
     order ``restart``; the linear frequency table; ``speed`` ticks a row at ``tempo`` (BPM: a tick lasts
     2.5 / tempo seconds)."""
     head = (
         b"Extended Module: " + _text(name, 20) + b"\x1a" + _text("overworld", 20) + struct.pack("<H", 0x0104)
     )
-    head += struct.pack("<IHHHHHHHH", _HEADER_SIZE, len(orders), restart, channels, len(patterns),
-                        len(instruments), 1, speed, tempo)  # fmt: skip
+    head += struct.pack(
+        "<IHHHHHHHH",
+        _HEADER_SIZE,
+        len(orders),
+        restart,
+        channels,
+        len(patterns),
+        len(instruments),
+        1,
+        speed,
+        tempo,
+    )
     head += bytes(orders).ljust(256, b"\x00")
     return head + b"".join(_pattern(p) for p in patterns) + b"".join(_instrument(i) for i in instruments)

@@ -85,10 +85,15 @@ class Arrangement:
         score.time_signatures.append(symusic.TimeSignature(0, numerator, denominator))
         for inst in sorted(self.notes):
             a = self.notes[inst]
-            track = symusic.Track(name=instrument_name(inst), program=0 if inst == DRUMS else inst,
-                                  is_drum=inst == DRUMS)  # fmt: skip
-            track.notes = symusic.Note.from_numpy(a[:, 0].astype(np.int32), a[:, 1].astype(np.int32),
-                                                  a[:, 2].astype(np.int8), np.clip(a[:, 3], 1, 127).astype(np.int8))  # fmt: skip
+            track = symusic.Track(
+                name=instrument_name(inst), program=0 if inst == DRUMS else inst, is_drum=inst == DRUMS
+            )
+            track.notes = symusic.Note.from_numpy(
+                a[:, 0].astype(np.int32),
+                a[:, 1].astype(np.int32),
+                a[:, 2].astype(np.int8),
+                np.clip(a[:, 3], 1, 127).astype(np.int8),
+            )
             score.tracks.append(track)
         return score
 

@@ -126,8 +126,9 @@ def infill(
     allowed = tuple(instruments) or line_up(score)
     # a gap keeps the piece's own arrangement: no drawn plan (SampleConfig.plan) of another piece's
     config = dataclasses.replace(config, instruments=allowed, max_instruments=0, plan=False)  # SETS
-    gaps = generate(model, config=config, primer_ids=context, bars=last - first + 1, num=num, seed=seed,
-                    progress=progress)  # fmt: skip
+    gaps = generate(
+        model, config=config, primer_ids=context, bars=last - first + 1, num=num, seed=seed, progress=progress
+    )
     start = int(lines[first - 1])
     end = int(lines[last]) if last < len(lines) else int(tokenizer.bar_ticks(score, last + 1)[last])
     return [_take(score, tokenizer, gap, (start, end), tuple(instruments)) for gap in gaps]
@@ -147,8 +148,9 @@ def _kept(score: Any, span: tuple[int, int], only: tuple[int, ...]) -> dict[int,
     return out
 
 
-def _new_notes(score: Any, tokenizer: Any, gap: np.ndarray, span: tuple[int, int],
-               only: tuple[int, ...]) -> dict[int, np.ndarray]:  # fmt: skip
+def _new_notes(
+    score: Any, tokenizer: Any, gap: np.ndarray, span: tuple[int, int], only: tuple[int, ...]
+) -> dict[int, np.ndarray]:
     """The notes ``gap`` writes, instrument -> rows ``(tick, duration, pitch, velocity)`` in ``score``'s
     ticks from the span's start; a note still sounding at the span's end is ended there, and none starts
     inside a kept note of its instrument and pitch or runs into the next (:func:`fit_notes`)."""
@@ -195,8 +197,9 @@ def _take(
     for inst, rows in new.items():
         track = by_inst.get(inst)
         if track is None:
-            track = symusic.Track(name=instrument_name(inst), program=0 if inst == DRUMS else inst,
-                                  is_drum=inst == DRUMS)  # fmt: skip
+            track = symusic.Track(
+                name=instrument_name(inst), program=0 if inst == DRUMS else inst, is_drum=inst == DRUMS
+            )
             out.tracks.append(track)
             by_inst[inst] = track
         for t, length, pitch, velocity in rows.tolist():

@@ -95,8 +95,9 @@ class Intensity:
             allowed = tuple(i for i in allowed if i != DRUMS)
         budget = min(self.instruments, len(allowed))
         polyphony = min(self.polyphony, base.max_polyphony)
-        return dataclasses.replace(base, instruments=allowed, max_instruments=budget, max_polyphony=polyphony,
-                                   grid=self.grid)  # fmt: skip
+        return dataclasses.replace(
+            base, instruments=allowed, max_instruments=budget, max_polyphony=polyphony, grid=self.grid
+        )
 
     def texture(self, base: SampleConfig) -> SampleConfig:
         """``base`` with this intensity's polyphony and onset grid only: what it keeps of its budgets when

@@ -93,8 +93,9 @@ def _from_piece_json(path: Path) -> str:
     return key
 
 
-def piece_key(score: Any, path: str | Path | None = None, span: tuple[int, int] | None = None,
-              given: str = "") -> tuple[str, str]:  # fmt: skip
+def piece_key(
+    score: Any, path: str | Path | None = None, span: tuple[int, int] | None = None, given: str = ""
+) -> tuple[str, str]:
     """``(key, source)``: the key new notes in ``span`` of ``score`` (read from ``path``) should keep to,
     and where it came from (see the module docstring). The key is "" (any pitch) when nothing tells."""
     if given:

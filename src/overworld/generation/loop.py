@@ -35,8 +35,16 @@ __all__ = ["Transitions", "close_loop", "local_transitions", "loop_transitions"]
 L = Layout
 
 
-def close_loop(model: Any, piece: Arrangement, bars: int, loop_bars: int, *, config: SampleConfig,
-               metre: tuple[float, int, int], seed: int) -> Arrangement:  # fmt: skip
+def close_loop(
+    model: Any,
+    piece: Arrangement,
+    bars: int,
+    loop_bars: int,
+    *,
+    config: SampleConfig,
+    metre: tuple[float, int, int],
+    seed: int,
+) -> Arrangement:
     """``piece`` (``bars`` bars) with its last ``loop_bars`` bars and its first rewritten across the loop
     point; ``metre`` is ``(bpm, numerator, denominator)``. Every note is closed at the loop point."""
     body = piece.closed(bars)
@@ -46,8 +54,15 @@ def close_loop(model: Any, piece: Arrangement, bars: int, loop_bars: int, *, con
         return body
     before = max(k, (bars + 1) // 2)  # bars that precede the loop point in the rotated piece
     rotated = body.bars(bars - before, bars).place(body.bars(0, bars - before), before)
-    take = infill(model, rotated.score(*metre), (before - k + 1, before + 1), instruments=instruments,
-                  config=config, seed=seed, piece_bars=bars)[0]  # fmt: skip
+    take = infill(
+        model,
+        rotated.score(*metre),
+        (before - k + 1, before + 1),
+        instruments=instruments,
+        config=config,
+        seed=seed,
+        piece_bars=bars,
+    )[0]
     turned = Arrangement.from_score(take.score, piece.bar)
     return turned.bars(before, bars).place(turned.bars(0, before), bars - before).closed(bars)
 

@@ -66,8 +66,9 @@ def read_primer(primer: Primer | None, tokenizer: Any, seed: int) -> tuple[np.nd
     if primer.pitches:
         return primers.from_pitches(primer.pitches, tokenizer, **kw), None
     if primer.dataset:
-        ids = primers.from_dataset(primer.dataset, tokenizer, split=primer.split,
-                                   seconds=primer.seconds or 4.0, seed=seed)  # fmt: skip
+        ids = primers.from_dataset(
+            primer.dataset, tokenizer, split=primer.split, seconds=primer.seconds or 4.0, seed=seed
+        )
         return ids, None
     return None, None
 
@@ -105,8 +106,19 @@ def compose_pieces(
     ``primer``; ``plans``: one arrangement plan per piece (bar tokens)."""
     tokenizer = model.tokenizer
     ids = primer_ids if primer_ids is not None else read_primer(primer, tokenizer, seed)[0]
-    pieces = generate(model, config=config, primer_ids=ids, num=num, length=length, seconds=seconds, bars=bars,
-                      seed=seed, inclusive=inclusive, progress=progress, plans=plans)  # fmt: skip
+    pieces = generate(
+        model,
+        config=config,
+        primer_ids=ids,
+        num=num,
+        length=length,
+        seconds=seconds,
+        bars=bars,
+        seed=seed,
+        inclusive=inclusive,
+        progress=progress,
+        plans=plans,
+    )
     bpm = config.bpm if config.grid else 0.0
     offset = 0.0  # where the first beat falls in the written piece: the grid counts from the primer's start
     if bpm and ids is not None and len(ids) and not inclusive:

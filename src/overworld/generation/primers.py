@@ -65,8 +65,9 @@ def _score(notes: list[tuple[float, float, int, int]], program: int) -> Any:
     if not 0 <= program <= V.DRUMS:
         raise ConfigError(f"primer program {program} is not a GM program 0-127 or 128 (drums)")
     score = symusic.Score(480, ttype="second")
-    track = symusic.Track(instrument_name(program), 0 if program == V.DRUMS else program,
-                          program == V.DRUMS, ttype="second")  # fmt: skip
+    track = symusic.Track(
+        instrument_name(program), 0 if program == V.DRUMS else program, program == V.DRUMS, ttype="second"
+    )
     for start, duration, pitch, velocity in notes:
         track.notes.append(symusic.Note(float(start), float(duration), int(pitch), int(velocity), "second"))
     score.tracks.append(track)
@@ -126,9 +127,14 @@ def from_melody(
 
 
 def from_pitches(
-    pitches: str | list[int], tokenizer: Tokenizer, *, bpm: float = 120.0, program: int = 80,
-    beats: float = 1.0, velocity: int = 100,
-) -> np.ndarray:  # fmt: skip
+    pitches: str | list[int],
+    tokenizer: Tokenizer,
+    *,
+    bpm: float = 120.0,
+    program: int = 80,
+    beats: float = 1.0,
+    velocity: int = 100,
+) -> np.ndarray:
     """A chord: every pitch starts at 0 and lasts ``beats`` beats at ``bpm``. Example: ``[60, 64, 67]``."""
     values = parse_int_list(pitches, "pitches")
     _check_bpm(bpm)

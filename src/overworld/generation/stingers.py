@@ -130,8 +130,9 @@ def _source(model: Any, source: Any, seed: int) -> tuple[Any, SampleConfig, list
     )
 
 
-def stingers(model: Any, source: Any, n: int, seed: int = 0, *, bars: tuple[int, ...] = (1, 2),
-             candidates: int = 4) -> list[Stinger]:  # fmt: skip
+def stingers(
+    model: Any, source: Any, n: int, seed: int = 0, *, bars: tuple[int, ...] = (1, 2), candidates: int = 4
+) -> list[Stinger]:
     """``n`` (1-64) clips of 1 or 2 bars (drawn from ``bars``) in the key, tempo and metre of ``source``
     (a :class:`~overworld.generation.compose.Composition`, a ``ComposeConfig`` with a key, or a
     ``SampleConfig`` with ``key``, ``bpm`` and ``time_signature``), each ending on the tonic; see the
@@ -159,7 +160,16 @@ def stingers(model: Any, source: Any, n: int, seed: int = 0, *, bars: tuple[int,
         best = next((i for i, s in enumerate(scores) if ends_on_tonic(s, tonic)), 0)
         fallback = min((i for i in settings.instruments if i != DRUMS), default=80)
         ending, moved = _ending(pieces[best], tonic, length * bar, fallback)
-        out.append(Stinger(score=ending.score(settings.bpm, num, den), bars=length, bpm=settings.bpm,
-                           time_signature=settings.time_signature, key=settings.key, tonic=tonic,
-                           seed=take_seed, moved=moved))  # fmt: skip
+        out.append(
+            Stinger(
+                score=ending.score(settings.bpm, num, den),
+                bars=length,
+                bpm=settings.bpm,
+                time_signature=settings.time_signature,
+                key=settings.key,
+                tonic=tonic,
+                seed=take_seed,
+                moved=moved,
+            )
+        )
     return out

@@ -7,5 +7,12 @@ from overworld.midi.load import MIDI_SUFFIXES, in_seconds, load_score
 from overworld.midi.modules import MODULE_SUFFIXES, load_module
 from overworld.midi.write import write_score
 
-__all__ = ["MIDI_SUFFIXES", "MODULE_SUFFIXES", "MidiError", "in_seconds", "load_module", "load_score",
-           "write_score"]  # fmt: skip
+__all__ = [
+    "MIDI_SUFFIXES",
+    "MODULE_SUFFIXES",
+    "MidiError",
+    "in_seconds",
+    "load_module",
+    "load_score",
+    "write_score",
+]

@@ -148,8 +148,10 @@ def _scan(events: list[Event], span: tuple[int, int], only: Collection[int]) -> 
 
 def _place(tracks: list[_Track], inst: int) -> tuple[int, int] | None:
     """The (track, channel) where ``inst`` plays at the span's start with the most notes, else None."""
-    best = max(((n, -t, ch) for t, tr in enumerate(tracks) for (i, ch), n in tr.plays.items() if i == inst and n),
-               default=None)  # fmt: skip
+    best = max(
+        ((n, -t, ch) for t, tr in enumerate(tracks) for (i, ch), n in tr.plays.items() if i == inst and n),
+        default=None,
+    )
     return None if best is None else (-best[1], best[2])
 
 
@@ -210,8 +212,9 @@ def _new_track(inst: int, ch: int, rows: np.ndarray) -> list[tuple[int, int, byt
     return head + _note_events(rows, ch, {})
 
 
-def splice_notes(data: bytes, span: tuple[int, int], notes: Mapping[int, np.ndarray],
-                 instruments: Collection[int] = ()) -> tuple[bytes, int]:  # fmt: skip
+def splice_notes(
+    data: bytes, span: tuple[int, int], notes: Mapping[int, np.ndarray], instruments: Collection[int] = ()
+) -> tuple[bytes, int]:
     """The SMF ``data`` (as :func:`overworld.midi.load.repair_smf` returns it) with the notes of
     ``instruments`` (GM programs, 128 drums; empty: all) that start in ``span`` (ticks, end excluded)
     replaced by ``notes``: instrument -> rows ``(tick, duration, pitch, velocity)`` in the file's ticks.

@@ -58,8 +58,9 @@ def _track_bytes(
     vels = np.concatenate([np.zeros(n, np.int64), vel])
     order = np.lexsort((pitches, kinds, times))
     last = 0
-    for t, k, p, v in zip(times[order].tolist(), kinds[order].tolist(), pitches[order].tolist(),
-                          vels[order].tolist()):  # fmt: skip
+    for t, k, p, v in zip(
+        times[order].tolist(), kinds[order].tolist(), pitches[order].tolist(), vels[order].tolist()
+    ):
         status = (0x90 if k else 0x80) | channel
         body += vlq(t - last) + bytes([status, p, v if k else 64])
         last = t
@@ -67,8 +68,9 @@ def _track_bytes(
     return b"MTrk" + struct.pack(">I", len(body)) + bytes(body)
 
 
-def _tempo_track(score: Any, scale: float, markers: Markers = (), controls: Controls = (),
-                 end_tick: int | None = None) -> bytes:  # fmt: skip
+def _tempo_track(
+    score: Any, scale: float, markers: Markers = (), controls: Controls = (), end_tick: int | None = None
+) -> bytes:
     """The first track: the tempo map and time signatures of ``score`` (times times ``scale`` are ticks),
     120 bpm and 4/4 at time 0 when it has none; then ``markers`` ``(tick, text)`` (meta 0x06) and
     ``controls`` ``(tick, channel, controller, value)``, and its end at ``end_tick`` when given."""
@@ -163,8 +165,9 @@ def write_score(score: Any, path: str | Path, **extra: Any) -> Path:
     return write_bytes(path, score_to_smf(score, **extra))
 
 
-def write_spliced(path: str | Path, original: bytes, span: tuple[int, int], notes: Any,
-                  instruments: tuple[int, ...] = ()) -> tuple[Path, int]:  # fmt: skip
+def write_spliced(
+    path: str | Path, original: bytes, span: tuple[int, int], notes: Any, instruments: tuple[int, ...] = ()
+) -> tuple[Path, int]:
     """Write the MIDI file ``original`` (bytes as :func:`overworld.midi.load.smf_bytes` gives them) with
     the notes of ``instruments`` (empty: all) that start in ``span`` replaced by ``notes`` (instrument ->
     rows ``(tick, duration, pitch, velocity)``), every other event as it was

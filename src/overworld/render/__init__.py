@@ -26,8 +26,15 @@ __all__ = [
 SYNTHS = ("soundfont", "chiptune")
 
 
-def render(source: Any, out_path: str | Path | None = None, *, synth: str = "soundfont",
-           soundfont: str | Path | None = None, sample_rate: int = 44100, max_seconds: float = 600.0) -> Any:  # fmt: skip
+def render(
+    source: Any,
+    out_path: str | Path | None = None,
+    *,
+    synth: str = "soundfont",
+    soundfont: str | Path | None = None,
+    sample_rate: int = 44100,
+    max_seconds: float = 600.0,
+) -> Any:
     """Audio of a Score or MIDI file, at most ``max_seconds`` long.
 
     The audio ends at the last note's end plus its release (at most 2 s more; trailing near-silence is

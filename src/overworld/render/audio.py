@@ -58,8 +58,9 @@ def loudness(audio: np.ndarray, sample_rate: int) -> float:
         return float(pyloudnorm.Meter(sample_rate).integrated_loudness(x))
 
 
-def loudness_gain(audio: np.ndarray, sample_rate: int, target: float = TARGET_LUFS,
-                  ceiling: float = CEILING) -> float:  # fmt: skip
+def loudness_gain(
+    audio: np.ndarray, sample_rate: int, target: float = TARGET_LUFS, ceiling: float = CEILING
+) -> float:
     """The gain that brings ``audio`` to ``target`` LUFS, limited so its peak stays at or under ``ceiling``:
     a piece that cannot reach the target without clipping (a high crest factor) stays quieter than it,
     never clipped. Audio too short to measure or silent (-inf LUFS) gets the peak's gain alone."""
@@ -78,8 +79,9 @@ def normalise_loudness(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     return (np.asarray(audio) * loudness_gain(audio, sample_rate)).astype(np.float32)
 
 
-def trim(audio: np.ndarray, sample_rate: int, music_end: float, axis: int = 0,
-         judge: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+def trim(
+    audio: np.ndarray, sample_rate: int, music_end: float, axis: int = 0, judge: np.ndarray | None = None
+) -> np.ndarray:
     """``audio`` cut after the last sample louder than near-silence (-60 dB under the peak), at most
     :data:`RELEASE_SECONDS` past ``music_end`` (the last note's end, in seconds), never cutting the music
     itself short. ``axis`` is time; the level is the loudest channel of ``judge`` (default ``audio``; the

@@ -158,8 +158,13 @@ def _noise(steps: np.ndarray, pitch: int, duty: float, sr: int) -> np.ndarray:
 
 
 # the Game Boy wave channel plays 32 four-bit samples; this table is a soft sawtooth-sine blend
-_WAVE_TABLE = np.round(7.5 + 7.5 * (0.6 * np.sin(2 * np.pi * np.arange(32) / 32)
-                                    + 0.4 * (1 - 2 * np.arange(32) / 32))).astype(np.float32) / 7.5 - 1.0  # fmt: skip
+_WAVE_TABLE = (
+    np.round(
+        7.5 + 7.5 * (0.6 * np.sin(2 * np.pi * np.arange(32) / 32) + 0.4 * (1 - 2 * np.arange(32) / 32))
+    ).astype(np.float32)
+    / 7.5
+    - 1.0
+)
 
 
 def _wave(steps: np.ndarray, pitch: int, duty: float, sr: int) -> np.ndarray:
@@ -180,8 +185,13 @@ def _sample(steps: np.ndarray, pitch: int, duty: float, sr: int) -> np.ndarray:
 
 
 OSCILLATORS: dict[str, Callable[[np.ndarray, int, float, int], np.ndarray]] = {
-    "pulse": _pulse, "triangle": _triangle, "noise": _noise, "wave": _wave, "fm": _fm, "sample": _sample,
-}  # fmt: skip
+    "pulse": _pulse,
+    "triangle": _triangle,
+    "noise": _noise,
+    "wave": _wave,
+    "fm": _fm,
+    "sample": _sample,
+}
 assert set(OSCILLATORS) == set(GAIN) == {f.name for f in fields(ChipVoices)}
 
 
@@ -216,8 +226,9 @@ def _note_rows(score: Any, max_seconds: float, voice: Voice) -> list[tuple]:
         if kind not in OSCILLATORS:
             raise ValueError(f"unknown chiptune voice kind {kind!r}; known: {', '.join(OSCILLATORS)}")
         a = track.notes.numpy()
-        for start, dur, pitch, vel in zip(a["time"].tolist(), a["duration"].tolist(), a["pitch"].tolist(),
-                                          a["velocity"].tolist()):  # fmt: skip
+        for start, dur, pitch, vel in zip(
+            a["time"].tolist(), a["duration"].tolist(), a["pitch"].tolist(), a["velocity"].tolist()
+        ):
             if vel <= 0 or start >= max_seconds:
                 continue
             end = start + _drum_sound(pitch)[1] if kind == "noise" else start + max(dur, 0.01)
@@ -249,9 +260,13 @@ def _allocate(rows: list[tuple], voices: ChipVoices) -> tuple[list[float], int]:
     return ends, stolen
 
 
-def synthesize_tracks(score: Any, sample_rate: int = 44100, max_seconds: float = 600.0,
-                      voices: ChipVoices = ChipVoices(), voice: Voice = voice_for,
-                      ) -> tuple[np.ndarray, ChipReport]:  # fmt: skip
+def synthesize_tracks(
+    score: Any,
+    sample_rate: int = 44100,
+    max_seconds: float = 600.0,
+    voices: ChipVoices = ChipVoices(),
+    voice: Voice = voice_for,
+) -> tuple[np.ndarray, ChipReport]:
     """``(tracks, samples)`` float32 audio of each track of a Score in seconds, unscaled (their sum is the
     mix; nothing is normalised), at most ``max_seconds`` plus a release long. ``voice`` maps a GM
     program to a voice kind and duty (default :func:`voice_for`); ``voices`` limits each kind."""
@@ -275,8 +290,13 @@ def synthesize_tracks(score: Any, sample_rate: int = 44100, max_seconds: float =
     return out, report
 
 
-def synthesize(score: Any, sample_rate: int = 44100, max_seconds: float = 600.0,
-               voices: ChipVoices = ChipVoices(), voice: Voice = voice_for) -> tuple[np.ndarray, ChipReport]:  # fmt: skip
+def synthesize(
+    score: Any,
+    sample_rate: int = 44100,
+    max_seconds: float = 600.0,
+    voices: ChipVoices = ChipVoices(),
+    voice: Voice = voice_for,
+) -> tuple[np.ndarray, ChipReport]:
     """Mono float32 audio in [-1, 1] of a Score in seconds, at most ``max_seconds`` long: the tracks of
     :func:`synthesize_tracks` summed and normalised (peak 0.89, never clipped)."""
     tracks, report = synthesize_tracks(score, sample_rate, max_seconds, voices, voice)

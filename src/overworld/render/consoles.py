@@ -72,19 +72,38 @@ class Console:
 
 
 CONSOLES: dict[str, Console] = {
-    "nes": Console("nes", "Ricoh 2A03: 2 pulses, triangle, noise", ChipVoices(pulse=2, triangle=1, noise=1),
-                   ((80, "pulse", 0.5), (81, "pulse", 0.25), (38, "triangle", 0.0), (DRUMS, "noise", 0.0))),
-    "gameboy": Console("gameboy", "Game Boy DMG: 2 pulses, 4-bit wave, noise",
-                       ChipVoices(pulse=2, triangle=0, noise=1, wave=1),
-                       ((80, "pulse", 0.5), (81, "pulse", 0.25), (38, "wave", 0.0), (DRUMS, "noise", 0.0))),
-    "snes": Console("snes", "SNES S-DSP: 8 sampled voices", ChipVoices(pulse=0, triangle=0, noise=2, sample=6),
-                    ((0, "sample", 0.0), (33, "sample", 0.0), (48, "sample", 0.0), (61, "sample", 0.0),
-                     (73, "sample", 0.0), (DRUMS, "noise", 0.0))),
-    "genesis": Console("genesis", "Mega Drive: YM2612 6 FM + SN76489 3 squares, noise",
-                       ChipVoices(pulse=3, triangle=0, noise=1, fm=6),
-                       ((38, "fm", 0.0), (62, "fm", 0.0), (81, "fm", 0.0), (80, "pulse", 0.5),
-                        (DRUMS, "noise", 0.0))),
-}  # fmt: skip
+    "nes": Console(
+        "nes",
+        "Ricoh 2A03: 2 pulses, triangle, noise",
+        ChipVoices(pulse=2, triangle=1, noise=1),
+        ((80, "pulse", 0.5), (81, "pulse", 0.25), (38, "triangle", 0.0), (DRUMS, "noise", 0.0)),
+    ),
+    "gameboy": Console(
+        "gameboy",
+        "Game Boy DMG: 2 pulses, 4-bit wave, noise",
+        ChipVoices(pulse=2, triangle=0, noise=1, wave=1),
+        ((80, "pulse", 0.5), (81, "pulse", 0.25), (38, "wave", 0.0), (DRUMS, "noise", 0.0)),
+    ),
+    "snes": Console(
+        "snes",
+        "SNES S-DSP: 8 sampled voices",
+        ChipVoices(pulse=0, triangle=0, noise=2, sample=6),
+        (
+            (0, "sample", 0.0),
+            (33, "sample", 0.0),
+            (48, "sample", 0.0),
+            (61, "sample", 0.0),
+            (73, "sample", 0.0),
+            (DRUMS, "noise", 0.0),
+        ),
+    ),
+    "genesis": Console(
+        "genesis",
+        "Mega Drive: YM2612 6 FM + SN76489 3 squares, noise",
+        ChipVoices(pulse=3, triangle=0, noise=1, fm=6),
+        ((38, "fm", 0.0), (62, "fm", 0.0), (81, "fm", 0.0), (80, "pulse", 0.5), (DRUMS, "noise", 0.0)),
+    ),
+}
 
 
 def console(name: str) -> Console:

@@ -34,8 +34,14 @@ def read_metrics(source: str | Path) -> dict[str, list[tuple[int, float]]]:
     return series
 
 
-def plot_curves(runs: str | Path | dict[str, str | Path], out_png: str | Path, *, width: float = 12.0,
-                height: float = 4.5, dpi: int = 100) -> Path:  # fmt: skip
+def plot_curves(
+    runs: str | Path | dict[str, str | Path],
+    out_png: str | Path,
+    *,
+    width: float = 12.0,
+    height: float = 4.5,
+    dpi: int = 100,
+) -> Path:
     """Loss (left) and accuracy (right) against steps for one run, or several ``{label: run}`` overlaid."""
     from overworld.render.figures import pyplot, save_png
 
@@ -46,8 +52,12 @@ def plot_curves(runs: str | Path | dict[str, str | Path], out_png: str | Path, *
     for label, run in named.items():
         series = read_metrics(run)
         prefix = f"{label} " if label else ""
-        for key, ax, style in (("train_loss", loss_ax, "-"), ("val_loss", loss_ax, "o-"),
-                               ("train_accuracy", acc_ax, "-"), ("val_accuracy", acc_ax, "o-")):  # fmt: skip
+        for key, ax, style in (
+            ("train_loss", loss_ax, "-"),
+            ("val_loss", loss_ax, "o-"),
+            ("train_accuracy", acc_ax, "-"),
+            ("val_accuracy", acc_ax, "o-"),
+        ):
             if key in series:
                 steps, values = zip(*series[key])
                 ax.plot(steps, values, style, ms=3, lw=1, label=prefix + key.replace("_", " "))

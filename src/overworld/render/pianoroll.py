@@ -10,8 +10,15 @@ from typing import Any
 __all__ = ["plot_pianoroll"]
 
 
-def plot_pianoroll(score: Any, out_png: str | Path, *, title: str | None = None, width: float = 12.0,
-                   height: float = 6.0, dpi: int = 100) -> Path:  # fmt: skip
+def plot_pianoroll(
+    score: Any,
+    out_png: str | Path,
+    *,
+    title: str | None = None,
+    width: float = 12.0,
+    height: float = 6.0,
+    dpi: int = 100,
+) -> Path:
     """Write a PNG of ``score`` (a Score in seconds or a MIDI path) of ``width`` x ``height`` inches."""
     from overworld.render.figures import pyplot, save_png
 
@@ -24,8 +31,15 @@ def plot_pianoroll(score: Any, out_png: str | Path, *, title: str | None = None,
     score = as_score(score)
     pitched = [t for t in score.tracks if not t.is_drum and len(t.notes)]
     drums = [t for t in score.tracks if t.is_drum and len(t.notes)]
-    fig, axes = plt.subplots(2 if drums else 1, 1, figsize=(width, height), dpi=dpi, sharex=True, squeeze=False,
-                             gridspec_kw={"height_ratios": [3, 1] if drums else [1]})  # fmt: skip
+    fig, axes = plt.subplots(
+        2 if drums else 1,
+        1,
+        figsize=(width, height),
+        dpi=dpi,
+        sharex=True,
+        squeeze=False,
+        gridspec_kw={"height_ratios": [3, 1] if drums else [1]},
+    )
     ax = axes[0][0]
     colours = plt.get_cmap("tab20")
     end = max(float(score.end()), 1e-3)

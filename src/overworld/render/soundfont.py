@@ -100,9 +100,25 @@ def synthesize(score: Any, sample_rate: int = 44100, soundfont: str | Path | Non
         mid, wav = Path(tmp) / "in.mid", Path(tmp) / "out.wav"
         write_score(score, mid)
         done = subprocess.run(
-            [binary, "-ni", "-q", "-g", "0.6", "-r", str(sample_rate), "-F", str(wav), "-T", "wav", str(sf2), str(mid)],
-            capture_output=True, text=True, timeout=1800,
-        )  # fmt: skip
+            [
+                binary,
+                "-ni",
+                "-q",
+                "-g",
+                "0.6",
+                "-r",
+                str(sample_rate),
+                "-F",
+                str(wav),
+                "-T",
+                "wav",
+                str(sf2),
+                str(mid),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
         if done.returncode != 0 or not wav.exists():
             raise OverworldError(
                 f"fluidsynth failed: {(done.stderr or done.stdout).strip().splitlines()[-1:]}"

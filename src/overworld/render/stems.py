@@ -89,8 +89,9 @@ def _tracks_chiptune(score: Any, sample_rate: int, console: Any) -> np.ndarray:
 
     voices = console.voices if console is not None else ChipVoices()
     voice = console.voice if console is not None else voice_for
-    audio, _ = synthesize_tracks(score, sample_rate, max_seconds=float(score.end()) + 1.0, voices=voices,
-                                 voice=voice)  # fmt: skip
+    audio, _ = synthesize_tracks(
+        score, sample_rate, max_seconds=float(score.end()) + 1.0, voices=voices, voice=voice
+    )
     return audio.astype(np.float64)
 
 
@@ -109,8 +110,16 @@ def _tracks_soundfont(score: Any, sample_rate: int, soundfont: Any) -> np.ndarra
 SYNTH_TRACKS = {"chiptune": _tracks_chiptune, "soundfont": _tracks_soundfont}
 
 
-def render_stems(source: Any, *, synth: str = "chiptune", console: Any = None, soundfont: Any = None,
-                 sample_rate: int = 44100, length: int | None = None, loop_start: int | None = None) -> Stems:  # fmt: skip
+def render_stems(
+    source: Any,
+    *,
+    synth: str = "chiptune",
+    console: Any = None,
+    soundfont: Any = None,
+    sample_rate: int = 44100,
+    length: int | None = None,
+    loop_start: int | None = None,
+) -> Stems:
     """The stems of a Score or MIDI file (see the module docstring). ``console``: a
     :class:`~overworld.render.consoles.Console` whose voices the chiptune synth uses."""
     from overworld.render.audio import loudness_gain, trim
@@ -152,8 +161,11 @@ def _repeated(score: Any, seconds: float, times: int) -> Any:
         notes = list(track.notes)
         for k in range(1, times):
             for note in notes:
-                track.notes.append(symusic.Note(note.time + k * seconds, note.duration, note.pitch, note.velocity,
-                                                ttype="second"))  # fmt: skip
+                track.notes.append(
+                    symusic.Note(
+                        note.time + k * seconds, note.duration, note.pitch, note.velocity, ttype="second"
+                    )
+                )
         track.notes.sort()
     return out
 
@@ -199,8 +211,9 @@ def replay_error(
     base = as_score(score)
     once = render_stems(base, sample_rate=sample_rate, length=length, loop_start=0, **synth)
     times = LOOP_PASSES + 1
-    many = render_stems(_repeated(base, length / sample_rate, times), sample_rate=sample_rate,
-                        length=times * length, **synth)  # fmt: skip
+    many = render_stems(
+        _repeated(base, length / sample_rate, times), sample_rate=sample_rate, length=times * length, **synth
+    )
     looped = once.mix.astype(np.float64) / once.gain
     played = many.mix.astype(np.float64) / many.gain
     w, seam = min(window, length), LOOP_PASSES * length

@@ -51,15 +51,32 @@ def _pages(data: bytes) -> list[dict]:
         flags, granule, serial, seq, _, count = struct.unpack_from("<xBqIIIB", data, at + 4)
         lacing = list(data[at + 27 : at + 27 + count])
         start = at + 27 + count
-        pages.append({"flags": flags, "granule": granule, "serial": serial, "seq": seq,
-                      "lacing": lacing, "body": data[start : start + sum(lacing)]})  # fmt: skip
+        pages.append(
+            {
+                "flags": flags,
+                "granule": granule,
+                "serial": serial,
+                "seq": seq,
+                "lacing": lacing,
+                "body": data[start : start + sum(lacing)],
+            }
+        )
         at = start + sum(lacing)
     return pages
 
 
 def _page_bytes(page: dict) -> bytes:
-    head = struct.pack("<4sBBqIIIB", b"OggS", 0, page["flags"], page["granule"], page["serial"], page["seq"],
-                       0, len(page["lacing"]))  # fmt: skip
+    head = struct.pack(
+        "<4sBBqIIIB",
+        b"OggS",
+        0,
+        page["flags"],
+        page["granule"],
+        page["serial"],
+        page["seq"],
+        0,
+        len(page["lacing"]),
+    )
     raw = head + bytes(page["lacing"]) + page["body"]
     return raw[:22] + struct.pack("<I", _crc(raw)) + raw[26:]
 
@@ -94,8 +111,16 @@ def _paginate(packets: list[bytes], serial: int, seq: int) -> list[dict]:
     pages, continued = [], False
     for start in range(0, len(lacing), 255):
         chunk = lacing[start : start + 255]
-        pages.append({"flags": 1 if continued else 0, "granule": 0, "serial": serial, "seq": seq + len(pages),
-                      "lacing": [s for s, _ in chunk], "body": b"".join(b for _, b in chunk)})  # fmt: skip
+        pages.append(
+            {
+                "flags": 1 if continued else 0,
+                "granule": 0,
+                "serial": serial,
+                "seq": seq + len(pages),
+                "lacing": [s for s, _ in chunk],
+                "body": b"".join(b for _, b in chunk),
+            }
+        )
         continued = chunk[-1][0] == 255
     return pages
 

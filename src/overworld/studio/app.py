@@ -51,12 +51,18 @@ def info(studio: Studio) -> dict[str, Any]:
 
     sampling = getattr(studio.model, "sampling", None)
     return {
-        "model": studio.model_name, "tokens": getattr(studio.model.tokenizer, "name", ""),
-        "can_bars": studio.can_bars, "limitation": studio.limitation, "max_bars": MAX_BARS,
-        "keys": ["auto", *KEYS], "forms": sorted(FORMS), "time_signatures": [f"{n}/{d}" for n, d in TIME_SIGNATURES],
-        "consoles": {k: c.description for k, c in CONSOLES.items()}, "instrument_presets": sorted(INSTRUMENT_PRESETS),
+        "model": studio.model_name,
+        "tokens": getattr(studio.model.tokenizer, "name", ""),
+        "can_bars": studio.can_bars,
+        "limitation": studio.limitation,
+        "max_bars": MAX_BARS,
+        "keys": ["auto", *KEYS],
+        "forms": sorted(FORMS),
+        "time_signatures": [f"{n}/{d}" for n, d in TIME_SIGNATURES],
+        "consoles": {k: c.description for k, c in CONSOLES.items()},
+        "instrument_presets": sorted(INSTRUMENT_PRESETS),
         "widgets": forms.widgets(sampling),
-    }  # fmt: skip
+    }
 
 
 def _safe_name(name: str) -> str:

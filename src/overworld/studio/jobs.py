@@ -34,8 +34,14 @@ class Job:
     error: str = ""
 
     def describe(self) -> dict[str, Any]:
-        return {"id": self.id, "state": self.state, "step": self.step, "share": self.share, "error": self.error,
-                "takes": list(self.takes)}  # fmt: skip
+        return {
+            "id": self.id,
+            "state": self.state,
+            "step": self.step,
+            "share": self.share,
+            "error": self.error,
+            "takes": list(self.takes),
+        }
 
 
 class Jobs:

@@ -30,19 +30,25 @@ def roll_svg(score: Any, bar_lines: tuple[float, ...] = ()) -> str:
     low = min((p for _, _, p, _ in notes), default=60) - 2
     high = max((p for _, _, p, _ in notes), default=72) + 2
     width, height = end * PX_PER_SECOND, TOP + (high - low + 1) * PX_PER_PITCH
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="roll" width="{width:.0f}" height="{height:.0f}" '
-             f'viewBox="0 0 {width:.1f} {height:.1f}" data-seconds="{end:.3f}" data-bars="{max(len(bar_lines) - 1, 0)}">',
-             f'<rect x="0" y="0" width="{width:.1f}" height="{height:.1f}" fill="#fbfbf8"/>']  # fmt: skip
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="roll" width="{width:.0f}" height="{height:.0f}" '
+        f'viewBox="0 0 {width:.1f} {height:.1f}" data-seconds="{end:.3f}" data-bars="{max(len(bar_lines) - 1, 0)}">',
+        f'<rect x="0" y="0" width="{width:.1f}" height="{height:.1f}" fill="#fbfbf8"/>',
+    ]
     for bar, (start, stop) in enumerate(zip(bar_lines, bar_lines[1:]), start=1):
         x, w = start * PX_PER_SECOND, (stop - start) * PX_PER_SECOND
-        parts.append(f'<rect class="bar" data-bar="{bar}" x="{x:.1f}" y="0" width="{w:.1f}" height="{height:.1f}">'
-                     f"<title>bar {bar}</title></rect>"
-                     f'<line x1="{x:.1f}" y1="0" x2="{x:.1f}" y2="{height:.1f}" class="barline"/>'
-                     f'<text x="{x + 3:.1f}" y="12" class="barnumber">{bar}</text>')  # fmt: skip
+        parts.append(
+            f'<rect class="bar" data-bar="{bar}" x="{x:.1f}" y="0" width="{w:.1f}" height="{height:.1f}">'
+            f"<title>bar {bar}</title></rect>"
+            f'<line x1="{x:.1f}" y1="0" x2="{x:.1f}" y2="{height:.1f}" class="barline"/>'
+            f'<text x="{x + 3:.1f}" y="12" class="barnumber">{bar}</text>'
+        )
     for time, duration, pitch, track in notes:
         name = "Drums" if track.is_drum else instrument_name(int(track.program))
-        parts.append(f'<rect class="note" x="{time * PX_PER_SECOND:.1f}" y="{TOP + (high - pitch) * PX_PER_PITCH:.1f}" '
-                     f'width="{max(duration * PX_PER_SECOND, 1.0):.1f}" height="{PX_PER_PITCH - 1:.1f}" '
-                     f'fill="{_colour(int(track.program), track.is_drum)}" data-instrument={quoteattr(name)}/>')  # fmt: skip
+        parts.append(
+            f'<rect class="note" x="{time * PX_PER_SECOND:.1f}" y="{TOP + (high - pitch) * PX_PER_PITCH:.1f}" '
+            f'width="{max(duration * PX_PER_SECOND, 1.0):.1f}" height="{PX_PER_PITCH - 1:.1f}" '
+            f'fill="{_colour(int(track.program), track.is_drum)}" data-instrument={quoteattr(name)}/>'
+        )
     parts.append(f'<line id="playhead" x1="0" y1="0" x2="0" y2="{height:.1f}"/></svg>')
     return "\n".join(parts)

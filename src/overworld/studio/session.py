@@ -40,8 +40,15 @@ class Studio:
     """One model and the takes made with it. ``workdir``: the work folder, where each take's folder goes
     (the takes already there are the history)."""
 
-    def __init__(self, model: Any, workdir: str | Path, *, model_name: str = "", sample_rate: int = 44100,
-                 synth: str = "chiptune") -> None:  # fmt: skip
+    def __init__(
+        self,
+        model: Any,
+        workdir: str | Path,
+        *,
+        model_name: str = "",
+        sample_rate: int = 44100,
+        synth: str = "chiptune",
+    ) -> None:
         self.model, self.model_name = model, model_name
         self.workdir = Path(workdir)
         self.sample_rate, self.synth = sample_rate, synth
@@ -58,8 +65,10 @@ class Studio:
         if self.can_bars:
             return ""
         kind = getattr(self.model.tokenizer, "name", "other")
-        return (f"This model uses {kind} tokens: it can generate by seconds, but composing by bars and "
-                f"regenerating bars need a bar-token model (start the studio with --model DIR of one).")  # fmt: skip
+        return (
+            f"This model uses {kind} tokens: it can generate by seconds, but composing by bars and "
+            f"regenerating bars need a bar-token model (start the studio with --model DIR of one)."
+        )
 
     def require_bars(self, what: str) -> None:
         if not self.can_bars:
@@ -100,33 +109,65 @@ class Studio:
 
         self.require_bars("composing")
         shares = {"body": 0.1, "loop": 0.5, "frame": 0.7}
-        pieces = compose(self.model, config, seed=seed, sampling=sampling,
-                         progress=lambda step: progress(f"composing: {step}", shares.get(step)))  # fmt: skip
+        pieces = compose(
+            self.model,
+            config,
+            seed=seed,
+            sampling=sampling,
+            progress=lambda step: progress(f"composing: {step}", shares.get(step)),
+        )
         out = []
         for piece in pieces:
             level = "" if piece.intensity is None else f", intensity {piece.intensity:g}"
             loop = ", loop" if piece.loop else ""
             progress("rendering the mix" + (" and stems" if config.stems else ""), 0.8)
-            out.append(self._new(
-                lambda folder, piece=piece: write_composition(piece, folder, config, model_name=self.model_name),
-                label=f"composed {piece.bars} bars in {piece.key} at {piece.bpm:g} bpm{loop}{level}",
-                bar_lines=tuple(i * piece.bar_seconds for i in range(piece.bars + 1)), seconds=piece.bars * piece.bar_seconds,
-                composition=dataclasses.replace(piece, score=None), config=config, sampling=piece.sampling, seed=seed))  # fmt: skip
+            out.append(
+                self._new(
+                    lambda folder, piece=piece: write_composition(
+                        piece, folder, config, model_name=self.model_name
+                    ),
+                    label=f"composed {piece.bars} bars in {piece.key} at {piece.bpm:g} bpm{loop}{level}",
+                    bar_lines=tuple(i * piece.bar_seconds for i in range(piece.bars + 1)),
+                    seconds=piece.bars * piece.bar_seconds,
+                    composition=dataclasses.replace(piece, score=None),
+                    config=config,
+                    sampling=piece.sampling,
+                    seed=seed,
+                )
+            )
         return out
 
-    def generate(self, sampling: SampleConfig, *, bars: int | None, seconds: float | None, seed: int,
-                 primer: Path | None = None, primer_seconds: float | None = None, stems: bool = False,
-                 progress: Progress = _quiet) -> Take:  # fmt: skip
+    def generate(
+        self,
+        sampling: SampleConfig,
+        *,
+        bars: int | None,
+        seconds: float | None,
+        seed: int,
+        primer: Path | None = None,
+        primer_seconds: float | None = None,
+        stems: bool = False,
+        progress: Progress = _quiet,
+    ) -> Take:
         """Generate one piece, continuing ``primer`` (a MIDI or module file) when given."""
         from overworld.generation.pieces import Primer, compose_pieces, read_primer, settings_for
 
-        ids, primer_score = read_primer(Primer(file=str(primer), seconds=primer_seconds) if primer else None,
-                                        self.model.tokenizer, seed)  # fmt: skip
+        ids, primer_score = read_primer(
+            Primer(file=str(primer), seconds=primer_seconds) if primer else None, self.model.tokenizer, seed
+        )
         config = settings_for(sampling, {}, primer_score)
         unit = "bars" if bars is not None else "s"
-        piece = compose_pieces(self.model, config, primer_ids=ids, bars=bars, seconds=seconds, seed=seed,
-                               progress=lambda done, total: progress(f"generating {done:.0f}/{total:.0f} {unit}",
-                                                                     done / total if total else None))[0]  # fmt: skip
+        piece = compose_pieces(
+            self.model,
+            config,
+            primer_ids=ids,
+            bars=bars,
+            seconds=seconds,
+            seed=seed,
+            progress=lambda done, total: progress(
+                f"generating {done:.0f}/{total:.0f} {unit}", done / total if total else None
+            ),
+        )[0]
         from overworld.midi import in_seconds
 
         score = piece.score if not self.can_bars else piece.score.to("tick")
@@ -134,14 +175,35 @@ class Studio:
         bar_lines = bar_lines_of(score, self.model.tokenizer)
         progress("rendering the mix", 0.85)
         return self._new(
-            lambda folder: write_free_piece(score, folder, sampling=config, seed=seed, model_name=self.model_name,
-                                            stems=stems, sample_rate=self.sample_rate, synth=self.synth),
-            label=f"generated {what}" + (f" after {primer.name}" if primer else ""), bar_lines=bar_lines,
-            seconds=bar_lines[-1] if bar_lines else float(in_seconds(score).end()), composition=None, config=None,
-            sampling=config, seed=seed)  # fmt: skip
+            lambda folder: write_free_piece(
+                score,
+                folder,
+                sampling=config,
+                seed=seed,
+                model_name=self.model_name,
+                stems=stems,
+                sample_rate=self.sample_rate,
+                synth=self.synth,
+            ),
+            label=f"generated {what}" + (f" after {primer.name}" if primer else ""),
+            bar_lines=bar_lines,
+            seconds=bar_lines[-1] if bar_lines else float(in_seconds(score).end()),
+            composition=None,
+            config=None,
+            sampling=config,
+            seed=seed,
+        )
 
-    def regenerate(self, take_id: int, span: tuple[int, int], *, instruments: tuple[int, ...] = (),
-                   changes: dict[str, Any] | None = None, seed: int = 0, progress: Progress = _quiet) -> Take:  # fmt: skip
+    def regenerate(
+        self,
+        take_id: int,
+        span: tuple[int, int],
+        *,
+        instruments: tuple[int, ...] = (),
+        changes: dict[str, Any] | None = None,
+        seed: int = 0,
+        progress: Progress = _quiet,
+    ) -> Take:
         """A new take: take ``take_id`` with bars ``span`` (first, last from 1) regenerated, every note
         outside them kept (:func:`overworld.generation.infill.infill`)."""
         from overworld.export import write_composition
@@ -150,9 +212,16 @@ class Studio:
         self.require_bars("regenerating bars")
         old = self.take(take_id)
         sampling = self.sampling(dict(changes or {}), old.sampling)
-        new = infill(self.model, old.load_score(), span, instruments=instruments, config=sampling, seed=seed,
-                     progress=lambda done, total: progress("regenerating bars", done / total if total else None),
-                     piece_bars=old.bars)[0]  # fmt: skip
+        new = infill(
+            self.model,
+            old.load_score(),
+            span,
+            instruments=instruments,
+            config=sampling,
+            seed=seed,
+            progress=lambda done, total: progress("regenerating bars", done / total if total else None),
+            piece_bars=old.bars,
+        )[0]
         piece = dataclasses.replace(old.composition, score=new.score) if old.composition is not None else None
         stems = (old.folder / "stems").is_dir()
 
@@ -160,13 +229,29 @@ class Studio:
             if piece is not None:
                 write_composition(piece, folder, old.config, model_name=self.model_name)
             else:
-                write_free_piece(new.score, folder, sampling=sampling, seed=seed, model_name=self.model_name,
-                                 stems=stems, sample_rate=self.sample_rate, synth=self.synth)  # fmt: skip
+                write_free_piece(
+                    new.score,
+                    folder,
+                    sampling=sampling,
+                    seed=seed,
+                    model_name=self.model_name,
+                    stems=stems,
+                    sample_rate=self.sample_rate,
+                    synth=self.synth,
+                )
 
         progress("rendering the mix", 0.85)
-        return self._new(write, label=f"take {old.id} with bars {span[0]}-{span[1]} regenerated",
-                         bar_lines=old.bar_lines, seconds=old.seconds, composition=old.composition,
-                         config=old.config, sampling=sampling, seed=seed, parent=old.id)  # fmt: skip
+        return self._new(
+            write,
+            label=f"take {old.id} with bars {span[0]}-{span[1]} regenerated",
+            bar_lines=old.bar_lines,
+            seconds=old.seconds,
+            composition=old.composition,
+            config=old.config,
+            sampling=sampling,
+            seed=seed,
+            parent=old.id,
+        )
 
     def roll(self, take_id: int) -> str:
         """The take's piano roll as SVG, its bars selectable."""

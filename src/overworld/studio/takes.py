@@ -49,10 +49,19 @@ class Take:
 
     def describe(self) -> dict[str, Any]:
         """What the page shows of the take (JSON-ready)."""
-        return {"id": self.id, "label": self.label, "seed": self.seed, "bars": self.bars, "parent": self.parent,
-                "seconds": round(self.seconds, 3), "key": self.key, "bpm": self.bpm,
-                "mix": f"/api/takes/{self.id}/mix", "roll": f"/api/takes/{self.id}/roll.svg",
-                "zip": f"/api/takes/{self.id}/zip"}  # fmt: skip
+        return {
+            "id": self.id,
+            "label": self.label,
+            "seed": self.seed,
+            "bars": self.bars,
+            "parent": self.parent,
+            "seconds": round(self.seconds, 3),
+            "key": self.key,
+            "bpm": self.bpm,
+            "mix": f"/api/takes/{self.id}/mix",
+            "roll": f"/api/takes/{self.id}/roll.svg",
+            "zip": f"/api/takes/{self.id}/zip",
+        }
 
     def record(self) -> dict[str, Any]:
         """The take as JSON (the studio's ``.take.json``), the folder left out: :func:`take_from_record`."""
@@ -63,10 +72,19 @@ class Take:
                 **{name: getattr(piece, name) for name in fields},
                 "sampling": config_to_dict(piece.sampling),
             }
-        return {"id": self.id, "label": self.label, "bar_lines": list(self.bar_lines), "seconds": self.seconds,
-                "key": self.key, "bpm": self.bpm, "composition": piece,
-                "config": None if self.config is None else config_to_dict(self.config),
-                "sampling": config_to_dict(self.sampling), "seed": self.seed, "parent": self.parent}  # fmt: skip
+        return {
+            "id": self.id,
+            "label": self.label,
+            "bar_lines": list(self.bar_lines),
+            "seconds": self.seconds,
+            "key": self.key,
+            "bpm": self.bpm,
+            "composition": piece,
+            "config": None if self.config is None else config_to_dict(self.config),
+            "sampling": config_to_dict(self.sampling),
+            "seed": self.seed,
+            "parent": self.parent,
+        }
 
 
 def take_from_record(data: dict[str, Any], folder: Path) -> Take:
@@ -75,18 +93,34 @@ def take_from_record(data: dict[str, Any], folder: Path) -> Take:
 
     piece = data["composition"]
     if piece is not None:
-        piece = Composition(score=None, bpm=float(piece["bpm"]), time_signature=piece["time_signature"],
-                            key=piece["key"], bars=int(piece["bars"]), body=tuple(piece["body"]),
-                            sections=tuple(tuple(s) for s in piece["sections"]),
-                            loop=tuple(piece["loop"]) if piece["loop"] else None, intensity=piece["intensity"],
-                            seed=int(piece["seed"]), sampling=config_from_dict(SampleConfig, piece["sampling"]))  # fmt: skip
+        piece = Composition(
+            score=None,
+            bpm=float(piece["bpm"]),
+            time_signature=piece["time_signature"],
+            key=piece["key"],
+            bars=int(piece["bars"]),
+            body=tuple(piece["body"]),
+            sections=tuple(tuple(s) for s in piece["sections"]),
+            loop=tuple(piece["loop"]) if piece["loop"] else None,
+            intensity=piece["intensity"],
+            seed=int(piece["seed"]),
+            sampling=config_from_dict(SampleConfig, piece["sampling"]),
+        )
     config = data["config"]
-    return Take(id=int(data["id"]), label=str(data["label"]), folder=folder,
-                bar_lines=tuple(float(x) for x in data["bar_lines"]), seconds=float(data["seconds"]),
-                key=data["key"], bpm=data["bpm"], composition=piece,
-                config=None if config is None else config_from_dict(ComposeConfig, config),
-                sampling=config_from_dict(SampleConfig, data["sampling"]), seed=int(data["seed"]),
-                parent=data["parent"])  # fmt: skip
+    return Take(
+        id=int(data["id"]),
+        label=str(data["label"]),
+        folder=folder,
+        bar_lines=tuple(float(x) for x in data["bar_lines"]),
+        seconds=float(data["seconds"]),
+        key=data["key"],
+        bpm=data["bpm"],
+        composition=piece,
+        config=None if config is None else config_from_dict(ComposeConfig, config),
+        sampling=config_from_dict(SampleConfig, data["sampling"]),
+        seed=int(data["seed"]),
+        parent=data["parent"],
+    )
 
 
 def bar_lines_of(score: Any, tokenizer: Any) -> tuple[float, ...]:
@@ -109,8 +143,17 @@ def bar_lines_of(score: Any, tokenizer: Any) -> tuple[float, ...]:
     return tuple(float(n.time) for n in probe.to("second").tracks[0].notes)
 
 
-def write_free_piece(score: Any, folder: Path, *, sampling: SampleConfig, seed: int, model_name: str,
-                     stems: bool, sample_rate: int, synth: str = "chiptune") -> Path:  # fmt: skip
+def write_free_piece(
+    score: Any,
+    folder: Path,
+    *,
+    sampling: SampleConfig,
+    seed: int,
+    model_name: str,
+    stems: bool,
+    sample_rate: int,
+    synth: str = "chiptune",
+) -> Path:
     """A generated piece (no bars, form or loop of its own) in the layout of a composed one."""
     from overworld.midi import write_score
     from overworld.render.audio import write_audio
@@ -119,17 +162,27 @@ def write_free_piece(score: Any, folder: Path, *, sampling: SampleConfig, seed: 
     folder.mkdir(parents=True, exist_ok=True)
     midi = write_score(score, folder / "piece.mid")
     rendered = render_stems(score, synth=synth, sample_rate=sample_rate)
-    files: dict[str, Any] = {"midi": midi.name, "mix": [write_audio(folder / "mix.ogg", rendered.mix, sample_rate).name],
-                             "stems": {}}  # fmt: skip
+    files: dict[str, Any] = {
+        "midi": midi.name,
+        "mix": [write_audio(folder / "mix.ogg", rendered.mix, sample_rate).name],
+        "stems": {},
+    }
     if stems:
         for name, audio in zip(rendered.names, rendered.audio):
             files["stems"][name] = [
                 f"stems/{write_audio(folder / 'stems' / f'{name}.ogg', audio, sample_rate).name}"
             ]
     tempo = float(score.tempos[0].qpm) if len(score.tempos) else None
-    info = {"bpm": tempo, "key": sampling.key or None, "samples": int(rendered.audio.shape[1]),
-            "sample_rate": sample_rate, "seed": seed, "model": model_name, "sampling": config_to_dict(sampling),
-            "files": files}  # fmt: skip
+    info = {
+        "bpm": tempo,
+        "key": sampling.key or None,
+        "samples": int(rendered.audio.shape[1]),
+        "sample_rate": sample_rate,
+        "seed": seed,
+        "model": model_name,
+        "sampling": config_to_dict(sampling),
+        "files": files,
+    }
     (folder / "piece.json").write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
     return folder
 

@@ -44,16 +44,20 @@ class Entry:
 
 _MIDITOK = "overworld.tokenizers.miditok:MidiTokTokenizer"
 TOKENIZERS: dict[str, Entry] = {
-    "bars": Entry("overworld.tokenizers.bars:BarTokenizer",
-                  "bars of per-instrument parts on a 12-a-beat grid, a repeated part one token (default)"),
-    "performance": Entry("overworld.tokenizers.performance:PerformanceTokenizer",
-                         "NOTE_ON/NOTE_OFF/TIME_SHIFT events in 10 ms steps (Oore et al.)",
-                         (("max_note_seconds", "max_note_seconds"),)),
+    "bars": Entry(
+        "overworld.tokenizers.bars:BarTokenizer",
+        "bars of per-instrument parts on a 12-a-beat grid, a repeated part one token (default)",
+    ),
+    "performance": Entry(
+        "overworld.tokenizers.performance:PerformanceTokenizer",
+        "NOTE_ON/NOTE_OFF/TIME_SHIFT events in 10 ms steps (Oore et al.)",
+        (("max_note_seconds", "max_note_seconds"),),
+    ),
     "remi": Entry(_MIDITOK, "MidiTok REMI", (("miditok", "params"),), scheme=True),
     "tsd": Entry(_MIDITOK, "MidiTok TSD", (("miditok", "params"),), scheme=True),
     "midilike": Entry(_MIDITOK, "MidiTok MIDILike", (("miditok", "params"),), scheme=True),
     "mmm": Entry(_MIDITOK, "MidiTok MMM", (("miditok", "params"),), scheme=True),
-}  # fmt: skip
+}
 TOKENIZER_NAMES = tuple(TOKENIZERS)
 
 
@@ -83,8 +87,10 @@ def _beat_res(name: str, value: Any) -> None:
         start, _, end = str(span).partition("_")
         ok = start.isdigit() and end.isdigit() and int(start) < int(end) <= MAX_BEATS
         if not ok or type(res) is not int or not 1 <= res <= 480:
-            raise ConfigError(f"{name} must map 'start_end' beats (end at most {MAX_BEATS}) to 1-480 "
-                              f"positions a beat, not {span!r}: {res!r}")  # fmt: skip
+            raise ConfigError(
+                f"{name} must map 'start_end' beats (end at most {MAX_BEATS}) to 1-480 "
+                f"positions a beat, not {span!r}: {res!r}"
+            )
         total += (int(end) - int(start)) * res
     if total > MAX_TIME_TOKENS:
         raise ConfigError(f"{name} makes {total:,} time positions, over the {MAX_TIME_TOKENS:,} cap")

@@ -120,21 +120,38 @@ class MidiTokTokenizer(Tokenizer):
     def seconds(self, ids: np.ndarray) -> float:
         return float(self.decode(ids).end())
 
-    def grammar(self, batch_size: int, config: Any, *, budgets: Any, max_seconds: float | None = None,
-                max_bars: int | None = None, device: Any) -> Any:  # fmt: skip
+    def grammar(
+        self,
+        batch_size: int,
+        config: Any,
+        *,
+        budgets: Any,
+        max_seconds: float | None = None,
+        max_bars: int | None = None,
+        device: Any,
+    ) -> Any:
         """MidiTok's token-type graph with the instrument, polyphony and note-length controls
         (:class:`~overworld.tokenizers.miditok_grammar.MidiTokGrammar`); with BPE, the free default."""
         from overworld.tokenizers.base import refuse_controls
 
         if self.inner.is_trained:  # merged ids: no type graph describes them
-            return super().grammar(batch_size, config, budgets=budgets, max_seconds=max_seconds,
-                                   max_bars=max_bars, device=device)  # fmt: skip
+            return super().grammar(
+                batch_size, config, budgets=budgets, max_seconds=max_seconds, max_bars=max_bars, device=device
+            )
         from overworld.tokenizers.miditok_grammar import MidiTokGrammar
 
         refuse_controls(self.name, config, instruments=False, max_bars=max_bars)
-        return MidiTokGrammar(self.inner, batch_size, instruments=config.instruments, max_instruments=budgets,
-                              max_polyphony=config.max_polyphony, max_note_seconds=config.max_note_seconds,
-                              max_seconds=max_seconds, seconds_of=self.seconds, device=device)  # fmt: skip
+        return MidiTokGrammar(
+            self.inner,
+            batch_size,
+            instruments=config.instruments,
+            max_instruments=budgets,
+            max_polyphony=config.max_polyphony,
+            max_note_seconds=config.max_note_seconds,
+            max_seconds=max_seconds,
+            seconds_of=self.seconds,
+            device=device,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         with tempfile.TemporaryDirectory() as tmp:

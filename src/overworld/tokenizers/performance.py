@@ -165,13 +165,18 @@ class PerformanceTokenizer(Tokenizer):
         score = symusic.Score(480, ttype="second")
         for inst, a in sorted(self.decode_notes(ids).items()):
             track = symusic.Track(
-                name=instrument_name(inst), program=0 if inst == V.DRUMS else inst,
-                is_drum=inst == V.DRUMS, ttype="second",
-            )  # fmt: skip
+                name=instrument_name(inst),
+                program=0 if inst == V.DRUMS else inst,
+                is_drum=inst == V.DRUMS,
+                ttype="second",
+            )
             track.notes = symusic.Note.from_numpy(
-                a[:, 0].astype(np.float32), a[:, 1].astype(np.float32),
-                a[:, 2].astype(np.int8), a[:, 3].astype(np.int8), "second",
-            )  # fmt: skip
+                a[:, 0].astype(np.float32),
+                a[:, 1].astype(np.float32),
+                a[:, 2].astype(np.int8),
+                a[:, 3].astype(np.int8),
+                "second",
+            )
             score.tracks.append(track)
         return score
 
@@ -197,19 +202,34 @@ class PerformanceTokenizer(Tokenizer):
         return {"type": self.name, "vocab_size": V.VOCAB_SIZE, "max_note_seconds": self.max_note_seconds}
 
     # ---------------------------------------------------------------------------------------- sampling
-    def grammar(self, batch_size: int, config: Any, *, budgets: Any, max_seconds: float | None = None,
-                max_bars: int | None = None, device: Any) -> Any:  # fmt: skip
+    def grammar(
+        self,
+        batch_size: int,
+        config: Any,
+        *,
+        budgets: Any,
+        max_seconds: float | None = None,
+        max_bars: int | None = None,
+        device: Any,
+    ) -> Any:
         """:class:`~overworld.tokenizers.performance_grammar.PerformanceGrammar` with every control."""
         from overworld.theory import parse_key
         from overworld.tokenizers.base import refuse_controls
         from overworld.tokenizers.performance_grammar import PerformanceGrammar
 
         refuse_controls(self.name, config, instruments=False, grid=False, key=False, max_bars=max_bars)
-        return PerformanceGrammar(batch_size, max_polyphony=config.max_polyphony,
-                                  max_note_seconds=config.max_note_seconds, max_instruments=budgets,
-                                  bpm=config.bpm, grid=config.grid, instruments=config.instruments,
-                                  max_seconds=max_seconds, key=parse_key(config.key) if config.key else None,
-                                  device=device)  # fmt: skip
+        return PerformanceGrammar(
+            batch_size,
+            max_polyphony=config.max_polyphony,
+            max_note_seconds=config.max_note_seconds,
+            max_instruments=budgets,
+            bpm=config.bpm,
+            grid=config.grid,
+            instruments=config.instruments,
+            max_seconds=max_seconds,
+            key=parse_key(config.key) if config.key else None,
+            device=device,
+        )
 
     def primer_slice(self, ids: np.ndarray, seconds: float, rng: np.random.Generator) -> np.ndarray:
         """``seconds`` of the piece from a random time shift, with the instrument and velocity in force."""

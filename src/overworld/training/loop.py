@@ -180,8 +180,13 @@ def _save_best(run: Run) -> None:
     if run.dist.is_main:
         with reporting_disk_full(run.model_dir):
             arranges = run.tokenizer.arranges  # bar tokens: plans to draw from
-            save_model(run.model_dir, run.model, run.tokenizer, _card(run),
-                       sampling=settings_from_data(run.manifest, plans=arranges))  # fmt: skip
+            save_model(
+                run.model_dir,
+                run.model,
+                run.tokenizer,
+                _card(run),
+                sampling=settings_from_data(run.manifest, plans=arranges),
+            )
             if arranges and not (run.model_dir / PLANS_FILE).is_file():
                 write_plans(run.data, run.model_dir / PLANS_FILE)
 

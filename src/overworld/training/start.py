@@ -221,8 +221,9 @@ def _attach_data(run: Run) -> None:
     augment = Augment(config.augment_transpose, config.augment_stretch)
     if config.infill_rate and not run.tokenizer.can_infill:
         raise ConfigError(f"--infill-rate needs a tokenizer that can infill (bars), not {run.tokenizer.name}")
-    run.train_windows = TokenWindows(run.data, "train", length, augment=augment, tokenizer=run.tokenizer,
-                                     infill_rate=config.infill_rate)  # fmt: skip
+    run.train_windows = TokenWindows(
+        run.data, "train", length, augment=augment, tokenizer=run.tokenizer, infill_rate=config.infill_rate
+    )
     try:
         run.val_windows = TokenWindows(run.data, "validation", length, tokenizer=run.tokenizer)
     except DataError:
