@@ -183,6 +183,32 @@ class ALiBiSelfAttention(_FusedSelfAttention):
         super().__init__(dim, num_heads, dropout)
         self.register_buffer("slopes", alibi_slopes(num_heads), persistent=False)  # (H,)
 
+    def decoder(self) -> Callable[[Tensor, KeyValueBuffer, int], Tensor]:
+        """``forward`` for one new position in inference, ``(h (B, 1, C), past, position) -> (B, 1, C)``,
+        with the weights bound: the heads split as a view, no mask, and the distances to the ``S`` keys
+        (``S - 1 .. 0``) a slice of one descending table."""
+        qkv_w, qkv_b, out_w, out_b = self.qkv.weight, self.qkv.bias, self.out.weight, self.out.bias
+        heads, dim, slopes = self.num_heads, self.head_dim, self.slopes
+        table: list[Tensor] = []  # [distances (N,)]: N-1, .., 1, 0 in the model's dtype
+
+        def distances(num_keys: int, like: Tensor) -> Tensor:
+            short = not table or table[0].shape[0] < num_keys
+            if short or table[0].dtype != like.dtype or table[0].device != like.device:
+                size = max(num_keys, 2 * table[0].shape[0] if table else 1024)
+                table[:] = [torch.arange(size - 1, -1, -1, device=like.device).to(like.dtype)]
+            return table[0][table[0].shape[0] - num_keys :]  # (S,)
+
+        def attend(h: Tensor, past: KeyValueBuffer, position: int) -> Tensor:
+            batch = h.shape[0]
+            qkv = F.linear(h, qkv_w, qkv_b).view(batch, 3 * heads, 1, dim)  # (B, 3H, 1, D)
+            keys, values = past.append(qkv[:, heads : 2 * heads], qkv[:, 2 * heads :])  # 2 x (B, H, S, D)
+            distance = distances(keys.shape[2], h)[None, :]  # (1, S)
+            bias = -slopes.to(h.dtype)[:, None, None] * distance  # (H, 1, S)
+            y = F.scaled_dot_product_attention(qkv[:, :heads], keys, values, attn_mask=bias)  # (B, H, 1, D)
+            return F.linear(y.view(batch, 1, heads * dim), out_w, out_b)  # (B, 1, C)
+
+        return attend
+
     def forward(
         self,
         x: Tensor,
