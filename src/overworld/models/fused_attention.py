@@ -95,14 +95,6 @@ class _FusedSelfAttention(nn.Module):
         y = y.transpose(1, 2).reshape(batch, length, self.num_heads * self.head_dim)  # (B, T, C)
         return F.linear(y, self.out.weight, self.out.bias)  # (B, T, C)
 
-    def decoder(self) -> Callable[[Tensor, KeyValueBuffer, int], Tensor]:
-        """``(h (B, 1, C), past, position) -> (B, 1, C)``: one new position in inference."""
-
-        def attend(h: Tensor, past: KeyValueBuffer, position: int) -> Tensor:
-            return self.forward(h, None, past, position=position)
-
-        return attend
-
 
 class RotarySelfAttention(_FusedSelfAttention):
     """Causal self-attention with rotary position embeddings, through SDPA.
