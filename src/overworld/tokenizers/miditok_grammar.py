@@ -163,8 +163,15 @@ class MidiTokGrammar(BudgetMixin):
                 self.signature_of[i] = torch.tensor([float(num), float(den)])
         return kind
 
-    def _start_state(self, index: dict[str, int], b: int, instruments: tuple[int, ...],
-                     max_instruments: int | Tensor, max_polyphony: int, max_note_seconds: float) -> None:  # fmt: skip
+    def _start_state(
+        self,
+        index: dict[str, int],
+        b: int,
+        instruments: tuple[int, ...],
+        max_instruments: int | Tensor,
+        max_polyphony: int,
+        max_note_seconds: float,
+    ) -> None:
         """The per-sequence state before any token."""
         self.allowed_instruments = torch.ones(N_INSTRUMENTS, dtype=torch.bool, device=self.device)
         if instruments:
@@ -230,8 +237,8 @@ class MidiTokGrammar(BudgetMixin):
         num, den = self.signature_of[tok, 0], self.signature_of[tok, 1].clamp(min=1)
         self.bar_beats = torch.where(signature, num, self.bar_beats)
         quarters = 4.0 / den
-        self.beat_seconds = torch.where(signature, self.beat_seconds / self.quarters_per_beat * quarters,
-                                        self.beat_seconds)  # fmt: skip
+        rescaled = self.beat_seconds / self.quarters_per_beat * quarters
+        self.beat_seconds = torch.where(signature, rescaled, self.beat_seconds)
         self.quarters_per_beat = torch.where(signature, quarters, self.quarters_per_beat)
         self.signature_id = torch.where(signature & (self.signature_id < 0), tok, self.signature_id)
         tempo = live & self.is_tempo[tok]
