@@ -60,23 +60,37 @@ def main(run: str) -> None:
             results[name] = json.loads(path.read_text())
     card = dict(pretrained.card)
     card["name"] = "overworld default: a Music Transformer of free game music on bar tokens"
-    card["licence"] = ("trained on Freedoom's music (BSD-3-Clause), OpenTTD's OpenMSX (GPL-2.0) and the tracker "
-                       "modules of Debian's game packages (GPL-2+, GPL-3+, GPL-2, LGPL-2.1, Zlib; see "
-                       "data/tracker/dataset.json); check these before shipping what it composes in a product")  # fmt: skip
-    card["training"] = ("bar tokens; continuation on the game music (configs/bars-music-transformer.json, RoPE "
-                        "attention, 1,024-token windows, 500 steps), then fine-tunes with windows teaching infilling "
-                        "(configs/bars-infill-finetune.json: 450 steps at --infill-rate 0.5, 350 at 0.75, then, "
-                        "with AHEAD tokens for parts that come back after a gap, 2,000 at 0.5; then at 2,048-token "
-                        "windows 1,600 at 0.5, best checkpoint step 200, and 1,500 at 0.7 with AHEAD k and one "
-                        "velocity per note, best checkpoint step 250); scripts/train_bundled.sh")  # fmt: skip
+    card["licence"] = (
+        "trained on Freedoom's music (BSD-3-Clause), OpenTTD's OpenMSX (GPL-2.0) and the tracker "
+        "modules of Debian's game packages (GPL-2+, GPL-3+, GPL-2, LGPL-2.1, Zlib; see "
+        "data/tracker/dataset.json); check these before shipping what it composes in a product"
+    )
+    card["training"] = (
+        "bar tokens; continuation on the game music (configs/bars-music-transformer.json, RoPE "
+        "attention, 1,024-token windows, 500 steps), then fine-tunes with windows teaching infilling "
+        "(configs/bars-infill-finetune.json: 450 steps at --infill-rate 0.5, 350 at 0.75, then, "
+        "with AHEAD tokens for parts that come back after a gap, 2,000 at 0.5; then at 2,048-token "
+        "windows 1,600 at 0.5, best checkpoint step 200, and 1,500 at 0.7 with AHEAD k and one "
+        "velocity per note, best checkpoint step 250); scripts/train_bundled.sh"
+    )
     card.pop("pretrained_on", None)
     if Path(pretrained.path).resolve() != TARGET.resolve():  # refreshing the bundle keeps its training record
         card["training_command"] = "scripts/train_bundled.sh (CPU; --gpu for one GPU)"
     card["hardware"] = "2 CPU cores, no GPU (none was lent for this run)"
     card["reproduce"] = "scripts/train_bundled.sh, then scripts/results.sh"
     if "bars" in results:
-        card["test"] = {k: results["bars"].get(k) for k in
-                        ("bits_per_token", "bits_per_note", "bits_per_second", "perplexity", "accuracy", "tokens", "notes")}  # fmt: skip
+        card["test"] = {
+            k: results["bars"].get(k)
+            for k in (
+                "bits_per_token",
+                "bits_per_note",
+                "bits_per_second",
+                "perplexity",
+                "accuracy",
+                "tokens",
+                "notes",
+            )
+        }
     if "bars-5-midi" in results:
         card["test_bits_per_note_on_the_5_midi_test_pieces"] = results["bars-5-midi"]["bits_per_note"]
     card["previous_bundled_model_test_bits_per_note"] = PREVIOUS_BITS_PER_NOTE
@@ -85,8 +99,10 @@ def main(run: str) -> None:
     if "bars-plain" in results:
         card["test_bits_per_note_before_the_infilling_fine_tune"] = results["bars-plain"]["bits_per_note"]
     if "infill" in results:
-        card["infill_4_bar_gaps_bits_per_note"] = {"past_only": results["infill"]["bits_per_note_past_only"],
-                                                   "past_and_future": results["infill"]["bits_per_note_past_and_future"]}  # fmt: skip
+        card["infill_4_bar_gaps_bits_per_note"] = {
+            "past_only": results["infill"]["bits_per_note_past_only"],
+            "past_and_future": results["infill"]["bits_per_note_past_and_future"],
+        }
     if "statistics" in results:
         oa = results["statistics"]["metrics"]["mean_overlapping_area"]
         card["sampling"] = (

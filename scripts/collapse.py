@@ -65,9 +65,14 @@ def folder_figures(folder: str) -> tuple[dict[str, float], dict[str, list[int]]]
         for role, r in _runs(notes).items():
             runs[role] += r
     prob = pcs[pcs > 0] / pcs.sum()
-    return {"pieces": len(scores), "velocity>=120": float(np.mean(np.asarray(vel) >= 120)),
-            "note length (beats)": float(np.median(length)), "pitch-class entropy": float(-(prob * np.log2(prob)).sum()),
-            "parts a bar": float(np.median(parts)), "re-struck share": restruck / max(1, pitched)}, runs  # fmt: skip
+    return {
+        "pieces": len(scores),
+        "velocity>=120": float(np.mean(np.asarray(vel) >= 120)),
+        "note length (beats)": float(np.median(length)),
+        "pitch-class entropy": float(-(prob * np.log2(prob)).sum()),
+        "parts a bar": float(np.median(parts)),
+        "re-struck share": restruck / max(1, pitched),
+    }, runs
 
 
 def main(folders: list[str]) -> None:
@@ -81,10 +86,15 @@ def main(folders: list[str]) -> None:
     )
     for folder, figures, runs in rows:
         over = [np.mean(np.asarray(runs[r]) > limits[r]) if runs[r] else float("nan") for r in ROLES]
-        print(f"{Path(folder).name[:33]:<34}" + "".join(f"{figures[n]:>21.3f}" for n in names)
-              + "".join(f"{o:>16.3f}" for o in over))  # fmt: skip
-    print("99th percentile of the first folder's runs of one re-struck pitch: "
-          + ", ".join(f"{r} {limits[r]:g} notes" for r in ROLES))  # fmt: skip
+        print(
+            f"{Path(folder).name[:33]:<34}"
+            + "".join(f"{figures[n]:>21.3f}" for n in names)
+            + "".join(f"{o:>16.3f}" for o in over)
+        )
+    print(
+        "99th percentile of the first folder's runs of one re-struck pitch: "
+        + ", ".join(f"{r} {limits[r]:g} notes" for r in ROLES)
+    )
 
 
 if __name__ == "__main__":

@@ -39,11 +39,13 @@ def breakdown(model_dir: str, split: str, bars: int = 4) -> str:
                 ahead["both"] += float(both[c:d].sum())
     notes = sum(g.notes for g in gaps)
     oracle = 1 - (total["both"] - ahead["both"]) / total["past"]
-    return (f"{split}: {len(gaps)} gaps, {notes} notes; parts that come back after the gap: "
-            f"{ahead['past']:.0f} bits past-only, {ahead['both']:.0f} with the future; everything else: "
-            f"{total['past'] - ahead['past']:.0f} -> {total['both'] - ahead['both']:.0f}; in all "
-            f"{total['past'] / notes:.3f} -> {total['both'] / notes:.3f} bits/note "
-            f"({1 - total['both'] / total['past']:.1%} lower; at most {oracle:.1%} if those parts cost nothing)")  # fmt: skip
+    return (
+        f"{split}: {len(gaps)} gaps, {notes} notes; parts that come back after the gap: "
+        f"{ahead['past']:.0f} bits past-only, {ahead['both']:.0f} with the future; everything else: "
+        f"{total['past'] - ahead['past']:.0f} -> {total['both'] - ahead['both']:.0f}; in all "
+        f"{total['past'] / notes:.3f} -> {total['both'] / notes:.3f} bits/note "
+        f"({1 - total['both'] / total['past']:.1%} lower; at most {oracle:.1%} if those parts cost nothing)"
+    )
 
 
 def shared_with_future(model_dir: str, split: str, bars: int = 4) -> str:

@@ -11,9 +11,20 @@ import statistics
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parents[1] / "docs" / "results"
-ROWS = ("pitch_class_entropy", "scale_consistency", "polyphony", "note_density", "pitch_range",
-        "inter_onset_interval", "groove_consistency", "empty_beat_rate", "instruments_used", "drum_share",
-        "bar_self_similarity", "exact_repeat_rate")  # fmt: skip
+ROWS = (
+    "pitch_class_entropy",
+    "scale_consistency",
+    "polyphony",
+    "note_density",
+    "pitch_range",
+    "inter_onset_interval",
+    "groove_consistency",
+    "empty_beat_rate",
+    "instruments_used",
+    "drum_share",
+    "bar_self_similarity",
+    "exact_repeat_rate",
+)
 
 
 def _load(name: str) -> dict | None:
@@ -24,13 +35,14 @@ def _load(name: str) -> dict | None:
 def likelihood() -> None:
     print("| model | test split | tokens | notes | bits/token | **bits/note** | accuracy |")
     print("|---|---|---|---|---|---|---|")
-    for name, model, split in (("bars", "bundled (bar tokens)", "6 pieces (5 MIDI + 1 module)"),
-                               ("bars-plain", "the same before its infilling fine-tune", "6 pieces (5 MIDI + 1 module)"),
-                               ("bigram", "bigram baseline (bar tokens)", "6 pieces (5 MIDI + 1 module)"),
-                               ("bars-5-midi", "bundled (bar tokens)", "the previous 5 MIDI pieces"),
-                               ("bigram-5-midi", "bigram baseline (bar tokens)", "the previous 5 MIDI pieces"),
-                               ("previous/music-transformer", "previous bundled (performance tokens)",
-                                "the previous 5 MIDI pieces")):  # fmt: skip
+    for name, model, split in (
+        ("bars", "bundled (bar tokens)", "6 pieces (5 MIDI + 1 module)"),
+        ("bars-plain", "the same before its infilling fine-tune", "6 pieces (5 MIDI + 1 module)"),
+        ("bigram", "bigram baseline (bar tokens)", "6 pieces (5 MIDI + 1 module)"),
+        ("bars-5-midi", "bundled (bar tokens)", "the previous 5 MIDI pieces"),
+        ("bigram-5-midi", "bigram baseline (bar tokens)", "the previous 5 MIDI pieces"),
+        ("previous/music-transformer", "previous bundled (performance tokens)", "the previous 5 MIDI pieces"),
+    ):
         r = _load(name)
         if r:
             print(
@@ -54,11 +66,17 @@ def statistics_table() -> None:
         cells = []
         for _, r in runs:
             m = r["metrics"].get(row)
-            cells.append("- | -" if m is None or m["generated_mean"] is None else
-                         f"{m['generated_mean']:.3f} ± {m['generated_std']:.3f} | {m['overlapping_area']:.3f}")  # fmt: skip
+            cells.append(
+                "- | -"
+                if m is None or m["generated_mean"] is None
+                else f"{m['generated_mean']:.3f} ± {m['generated_std']:.3f} | {m['overlapping_area']:.3f}"
+            )
         print(f"| {row.replace('_', ' ')} | {ref} | " + " | ".join(cells) + " |")
-    print("| **mean OA (the nine Yang-Lerch rows)** | | " + " | ".join(
-        f" | **{r['mean_overlapping_area']:.3f}**" for _, r in runs) + " |")  # fmt: skip
+    print(
+        "| **mean OA (the nine Yang-Lerch rows)** | | "
+        + " | ".join(f" | **{r['mean_overlapping_area']:.3f}**" for _, r in runs)
+        + " |"
+    )
     for name, r in runs:
         per = r.get("generated", {})
         sims = (
@@ -66,17 +84,21 @@ def statistics_table() -> None:
         )
         reps = [v for v in per.get("exact_repeat_rate", []) if v is not None] if isinstance(per, dict) else []
         if sims:
-            print(f"\n{name}: median bar self-similarity {statistics.median(sims):.3f}, median exact repeats "
-                  f"{statistics.median(reps):.3f}, pieces with an exact repeat {sum(v > 0 for v in reps)} of {len(reps)}")  # fmt: skip
+            print(
+                f"\n{name}: median bar self-similarity {statistics.median(sims):.3f}, median exact repeats "
+                f"{statistics.median(reps):.3f}, pieces with an exact repeat {sum(v > 0 for v in reps)} of {len(reps)}"
+            )
 
 
 def infilling() -> None:
     for name, model in (("infill", "bundled"), ("infill-plain", "before the infilling fine-tune")):
         r = _load(name)
         if r:
-            print(f"infill ({model}): {r['gaps']} gaps of {r['gap_bars']} bars in {r['pieces']} pieces, {r['notes']:,} "
-                  f"notes: past only {r['bits_per_note_past_only']:.3f}, past and future "
-                  f"{r['bits_per_note_past_and_future']:.3f} bits/note ({r['reduction']:.1%} lower)")  # fmt: skip
+            print(
+                f"infill ({model}): {r['gaps']} gaps of {r['gap_bars']} bars in {r['pieces']} pieces, {r['notes']:,} "
+                f"notes: past only {r['bits_per_note_past_only']:.3f}, past and future "
+                f"{r['bits_per_note_past_and_future']:.3f} bits/note ({r['reduction']:.1%} lower)"
+            )
 
 
 def copying() -> None:

@@ -20,8 +20,12 @@ def main() -> None:
     )
     parser.add_argument("folders", nargs="+", help="folders of MIDI files (searched recursively)")
     parser.add_argument("--bars", type=int, default=BARS, help=f"bars from the first note ({BARS})")
-    parser.add_argument("--min-grid-fit", type=float, default=MIN_GRID_FIT,
-                        help=f"fraction of notes on the beat grid under which a piece has no value ({MIN_GRID_FIT})")  # fmt: skip
+    parser.add_argument(
+        "--min-grid-fit",
+        type=float,
+        default=MIN_GRID_FIT,
+        help=f"fraction of notes on the beat grid under which a piece has no value ({MIN_GRID_FIT})",
+    )
     parser.add_argument("--pieces", action="store_true", help="also list every piece's figures")
     args = parser.parse_args()
     print(f"{'folder':<48} {'pieces':>6} {'measured':>8} {'self-similarity':>15} {'exact repeats':>13}")

@@ -50,8 +50,13 @@ def wait_for(url: str, server: subprocess.Popen, seconds: float = 120) -> dict:
 def shoot(url: str, out: Path, info: dict, bars: int, seed: int) -> None:
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium") or "chromium"
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000",
-                 "--hide-scrollbars"):  # fmt: skip
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--window-size=1400,1000",
+        "--hide-scrollbars",
+    ):
         options.add_argument(flag)
     service = webdriver.ChromeService(executable_path=shutil.which("chromedriver") or "chromedriver")
     driver = webdriver.Chrome(options=options, service=service)
@@ -93,8 +98,20 @@ def main() -> None:
     args = parser.parse_args()
     port = free_port()
     workdir = tempfile.mkdtemp(prefix="overworld-studio-shot-")
-    command = [sys.executable, "-m", "overworld", "studio", "--model", args.model, "--port", str(port),
-               "--workdir", workdir, "--device", "cpu"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "overworld",
+        "studio",
+        "--model",
+        args.model,
+        "--port",
+        str(port),
+        "--workdir",
+        workdir,
+        "--device",
+        "cpu",
+    ]
     server = subprocess.Popen(command)
     try:
         info = wait_for(f"http://127.0.0.1:{port}/api/info", server)

@@ -131,8 +131,16 @@ def test_runnable_commands_of_a_page_succeed(page, tmp_path, monkeypatch):
 
 def test_the_guide_marks_commands_on_each_task_page():
     # a page that loses its runnable commands would otherwise pass unnoticed
-    expected = {"install.md", "fetch-and-prepare.md", "train.md", "generate.md", "compose-for-games.md",
-                "infill.md", "studio.md", "evaluate.md"}  # fmt: skip
+    expected = {
+        "install.md",
+        "fetch-and-prepare.md",
+        "train.md",
+        "generate.md",
+        "compose-for-games.md",
+        "infill.md",
+        "studio.md",
+        "evaluate.md",
+    }
     assert expected <= set(RUNNABLE)
     assert any("network" in block.options for blocks in RUNNABLE.values() for block in blocks)
 

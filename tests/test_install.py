@@ -111,11 +111,25 @@ def _install_sh(tmp: Path, *, default: str, cpu: str, nvidia_smi: bool = False, 
         (bin_dir / "nvidia-smi").chmod(0o755)
     report = tmp / "report.json"
     clean = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}  # no find-links, no mirrors
-    clean.update(PATH=str(bin_dir), PYTHON=sys.executable, PIP_CONFIG_FILE=os.devnull, PIP_NO_CACHE_DIR="1",
-                 PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_INDEX_URL=default, TORCH_INDEX=cpu,
-                 OVERWORLD_PIP_DRY_RUN=str(report), HOME=str(tmp), **env)  # fmt: skip
-    done = subprocess.run([shutil.which("bash"), str(ROOT / "install.sh")], env=clean, capture_output=True,
-                          text=True, timeout=120)  # fmt: skip
+    clean.update(
+        PATH=str(bin_dir),
+        PYTHON=sys.executable,
+        PIP_CONFIG_FILE=os.devnull,
+        PIP_NO_CACHE_DIR="1",
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+        PIP_INDEX_URL=default,
+        TORCH_INDEX=cpu,
+        OVERWORLD_PIP_DRY_RUN=str(report),
+        HOME=str(tmp),
+        **env,
+    )
+    done = subprocess.run(
+        [shutil.which("bash"), str(ROOT / "install.sh")],
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if not report.exists():
         return done, None
     installs = json.loads(report.read_text())["install"]
@@ -141,8 +155,9 @@ def test_an_nvidia_gpu_gets_the_cuda_build(indexes, tmp_path):
 
 
 def test_overworld_torch_cpu_wins_over_a_gpu(indexes, tmp_path):
-    done, got = _install_sh(tmp_path, default=indexes["default"], cpu=indexes["cpu"], nvidia_smi=True,
-                            OVERWORLD_TORCH="cpu")  # fmt: skip
+    done, got = _install_sh(
+        tmp_path, default=indexes["default"], cpu=indexes["cpu"], nvidia_smi=True, OVERWORLD_TORCH="cpu"
+    )
     assert done.returncode == 0, done.stderr
     assert got == {"torch": "2.13.0+cpu"}
 
@@ -150,8 +165,9 @@ def test_overworld_torch_cpu_wins_over_a_gpu(indexes, tmp_path):
 def test_without_the_cpu_index_a_local_cpu_copy_is_used_but_never_cuda_wheels(indexes, tmp_path):
     _no_nvidia_driver()
     # the CPU index does not answer and pip's own index has PyPI's CUDA build: refuse, in one line
-    done, got = _install_sh(tmp_path / "a", default=indexes["default"], cpu=indexes["missing"],
-                            OVERWORLD_TORCH="auto")  # fmt: skip
+    done, got = _install_sh(
+        tmp_path / "a", default=indexes["default"], cpu=indexes["missing"], OVERWORLD_TORCH="auto"
+    )
     assert done.returncode != 0 and got is None
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("install.sh: error:") and "nvidia-cublas-cu12" in last and "TORCH_INDEX" in last
@@ -167,8 +183,26 @@ def test_the_readmes_linux_cpu_command_pulls_no_cuda_wheels(indexes, tmp_path):
     report = tmp_path / "report.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
     env.update(PIP_CONFIG_FILE=os.devnull, PIP_NO_CACHE_DIR="1", HOME=str(tmp_path))
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--dry-run", "--ignore-installed", "--report",
-                    str(report), "torch>=2.2", "--index-url", indexes["default"], "--extra-index-url",
-                    indexes["cpu"]], env=env, check=True, timeout=120)  # fmt: skip
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--dry-run",
+            "--ignore-installed",
+            "--report",
+            str(report),
+            "torch>=2.2",
+            "--index-url",
+            indexes["default"],
+            "--extra-index-url",
+            indexes["cpu"],
+        ],
+        env=env,
+        check=True,
+        timeout=120,
+    )
     installs = json.loads(report.read_text())["install"]
     assert {i["metadata"]["name"]: i["metadata"]["version"] for i in installs} == {"torch": "2.13.0+cpu"}

@@ -32,8 +32,9 @@ def test_quickstart_notebook_runs_in_under_two_minutes(tmp_path, monkeypatch):
     monkeypatch.setenv("OVERWORLD_NOTEBOOK_QUICK", "1")  # the kernel inherits the environment
     monkeypatch.setenv("OMP_NUM_THREADS", os.environ.get("OMP_NUM_THREADS", "2"))
     notebook = nbformat.read(NOTEBOOK, as_version=4)
-    client = nbclient.NotebookClient(notebook, timeout=110, kernel_name="python3",
-                                     resources={"metadata": {"path": str(tmp_path)}})  # fmt: skip
+    client = nbclient.NotebookClient(
+        notebook, timeout=110, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
     started = time.monotonic()
     try:
         client.execute()

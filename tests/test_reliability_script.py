@@ -13,15 +13,33 @@ from pathlib import Path
 import pytest
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "reliability.py"
-SECTIONS = ["MIDI parser", "prepare", "training kills", "archives", "bad inputs", "checks before work", "seeds",
-            "plot sizes", "prepare overwrite", "refusals", "full disk", "size caps"]  # fmt: skip
+SECTIONS = [
+    "MIDI parser",
+    "prepare",
+    "training kills",
+    "archives",
+    "bad inputs",
+    "checks before work",
+    "seeds",
+    "plot sizes",
+    "prepare overwrite",
+    "refusals",
+    "full disk",
+    "size caps",
+]
 
 
 @pytest.mark.slow
 def test_the_quick_reliability_run_finds_nothing_wrong(tmp_path):
     results = tmp_path / "reliability.json"
-    done = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--json", str(results)], cwd=tmp_path,
-                          env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=900)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--json", str(results)],
+        cwd=tmp_path,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert results.exists(), done.stdout + done.stderr
     sections = json.loads(results.read_text())
     assert [s["name"] for s in sections] == SECTIONS

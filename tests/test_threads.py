@@ -85,8 +85,10 @@ def test_cli_rejects_a_bad_count_before_any_work(capsys, monkeypatch, tmp_path):
     monkeypatch.setenv(ENV, "nope")
     assert main(["compose", "--bars", "1", "--out", str(tmp_path / "x.mid")]) == 2
     err = capsys.readouterr().err
-    assert err.strip() == f"overworld compose: error: {ENV} must be a whole number of threads from 1 to 1024 " \
-        "or 'auto', not 'nope'"  # fmt: skip
+    assert (
+        err.strip() == f"overworld compose: error: {ENV} must be a whole number of threads from 1 to 1024 "
+        "or 'auto', not 'nope'"
+    )
     assert not (tmp_path / "x.mid").exists()
 
 

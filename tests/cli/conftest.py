@@ -63,8 +63,15 @@ def tiny_model_dir(tmp_path_factory):
     from overworld.tokenizers import make_tokenizer
 
     tok = make_tokenizer("performance")
-    config = ModelConfig(vocab_size=tok.vocab_size, embedding_size=32, sequence_length=64, num_blocks=1,
-                         num_heads=2, feed_forward_dim=64, dropout=0.0)  # fmt: skip
+    config = ModelConfig(
+        vocab_size=tok.vocab_size,
+        embedding_size=32,
+        sequence_length=64,
+        num_blocks=1,
+        num_heads=2,
+        feed_forward_dim=64,
+        dropout=0.0,
+    )
     return save_model(tmp_path_factory.mktemp("model"), build_model(config, seed=0), tok, {"steps": 0})
 
 

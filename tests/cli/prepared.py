@@ -14,8 +14,17 @@ def prepared_folder(folder: Path) -> Path:
     from overworld.tokenizers import vocab as V
 
     folder.mkdir(parents=True)
-    piece = np.array([V.BOS, V.INSTRUMENT_OFFSET, V.VELOCITY_OFFSET + 20, V.NOTE_ON_OFFSET + 60,
-                      V.TIME_SHIFT_OFFSET + 10, V.NOTE_OFF_OFFSET + 60, V.EOS])  # fmt: skip
+    piece = np.array(
+        [
+            V.BOS,
+            V.INSTRUMENT_OFFSET,
+            V.VELOCITY_OFFSET + 20,
+            V.NOTE_ON_OFFSET + 60,
+            V.TIME_SHIFT_OFFSET + 10,
+            V.NOTE_OFF_OFFSET + 60,
+            V.EOS,
+        ]
+    )
     splits = {
         s: {"files": 2, "tokens": write_shard(folder, s, [piece, piece])}
         for s in ("train", "validation", "test")

@@ -58,7 +58,23 @@ def test_a_primer_or_soundfont_of_the_wrong_kind_is_named_first(no_work, error_o
 
 def test_out_name_mid_writes_that_one_file(tiny_model_dir, tmp_path):
     target = tmp_path / "songs" / "boss.mid"
-    assert main(["generate", "--model", str(tiny_model_dir), "--length", "24", "--seed", "3", "--out", str(target),
-                 "--device", "cpu"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "generate",
+                "--model",
+                str(tiny_model_dir),
+                "--length",
+                "24",
+                "--seed",
+                "3",
+                "--out",
+                str(target),
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     assert target.is_file() and sorted(p.name for p in target.parent.iterdir()) == ["boss.mid"]
     symusic.Score(str(target))  # a MIDI file, not a folder named boss.mid

@@ -39,15 +39,18 @@ def test_the_play_command_records_a_wav_and_a_midi_file(model_dir, tmp_path, cap
     assert "0 late, 0 fallback" in err
 
 
-@pytest.mark.parametrize("flags, message", [
-    (["--intensity", "1.5"], "between 0 (calm) and 1"),
-    (["--out", "x.mp3"], "--out must end in .wav or .mid"),
-    (["--out", "x.wav", "--pace", "fast"], "needs --minutes"),
-    (["--minutes", "0"], "--minutes must be above 0"),
-    (["--key", "H minor"], "tonic A-G"),
-    (["--ahead", "0"], "ahead must be between 1 and 32"),
-    (["--midi-out", "no such port"], "MIDI"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--intensity", "1.5"], "between 0 (calm) and 1"),
+        (["--out", "x.mp3"], "--out must end in .wav or .mid"),
+        (["--out", "x.wav", "--pace", "fast"], "needs --minutes"),
+        (["--minutes", "0"], "--minutes must be above 0"),
+        (["--key", "H minor"], "tonic A-G"),
+        (["--ahead", "0"], "ahead must be between 1 and 32"),
+        (["--midi-out", "no such port"], "MIDI"),
+    ],
+)
 def test_bad_values_are_one_line_before_the_model_loads(flags, message, capsys, tmp_path):
     flags = [f.replace("x.", f"{tmp_path}/x.") for f in flags]
     assert main(["play", "--model", str(tmp_path / "no-model"), *flags]) == 2
@@ -91,8 +94,24 @@ def test_a_virtual_midi_port_receives_the_bars(model_dir, capsys):
         pytest.skip(f"no virtual MIDI port on this system: {exc}")
     got = []
     port.set_callback(lambda message, _: got.append(message[0]))
-    assert main(["play", "--model", str(model_dir), "--bpm", "400", "--minutes", "0.02", "--midi-out",
-                 "overworld-test-in", "--seed", "1"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "play",
+                "--model",
+                str(model_dir),
+                "--bpm",
+                "400",
+                "--minutes",
+                "0.02",
+                "--midi-out",
+                "overworld-test-in",
+                "--seed",
+                "1",
+            ]
+        )
+        == 0
+    )
     port.close_port()
     assert any(m[0] & 0xF0 == 0x90 for m in got) and any(m[0] & 0xF0 == 0x80 for m in got)
     assert "0 fallback" in capsys.readouterr().err

@@ -55,8 +55,9 @@ def test_train_paths_are_checked_before_training(no_work, error_of, data, tmp_pa
     assert "--out /proc/nope: cannot make /proc/nope" in error_of(
         ["train", "--data", data, "--out", "/proc/nope"]
     )
-    assert f"--config {tmp_path} is a folder" in error_of(["train", "--data", data, "--out", tmp_path / "r",
-                                                           "--config", tmp_path])  # fmt: skip
+    assert f"--config {tmp_path} is a folder" in error_of(
+        ["train", "--data", data, "--out", tmp_path / "r", "--config", tmp_path]
+    )
 
 
 @pytest.mark.parametrize("seed", ["-1", str(2**63)])

@@ -13,11 +13,28 @@ from overworld.cli import main
 from overworld.data.inspect import summarize
 from overworld.errors import DataError
 
-FILE = {"path": "a.mid", "source": "code", "sha256": "ab", "split": "train", "tokens": 40, "notes": 12,
-        "seconds": 90.0, "instruments": [0, 128]}  # fmt: skip
-MANIFEST = {"tokenizer": "performance", "vocab_size": 520, "splits": {"train": {"files": 2, "tokens": 80}},
-            "files": [FILE, {**FILE, "path": "b.mid", "source": "other", "instruments": [0]}]}  # fmt: skip
-REPORT = {"files_ok": 2, "files_failed": 1, "duplicates": 0, "failures": [{"path": "c.mid", "reason": "zero tempo: 0"}]}  # fmt: skip
+FILE = {
+    "path": "a.mid",
+    "source": "code",
+    "sha256": "ab",
+    "split": "train",
+    "tokens": 40,
+    "notes": 12,
+    "seconds": 90.0,
+    "instruments": [0, 128],
+}
+MANIFEST = {
+    "tokenizer": "performance",
+    "vocab_size": 520,
+    "splits": {"train": {"files": 2, "tokens": 80}},
+    "files": [FILE, {**FILE, "path": "b.mid", "source": "other", "instruments": [0]}],
+}
+REPORT = {
+    "files_ok": 2,
+    "files_failed": 1,
+    "duplicates": 0,
+    "failures": [{"path": "c.mid", "reason": "zero tempo: 0"}],
+}
 
 
 def _folder(tmp_path: Path, manifest: Any = MANIFEST, report: Any = REPORT) -> Path:

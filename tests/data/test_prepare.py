@@ -121,8 +121,10 @@ def test_fetch_and_prepare_the_free_soundtracks(tmp_path, capsys):
     )
     report = json.loads((tmp_path / "p" / "report.json").read_text())
     with capsys.disabled():
-        print(f"\nfreedoom + openmsx: {report['files_ok']} files, {report['tokens']} tokens, "
-              f"{report['files_failed']} failed, {report['duplicates']} duplicates")  # fmt: skip
+        print(
+            f"\nfreedoom + openmsx: {report['files_ok']} files, {report['tokens']} tokens, "
+            f"{report['files_failed']} failed, {report['duplicates']} duplicates"
+        )
     # the bar tokenizer (the default) writes ~28 tokens a second of this music: 406,572 tokens in all
     assert report["files_ok"] >= 95 and report["files_failed"] == 0 and report["tokens"] > 300_000
 

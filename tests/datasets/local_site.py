@@ -175,10 +175,34 @@ def _zip_of(members: list[tuple[str, bytes, int, int]]) -> bytes:
     for name, data, size, method in members:
         raw = name.encode()
         crc = 0  # a refusal stops before any CRC is checked; empty members have CRC 0
-        local.append(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, method, 0, 0, crc, len(data), size,
-                                 len(raw), 0) + raw + data)  # fmt: skip
-        central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, method, 0, 0, crc,
-                                   len(data), size, len(raw), 0, 0, 0, 0, 0, offset) + raw)  # fmt: skip
+        local.append(
+            struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, method, 0, 0, crc, len(data), size, len(raw), 0)
+            + raw
+            + data
+        )
+        central.append(
+            struct.pack(
+                "<IHHHHHHIIIHHHHHII",
+                0x02014B50,
+                20,
+                20,
+                0,
+                method,
+                0,
+                0,
+                crc,
+                len(data),
+                size,
+                len(raw),
+                0,
+                0,
+                0,
+                0,
+                0,
+                offset,
+            )
+            + raw
+        )
         offset += len(local[-1])
     directory = b"".join(central)
     n, end64 = len(members), offset + len(directory)

@@ -39,9 +39,14 @@ def _hostile(tf: tarfile.TarFile, kind: str) -> None:
 
 @pytest.mark.parametrize(
     "kind,fragment,limits",
-    [("traversal", "path traversal", {}), ("absolute", "path traversal", {}), ("symlink", "link", {}),
-     ("bomb", "more than 100000 bytes", {"max_bytes": 100_000}), ("members", "members", {"max_members": 20})],
-)  # fmt: skip
+    [
+        ("traversal", "path traversal", {}),
+        ("absolute", "path traversal", {}),
+        ("symlink", "link", {}),
+        ("bomb", "more than 100000 bytes", {"max_bytes": 100_000}),
+        ("members", "members", {"max_members": 20}),
+    ],
+)
 def test_malicious_archives_are_refused(tmp_path, kind, fragment, limits):
     archive = tmp_path / "evil.tar.gz"
     archive.write_bytes(make_tar(lambda tf: _hostile(tf, kind)))

@@ -69,11 +69,15 @@ def test_progress_is_reported_through_a_callback(site, tmp_path):
     assert (reports[-1].task, reports[-1].done, reports[-1].total) == ("extracting pack.zip", 3, 3)
     assert [r.done for r in reports if r.unit == "B"][-1] == size and reports[0].total == size
     reports.clear()
-    fetch("vgmusic", tmp_path / "v", FetchOptions(url=site.url, consoles=("nes",), delay=0.0,
-                                                  progress=reports.append))  # fmt: skip
+    fetch(
+        "vgmusic",
+        tmp_path / "v",
+        FetchOptions(url=site.url, consoles=("nes",), delay=0.0, progress=reports.append),
+    )
     assert [(r.task, r.done, r.total, r.unit) for r in reports] == [
-        ("vgmusic nes", 1, 2, "file"), ("vgmusic nes", 2, 2, "file")
-    ]  # fmt: skip
+        ("vgmusic nes", 1, 2, "file"),
+        ("vgmusic nes", 2, 2, "file"),
+    ]
 
 
 def test_fetch_shows_a_progress_bar_on_stderr_unless_quiet(site, tmp_path, capsys):
@@ -139,8 +143,11 @@ def test_music21_counts_each_file_once(tmp_path, monkeypatch):
     pytest.importorskip("music21")
     from music21 import corpus
 
-    listed = [p for p in corpus.getComposer("bach") if Path(str(p)).name in
-              ("bwv277.krn", "bwv277.mxl", "bwv112.5-sc.mxl", "bwv112.5.mxl", "bwv281.krn")]  # fmt: skip
+    listed = [
+        p
+        for p in corpus.getComposer("bach")
+        if Path(str(p)).name in ("bwv277.krn", "bwv277.mxl", "bwv112.5-sc.mxl", "bwv112.5.mxl", "bwv281.krn")
+    ]
     listed.sort(key=lambda p: ("bwv277", "bwv112.5-sc", "bwv112.5", "bwv281").index(Path(str(p)).stem))
     monkeypatch.setattr(corpus, "getComposer", lambda name: listed)
     names = ["bach-bwv277.mid", "bach-bwv112.5-sc.mid", "bach-bwv112.5.mid"]

@@ -66,9 +66,14 @@ def tiny_model():
 
     torch.manual_seed(0)
     config = ModelConfig(
-        vocab_size=520, embedding_size=16, sequence_length=16, num_blocks=1, num_heads=2,
-        feed_forward_dim=32, dropout=0.0,
-    )  # fmt: skip
+        vocab_size=520,
+        embedding_size=16,
+        sequence_length=16,
+        num_blocks=1,
+        num_heads=2,
+        feed_forward_dim=32,
+        dropout=0.0,
+    )
     return build_model(config).eval()
 
 

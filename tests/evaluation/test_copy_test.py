@@ -45,8 +45,15 @@ def tiny(tokenizer_name: str = "bars"):
 
     tokenizer = make_tokenizer(tokenizer_name)
     torch.manual_seed(0)
-    config = ModelConfig(vocab_size=tokenizer.vocab_size, embedding_size=32, sequence_length=64, num_blocks=2,
-                         num_heads=2, feed_forward_dim=64, dropout=0.0)  # fmt: skip
+    config = ModelConfig(
+        vocab_size=tokenizer.vocab_size,
+        embedding_size=32,
+        sequence_length=64,
+        num_blocks=2,
+        num_heads=2,
+        feed_forward_dim=64,
+        dropout=0.0,
+    )
     return Pretrained(build_model(config).eval(), tokenizer, config, {}, Path("tiny"), FAST)
 
 

@@ -17,8 +17,15 @@ SEEDS = range(10)
 
 
 def tiny_bar_config() -> ModelConfig:
-    return ModelConfig(vocab_size=L.SIZE, embedding_size=32, sequence_length=256, num_blocks=2, num_heads=2,
-                       feed_forward_dim=64, dropout=0.0)  # fmt: skip
+    return ModelConfig(
+        vocab_size=L.SIZE,
+        embedding_size=32,
+        sequence_length=256,
+        num_blocks=2,
+        num_heads=2,
+        feed_forward_dim=64,
+        dropout=0.0,
+    )
 
 
 TINY_SAMPLING = SampleConfig(max_polyphony=4, max_instruments=(2, 4))  # a random model's parts stay small

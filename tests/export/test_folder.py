@@ -36,8 +36,21 @@ def test_an_unknown_format_is_one_line(tmp_path, capsys):
 
 
 def test_a_used_folder_needs_overwrite_and_a_rerun_leaves_nothing_stale(saved_bar_model, tmp_path, capsys):
-    run = ["compose", "--model", str(saved_bar_model), "--bars", "1", "--seed", "3", "--out", str(tmp_path),
-           "--sample-rate", "8000", "--device", "cpu"]  # fmt: skip
+    run = [
+        "compose",
+        "--model",
+        str(saved_bar_model),
+        "--bars",
+        "1",
+        "--seed",
+        "3",
+        "--out",
+        str(tmp_path),
+        "--sample-rate",
+        "8000",
+        "--device",
+        "cpu",
+    ]
     assert main([*run, "--stems", "--format", "wav,xm"]) == 0
     assert (tmp_path / "3" / "stems").is_dir() and (tmp_path / "3" / "piece.xm").exists()
     capsys.readouterr()

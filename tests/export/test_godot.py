@@ -43,8 +43,9 @@ OGG_IMPORT = (
 
 def _godot(project, *args: str) -> str:
     env = {**os.environ, "HOME": str(project.parent)}  # Godot's own settings stay in the test's folder
-    done = subprocess.run([GODOT, "--path", str(project), *args], capture_output=True, text=True, timeout=180,
-                          env=env)  # fmt: skip
+    done = subprocess.run(
+        [GODOT, "--path", str(project), *args], capture_output=True, text=True, timeout=180, env=env
+    )
     return done.stdout + done.stderr
 
 

@@ -42,12 +42,20 @@ def test_stems_carry_the_same_loop_and_length(packs):
 def test_piece_json_says_where_the_loop_sections_and_jumps_are(packs):
     _, folder = packs[1]  # an intro bar, then the 4-bar loop
     info = json.loads((folder / "piece.json").read_text())
-    assert info["loop"] == {"start_bar": 2, "end_bar": 5, "length_bars": 4, "start_seconds": 1.6,
-                            "end_seconds": 8.0, "start_sample": BAR, "end_sample": 5 * BAR,
-                            "length_samples": 4 * BAR}  # fmt: skip
+    assert info["loop"] == {
+        "start_bar": 2,
+        "end_bar": 5,
+        "length_bars": 4,
+        "start_seconds": 1.6,
+        "end_seconds": 8.0,
+        "start_sample": BAR,
+        "end_sample": 5 * BAR,
+        "length_samples": 4 * BAR,
+    }
     assert info["metre"] == {"numerator": 4, "denominator": 4, "beats_per_bar": 4} and info["bpm"] == 150
-    assert info["form"] == [{"section": "A", "start_bar": 2, "end_bar": 5, "start_sample": BAR,
-                             "end_sample": 5 * BAR}]  # fmt: skip
+    assert info["form"] == [
+        {"section": "A", "start_bar": 2, "end_bar": 5, "start_sample": BAR, "end_sample": 5 * BAR}
+    ]
     assert [(j["bar"], j["sample"]) for j in info["jump_points"]] == [(2, BAR), (6, 5 * BAR)]
     assert info["bar_lines"] == [b * BAR for b in range(6)]
     assert info["files"]["pack"] == {"intro": "intro.wav", "loop": "loop.wav"}

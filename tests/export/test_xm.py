@@ -22,8 +22,13 @@ def _expected(piece) -> dict[int, list[tuple[int, int]]]:
     """(row, pitch) of every note, by instrument number (the score's tracks with notes, in order)."""
     grid = grid_for(piece)
     tracks = [t for t in piece.score.tracks if len(t.notes)]
-    return {i: sorted((n.time * grid.rows_per_beat // piece.score.ticks_per_quarter, xm_note(n.pitch) + 11)
-                      for n in track.notes) for i, track in enumerate(tracks, start=1)}  # fmt: skip
+    return {
+        i: sorted(
+            (n.time * grid.rows_per_beat // piece.score.ticks_per_quarter, xm_note(n.pitch) + 11)
+            for n in track.notes
+        )
+        for i, track in enumerate(tracks, start=1)
+    }
 
 
 def _played(path) -> dict[int, list[tuple[int, int]]]:
@@ -49,9 +54,26 @@ def test_the_loop_is_the_restart_position(packs):
 
 
 def _render(path, repeat: int) -> int:
-    subprocess.run(["openmpt123", "--quiet", "--render", "--force", "--samplerate", "44100", "--channels", "1",
-                    "--repeat", str(repeat), "--ctl", "play.at_end=stop", str(path)], check=True,
-                   capture_output=True, timeout=60)  # fmt: skip
+    subprocess.run(
+        [
+            "openmpt123",
+            "--quiet",
+            "--render",
+            "--force",
+            "--samplerate",
+            "44100",
+            "--channels",
+            "1",
+            "--repeat",
+            str(repeat),
+            "--ctl",
+            "play.at_end=stop",
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     return soundfile.info(f"{path}.wav").frames
 
 

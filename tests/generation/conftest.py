@@ -22,9 +22,18 @@ def tokenizer():
 
 def tiny_config(sequence_length: int = 32, model: str = "music-transformer") -> ModelConfig:
     """A debug-size model: two blocks of width 32 over the 520-token performance vocabulary."""
-    return ModelConfig(model=model, vocab_size=V.VOCAB_SIZE, embedding_size=32, sequence_length=sequence_length,
-                       num_blocks=2, num_heads=2, feed_forward_dim=64, dropout=0.0, lstm_hidden_size=32,
-                       lstm_layers=1)  # fmt: skip
+    return ModelConfig(
+        model=model,
+        vocab_size=V.VOCAB_SIZE,
+        embedding_size=32,
+        sequence_length=sequence_length,
+        num_blocks=2,
+        num_heads=2,
+        feed_forward_dim=64,
+        dropout=0.0,
+        lstm_hidden_size=32,
+        lstm_layers=1,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -58,10 +67,14 @@ def biased_model() -> Callable[..., BiasedModel]:
 
     def make(**groups: float) -> BiasedModel:
         bias = np.zeros(V.VOCAB_SIZE)
-        spans = {"note_on": (V.NOTE_ON_OFFSET, V.NOTE_OFF_OFFSET), "note_off": (V.NOTE_OFF_OFFSET, V.VELOCITY_OFFSET),
-                 "velocity": (V.VELOCITY_OFFSET, V.TIME_SHIFT_OFFSET),
-                 "time_shift": (V.TIME_SHIFT_OFFSET, V.INSTRUMENT_OFFSET),
-                 "instrument": (V.INSTRUMENT_OFFSET, V.VOCAB_SIZE), "eos": (V.EOS, V.EOS + 1)}  # fmt: skip
+        spans = {
+            "note_on": (V.NOTE_ON_OFFSET, V.NOTE_OFF_OFFSET),
+            "note_off": (V.NOTE_OFF_OFFSET, V.VELOCITY_OFFSET),
+            "velocity": (V.VELOCITY_OFFSET, V.TIME_SHIFT_OFFSET),
+            "time_shift": (V.TIME_SHIFT_OFFSET, V.INSTRUMENT_OFFSET),
+            "instrument": (V.INSTRUMENT_OFFSET, V.VOCAB_SIZE),
+            "eos": (V.EOS, V.EOS + 1),
+        }
         for name, value in groups.items():
             lo, hi = spans[name]
             bias[lo:hi] = value

@@ -25,16 +25,29 @@ def random_model():
     from overworld.models import build_model
 
     torch.manual_seed(0)
-    config = ModelConfig(vocab_size=L.SIZE, embedding_size=32, sequence_length=64, num_blocks=2, num_heads=2,
-                         feed_forward_dim=64, dropout=0.0)  # fmt: skip
+    config = ModelConfig(
+        vocab_size=L.SIZE,
+        embedding_size=32,
+        sequence_length=64,
+        num_blocks=2,
+        num_heads=2,
+        feed_forward_dim=64,
+        dropout=0.0,
+    )
     return build_model(config).eval()
 
 
 def _biased(**groups: float) -> BiasedModel:
     """Uniform logits plus a bias per token kind (``repeat=4.0``...)."""
     bias = np.zeros(L.SIZE)
-    spans = {"repeat": (L.REPEAT, L.POS), "track": (L.TRACK, L.REPEAT), "pitch": (L.PITCH, L.DUR),
-             "bar": (L.BAR, L.BAR + 1), "eos": (L.EOS, L.EOS + 1), "pos": (L.POS, L.VEL)}  # fmt: skip
+    spans = {
+        "repeat": (L.REPEAT, L.POS),
+        "track": (L.TRACK, L.REPEAT),
+        "pitch": (L.PITCH, L.DUR),
+        "bar": (L.BAR, L.BAR + 1),
+        "eos": (L.EOS, L.EOS + 1),
+        "pos": (L.POS, L.VEL),
+    }
     for name, value in groups.items():
         a, b = spans[name]
         bias[a:b] += value
@@ -76,8 +89,9 @@ def test_repeats_only_point_at_parts_that_exist(bars):
 
 
 def test_controls_polyphony_instruments_budget_tempo_and_grid(bars, random_model):
-    config = SampleConfig(max_polyphony=2, instruments=(0, 33, 128), max_instruments=2, bpm=150.0, grid=4,
-                          max_note_seconds=0.5)  # fmt: skip
+    config = SampleConfig(
+        max_polyphony=2, instruments=(0, 33, 128), max_instruments=2, bpm=150.0, grid=4, max_note_seconds=0.5
+    )
     # repeats off: a repeated part's notes are not counted against the polyphony
     for ids in generate(_biased(pitch=3.0, track=1.0, repeat=-50.0), bars, config, num=3, bars=8, seed=3):
         score = bars.decode(ids)

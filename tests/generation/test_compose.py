@@ -35,8 +35,15 @@ def bar_model():
     from overworld.models import build_model
 
     torch.manual_seed(0)
-    config = ModelConfig(vocab_size=L.SIZE, embedding_size=32, sequence_length=256, num_blocks=2, num_heads=2,
-                         feed_forward_dim=64, dropout=0.0)  # fmt: skip
+    config = ModelConfig(
+        vocab_size=L.SIZE,
+        embedding_size=32,
+        sequence_length=256,
+        num_blocks=2,
+        num_heads=2,
+        feed_forward_dim=64,
+        dropout=0.0,
+    )
     sampling = SampleConfig(max_polyphony=4, max_instruments=(2, 4))  # a random model's parts stay small
     return types.SimpleNamespace(
         model=build_model(config).eval(), tokenizer=BarTokenizer(), sampling=sampling
@@ -46,8 +53,9 @@ def bar_model():
 @pytest.fixture(scope="module")
 def battle_loop(bar_model, tmp_path_factory):
     """compose --bars 16 --bpm 150 --key 'D minor' --loop --stems, written as OGG and WAV."""
-    config = ComposeConfig(bars=16, bpm=150, key="D minor", loop=True, stems=True, sample_rate=SR,
-                           formats=("ogg", "wav"))  # fmt: skip
+    config = ComposeConfig(
+        bars=16, bpm=150, key="D minor", loop=True, stems=True, sample_rate=SR, formats=("ogg", "wav")
+    )
     piece = compose(bar_model, config, seed=3)[0]
     return piece, write_composition(piece, tmp_path_factory.mktemp("loop"), config, model_name="tiny")
 
@@ -82,9 +90,12 @@ def test_loop_markers_comments_and_stems(battle_loop):
     comments = read_comments(folder / "mix.ogg")
     assert comments["LOOPSTART"] == "0" and comments["LOOPLENGTH"] == str(16 * 4 * 60 * SR // 150)
     mix, _ = soundfile.read(folder / "mix.wav")
-    stems = [soundfile.read(folder / f)[0] for f in sorted(json.loads((folder / "piece.json").read_text())
-                                                           ["files"]["stems"].values(), key=str)
-             for f in f if f.endswith(".wav")]  # fmt: skip
+    stems = [
+        soundfile.read(folder / f)[0]
+        for f in sorted(json.loads((folder / "piece.json").read_text())["files"]["stems"].values(), key=str)
+        for f in f
+        if f.endswith(".wav")
+    ]
     assert len(stems) == len(piece.score.tracks) >= 2 and {len(s) for s in stems} == {len(mix)}
     assert np.abs(np.sum(stems, axis=0) - mix).max() < 1e-3
 
@@ -136,8 +147,11 @@ def test_the_seam_is_scored_like_the_other_transitions(bar_model, battle_loop):
 def test_local_transitions_treat_every_bar_line_of_a_loop_alike(bar_model):
     # a loop turned round by 3 bars is the same loop: the same transitions, the seam now among the others
     rng = np.random.default_rng(0)
-    rows = [(b * 1920 + 240 * int(rng.integers(0, 8)), 240, int(rng.integers(60, 72)), 90) for b in range(8)
-            for _ in range(3)]  # fmt: skip
+    rows = [
+        (b * 1920 + 240 * int(rng.integers(0, 8)), 240, int(rng.integers(60, 72)), 90)
+        for b in range(8)
+        for _ in range(3)
+    ]
     piece = Arrangement(480, 1920, {0: np.array(sorted(set(rows)), dtype=np.int64)})
     turned = piece.bars(3, 8).place(piece.bars(0, 3), 5)
     a, b = (local_transitions(bar_model, p, 8, (120.0, 4, 4), context=4) for p in (piece, turned))
@@ -227,13 +241,21 @@ def test_a_model_without_bars_is_refused_in_one_line(bar_model):
         compose(performance, ComposeConfig(bars=2))
 
 
-@pytest.mark.parametrize("flags, valid", [
-    (["--bars", "0"], "between 1 and 128"), (["--bars", "500"], "between 1 and 128"),
-    (["--key", "H minor"], "tonic A-G"), (["--key", "D weird"], "dorian"),
-    (["--form", "A1BA"], "letters like AABA"), (["--intensity", "1.5"], "between 0 (calm) and 1"),
-    (["--intensity", "loud"], "0 (calm) to 1"), (["--console", "atari"], "nes, gameboy, snes, genesis"),
-    (["--time-signature", "5/16"], "4/4, 3/4"), (["--form", "AABA", "--bars", "12"], "16 bars"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "flags, valid",
+    [
+        (["--bars", "0"], "between 1 and 128"),
+        (["--bars", "500"], "between 1 and 128"),
+        (["--key", "H minor"], "tonic A-G"),
+        (["--key", "D weird"], "dorian"),
+        (["--form", "A1BA"], "letters like AABA"),
+        (["--intensity", "1.5"], "between 0 (calm) and 1"),
+        (["--intensity", "loud"], "0 (calm) to 1"),
+        (["--console", "atari"], "nes, gameboy, snes, genesis"),
+        (["--time-signature", "5/16"], "4/4, 3/4"),
+        (["--form", "AABA", "--bars", "12"], "16 bars"),
+    ],
+)
 def test_bad_values_are_one_line_listing_what_is_valid(flags, valid, capsys):
     assert main(["compose", *flags]) == 2
     err = capsys.readouterr().err.strip()
@@ -245,8 +267,14 @@ def test_a_performance_model_is_refused_in_one_line(tmp_path, capsys):
     from overworld.tokenizers import make_tokenizer
 
     tokenizer = make_tokenizer("performance")
-    config = ModelConfig(vocab_size=tokenizer.vocab_size, embedding_size=16, sequence_length=32, num_blocks=1,
-                         num_heads=2, feed_forward_dim=32)  # fmt: skip
+    config = ModelConfig(
+        vocab_size=tokenizer.vocab_size,
+        embedding_size=16,
+        sequence_length=32,
+        num_blocks=1,
+        num_heads=2,
+        feed_forward_dim=32,
+    )
     folder = save_model(tmp_path / "performance", build_model(config), tokenizer)
     assert main(["compose", "--model", str(folder), "--bars", "2", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()

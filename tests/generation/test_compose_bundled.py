@@ -36,8 +36,9 @@ def bundled():
 
 @pytest.fixture(scope="module")
 def battle_loop(bundled, tmp_path_factory):
-    config = ComposeConfig(bars=16, bpm=150, key="D minor", loop=True, stems=True, sample_rate=SR,
-                           formats=("ogg", "wav"))  # fmt: skip
+    config = ComposeConfig(
+        bars=16, bpm=150, key="D minor", loop=True, stems=True, sample_rate=SR, formats=("ogg", "wav")
+    )
     piece = compose(bundled, config, seed=7)[0]
     return piece, write_composition(piece, tmp_path_factory.mktemp("loop"), config, model_name="default")
 
@@ -62,8 +63,12 @@ def test_the_loop_is_16_bars_to_the_tick_and_to_the_sample_in_d_minor(battle_loo
 def test_stems_sum_to_the_mix_and_the_seam_has_no_click(battle_loop):
     _, folder = battle_loop
     mix, _ = soundfile.read(folder / "mix.wav")
-    stems = [soundfile.read(folder / f)[0] for f in json.loads((folder / "piece.json").read_text())["files"]["stems"]
-             .values() for f in f if f.endswith(".wav")]  # fmt: skip
+    stems = [
+        soundfile.read(folder / f)[0]
+        for f in json.loads((folder / "piece.json").read_text())["files"]["stems"].values()
+        for f in f
+        if f.endswith(".wav")
+    ]
     assert len(stems) >= 2 and np.abs(np.sum(stems, axis=0) - mix).max() < 1e-3
     assert seam(mix).clickless, seam(mix)
 

@@ -25,10 +25,21 @@ def bar_model():
     from overworld.models import build_model
 
     torch.manual_seed(0)
-    config = ModelConfig(vocab_size=L.SIZE, embedding_size=32, sequence_length=256, num_blocks=2, num_heads=2,
-                         feed_forward_dim=64, dropout=0.0)  # fmt: skip
-    return types.SimpleNamespace(model=build_model(config).eval(), tokenizer=BarTokenizer(),
-                                 sampling=SampleConfig(max_polyphony=4), path=None)  # fmt: skip
+    config = ModelConfig(
+        vocab_size=L.SIZE,
+        embedding_size=32,
+        sequence_length=256,
+        num_blocks=2,
+        num_heads=2,
+        feed_forward_dim=64,
+        dropout=0.0,
+    )
+    return types.SimpleNamespace(
+        model=build_model(config).eval(),
+        tokenizer=BarTokenizer(),
+        sampling=SampleConfig(max_polyphony=4),
+        path=None,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -89,11 +100,17 @@ def test_intensity_keeps_the_plans_busiest_layers(bar_model, like_file):
 
 def test_a_console_gets_three_voices_with_a_bass_from_drawn_plans():
     sources = [
-        Plan(tuple(((29, 0), (33, 0), (52, 0), (80, 0), (DRUMS, 0)) if b % 4 == 0 else
-                   ((29, 0), (33, 1), (80, 0), (DRUMS, 1)) for b in range(16)),
-             registers=((29, 62.0), (33, 36.0), (52, 60.0), (80, 74.0), (DRUMS, 40.0))),
+        Plan(
+            tuple(
+                ((29, 0), (33, 0), (52, 0), (80, 0), (DRUMS, 0))
+                if b % 4 == 0
+                else ((29, 0), (33, 1), (80, 0), (DRUMS, 1))
+                for b in range(16)
+            ),
+            registers=((29, 62.0), (33, 36.0), (52, 60.0), (80, 74.0), (DRUMS, 40.0)),
+        ),
         Plan(tuple(((80, 0),) for _ in range(16)), registers=((80, 72.0),)),  # a lone lead
-    ]  # fmt: skip
+    ]
     nes = (38, 80, 81, DRUMS)
     for seed in range(10):
         plan = draw_plans(sources, 1, 8, seed, nes)[0]
@@ -122,12 +139,36 @@ def test_generate_like_and_plan_from_the_command_line(like_file, tmp_path, capsy
     from overworld.tokenizers import make_tokenizer
 
     bars = make_tokenizer("bars")
-    config = ModelConfig(vocab_size=bars.vocab_size, embedding_size=32, sequence_length=256, num_blocks=2,
-                         num_heads=2, feed_forward_dim=64, dropout=0.0)  # fmt: skip
+    config = ModelConfig(
+        vocab_size=bars.vocab_size,
+        embedding_size=32,
+        sequence_length=256,
+        num_blocks=2,
+        num_heads=2,
+        feed_forward_dim=64,
+        dropout=0.0,
+    )
     model_dir = save_model(tmp_path / "m", build_model(config), bars, {"data": "random weights"})
     out = tmp_path / "out"
-    argv = ["generate", "--model", str(model_dir), "--out", str(out), "--bars", "8", "--num", "2", "--seed", "3",
-            "--time-signature", "4/4", "--like", str(like_file), "--max-polyphony", "4"]  # fmt: skip
+    argv = [
+        "generate",
+        "--model",
+        str(model_dir),
+        "--out",
+        str(out),
+        "--bars",
+        "8",
+        "--num",
+        "2",
+        "--seed",
+        "3",
+        "--time-signature",
+        "4/4",
+        "--like",
+        str(like_file),
+        "--max-polyphony",
+        "4",
+    ]
     assert main(argv) == 0
     for n in range(2):
         score = symusic.Score(str(out / f"overworld-3-{n}.mid"))

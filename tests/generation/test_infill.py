@@ -28,8 +28,15 @@ def bar_model():
     from overworld.models import build_model
 
     torch.manual_seed(0)
-    config = ModelConfig(vocab_size=L.SIZE, embedding_size=32, sequence_length=256, num_blocks=2, num_heads=2,
-                         feed_forward_dim=64, dropout=0.0)  # fmt: skip
+    config = ModelConfig(
+        vocab_size=L.SIZE,
+        embedding_size=32,
+        sequence_length=256,
+        num_blocks=2,
+        num_heads=2,
+        feed_forward_dim=64,
+        dropout=0.0,
+    )
     sampling = SampleConfig(max_polyphony=4)  # a random model's parts stay small
     return types.SimpleNamespace(
         model=build_model(config).eval(), tokenizer=BarTokenizer(), sampling=sampling
@@ -37,8 +44,12 @@ def bar_model():
 
 
 def _notes(score: symusic.Score, keep=lambda t, n: True) -> Counter:
-    return Counter((t.program, t.is_drum, n.time, n.duration, n.pitch, n.velocity)
-                   for t in score.tracks for n in t.notes if keep(t, n))  # fmt: skip
+    return Counter(
+        (t.program, t.is_drum, n.time, n.duration, n.pitch, n.velocity)
+        for t in score.tracks
+        for n in t.notes
+        if keep(t, n)
+    )
 
 
 def _outside(span):
@@ -103,8 +114,12 @@ def test_the_same_seed_gives_the_same_take(bar_model):
 def test_a_piece_that_ends_in_silent_bars_can_have_them_rewritten(bar_model):
     score = _piece()
     for track in score.tracks:  # 10 bars long, the notes in its first 8: bars 9-10 are rests
-        track.notes = symusic.Note.from_numpy(*(track.notes.numpy()[k][track.notes.numpy()["time"] < 8 * 1920]
-                                                for k in ("time", "duration", "pitch", "velocity")))  # fmt: skip
+        track.notes = symusic.Note.from_numpy(
+            *(
+                track.notes.numpy()[k][track.notes.numpy()["time"] < 8 * 1920]
+                for k in ("time", "duration", "pitch", "velocity")
+            )
+        )
     with pytest.raises(ConfigError, match="outside the piece's 8 bars"):
         infill(bar_model, score, (9, 10))
     take = infill(bar_model, score, (9, 10), seed=3, piece_bars=10)[0]
@@ -112,9 +127,17 @@ def test_a_piece_that_ends_in_silent_bars_can_have_them_rewritten(bar_model):
     assert _notes(take.score, _outside(take.span_ticks)) == _notes(score)  # every note before them kept
 
 
-@pytest.mark.parametrize("bars, message", [("9-12", "outside the piece"), ("11", "outside the piece"),
-                                           ("6-3", "runs backwards"), ("", "FIRST-LAST"), ("0-2", "count from 1"),
-                                           ("a-b", "FIRST-LAST")])  # fmt: skip
+@pytest.mark.parametrize(
+    "bars, message",
+    [
+        ("9-12", "outside the piece"),
+        ("11", "outside the piece"),
+        ("6-3", "runs backwards"),
+        ("", "FIRST-LAST"),
+        ("0-2", "count from 1"),
+        ("a-b", "FIRST-LAST"),
+    ],
+)
 def test_a_bad_span_is_one_line(bar_model, bars, message):
     with pytest.raises(ConfigError, match=message):
         infill(bar_model, _piece(), parse_bars(bars) if "-" in bars and bars[0].isdigit() else bars)

@@ -29,8 +29,15 @@ def model_dir(tmp_path_factory) -> str:
     from overworld.models import build_model, save_model
 
     torch.manual_seed(0)
-    config = ModelConfig(vocab_size=L.SIZE, embedding_size=32, sequence_length=256, num_blocks=2, num_heads=2,
-                         feed_forward_dim=64, dropout=0.0)  # fmt: skip
+    config = ModelConfig(
+        vocab_size=L.SIZE,
+        embedding_size=32,
+        sequence_length=256,
+        num_blocks=2,
+        num_heads=2,
+        feed_forward_dim=64,
+        dropout=0.0,
+    )
     folder = tmp_path_factory.mktemp("model") / "bars"
     return str(
         save_model(folder, build_model(config), BarTokenizer(), sampling=SampleConfig(max_polyphony=4))
@@ -87,11 +94,14 @@ def test_a_d_minor_piece_keeps_its_key_and_line_up_in_ten_seeds(model_dir, tmp_p
         assert [round(t.qpm, 3) for t in take.tempos] == [132.0]
 
 
-@pytest.mark.parametrize("how, expected", [
-    ("signature", "key: D minor (the file's key signature)"),
-    ("estimate", "key: D minor (estimated from the notes outside the span)"),
-    ("flag", "key: A minor (--key)"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "how, expected",
+    [
+        ("signature", "key: D minor (the file's key signature)"),
+        ("estimate", "key: D minor (estimated from the notes outside the span)"),
+        ("flag", "key: A minor (--key)"),
+    ],
+)
 def test_the_key_comes_from_piece_json_the_signature_an_estimate_or_the_flag(
     model_dir, tmp_path, capsys, how, expected
 ):
@@ -140,14 +150,20 @@ def _bad_inputs(tmp_path: Path) -> list[tuple[list[str], str]]:
         ([str(tmp_path / "junk.mid"), "--bars", "1"], f"{tmp_path / 'junk.mid'}: an HTML page"),
         ([str(tmp_path), "--bars", "1"], f"{tmp_path}: is a folder"),
         ([str(piece), "--bars", "7-12"], "bars 7-12 are outside the piece's 8 bars"),
-        ([str(piece), "--bars", "1", "--out", str(tmp_path / "a-file" / "out")], f"cannot write in {tmp_path / 'a-file'}"),
+        (
+            [str(piece), "--bars", "1", "--out", str(tmp_path / "a-file" / "out")],
+            f"cannot write in {tmp_path / 'a-file'}",
+        ),
         ([str(piece), "--bars", "1", "--out", str(tmp_path / "a-file")], "exists and is not a folder"),
         ([str(piece), "--bars", "1", "--seed", "-1"], "--seed must be a whole number from 0 to 4294967295"),
         ([str(piece), "--bars", "1", "--seed", str(2**32)], f"4294967295 (2**32 - 1), not {2**32}"),
         ([str(piece), "--bars", "1", "--key", "H minor"], "'H minor'"),
-        ([str(piece), "--bars", "1", "--num", "0"], "--num must be between 1 and 4096 takes in one batch, not 0"),
+        (
+            [str(piece), "--bars", "1", "--num", "0"],
+            "--num must be between 1 and 4096 takes in one batch, not 0",
+        ),
         ([str(piece), "--bars", "1", "--num", "100000000"], "not 100000000"),  # no path made for each first
-    ]  # fmt: skip
+    ]
 
 
 def test_bad_input_is_one_line_before_the_model_loads(tmp_path, capsys, no_model):

@@ -20,8 +20,17 @@ def remi_and_model(request):
 
     tok = make_tokenizer(request.param)
     torch.manual_seed(0)
-    model = build_model(ModelConfig(vocab_size=tok.vocab_size, embedding_size=32, sequence_length=64,
-                                    num_blocks=1, num_heads=2, feed_forward_dim=64, dropout=0.0)).eval()  # fmt: skip
+    model = build_model(
+        ModelConfig(
+            vocab_size=tok.vocab_size,
+            embedding_size=32,
+            sequence_length=64,
+            num_blocks=1,
+            num_heads=2,
+            feed_forward_dim=64,
+            dropout=0.0,
+        )
+    ).eval()
     return tok, model
 
 
@@ -36,8 +45,9 @@ def test_an_untrained_model_keeps_midiToks_grammar_and_every_limit(remi_and_mode
     from miditok import TokSequence
 
     tok, model = remi_and_model
-    config = SampleConfig(instruments=(80, 81, 38, V.DRUMS), max_instruments=2, max_polyphony=3,
-                          max_note_seconds=1.0)  # fmt: skip
+    config = SampleConfig(
+        instruments=(80, 81, 38, V.DRUMS), max_instruments=2, max_polyphony=3, max_note_seconds=1.0
+    )
     pieces = generate(model, tok, config, num=4, length=300, seed=3)
     for ids in pieces:
         seq = TokSequence(ids=[int(i) for i in ids])

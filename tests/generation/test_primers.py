@@ -109,8 +109,9 @@ def test_each_primer_starts_the_inclusive_output(kind, tiny_model, tokenizer, c_
         primer = primers.from_file(write_score(c_major_score, tmp_path / "s.mid"), tokenizer, seconds=2.0)
     else:
         primer = primers.from_dataset(prepared_folder(tmp_path, tokenizer, c_major_score), tokenizer, seed=1)
-    out = generate(tiny_model, tokenizer, SampleConfig(), primer_ids=primer, num=2, length=60, seed=0,
-                   inclusive=True)  # fmt: skip
+    out = generate(
+        tiny_model, tokenizer, SampleConfig(), primer_ids=primer, num=2, length=60, seed=0, inclusive=True
+    )
     for ids in out:
         assert np.array_equal(ids[: len(primer)], primer)
         assert replay(ids)["unclosed"] == 0 and replay(ids)["orphan_off"] == 0
@@ -127,7 +128,8 @@ def test_sounding_notes_carry_over_into_the_continuation(tiny_model, tokenizer):
 
 def test_special_tokens_in_a_primer_do_not_end_generation(tiny_model, tokenizer):
     primer = [V.BOS, V.INSTRUMENT_OFFSET + 80, V.NOTE_ON_OFFSET + 60, V.EOS, V.PAD]
-    ids = generate(tiny_model, tokenizer, SampleConfig(), primer_ids=primer, num=1, length=30, seed=0,
-                   inclusive=True)[0]  # fmt: skip
+    ids = generate(
+        tiny_model, tokenizer, SampleConfig(), primer_ids=primer, num=1, length=30, seed=0, inclusive=True
+    )[0]
     assert ids[:2].tolist() == [V.INSTRUMENT_OFFSET + 80, V.NOTE_ON_OFFSET + 60]
     assert len(ids) > 2 and replay(ids)["special"] == 0 and replay(ids)["unclosed"] == 0

@@ -11,8 +11,9 @@ from overworld.generation.sampler import generate
 
 def _calls(model, tokenizer, **length) -> list[tuple[float, float]]:
     calls: list[tuple[float, float]] = []
-    generate(model, tokenizer, SampleConfig(), num=2, seed=3, progress=lambda d, t: calls.append((d, t)),
-             **length)  # fmt: skip
+    generate(
+        model, tokenizer, SampleConfig(), num=2, seed=3, progress=lambda d, t: calls.append((d, t)), **length
+    )
     return calls
 
 
@@ -27,8 +28,15 @@ def _model(vocab_size: int):
     from overworld.models import build_model
 
     torch.manual_seed(0)
-    config = ModelConfig(vocab_size=vocab_size, embedding_size=32, sequence_length=64, num_blocks=1, num_heads=2,
-                         feed_forward_dim=64, dropout=0.0)  # fmt: skip
+    config = ModelConfig(
+        vocab_size=vocab_size,
+        embedding_size=32,
+        sequence_length=64,
+        num_blocks=1,
+        num_heads=2,
+        feed_forward_dim=64,
+        dropout=0.0,
+    )
     return build_model(config).eval()
 
 

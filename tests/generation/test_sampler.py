@@ -92,8 +92,11 @@ def test_a_batch_that_would_not_fit_in_memory_is_refused_before_allocating(
     monkeypatch.setattr(sampler, "free_memory", lambda device: 2**30)  # a machine with 1 GiB free
     monkeypatch.setattr(sampler, "_sample", lambda *args: pytest.fail("it went on to allocate"))
     # 4096 pieces of a million tokens: 32 GB of token ids alone, an allocation traceback before
-    with pytest.raises(ConfigError, match=r"^4096 pieces of up to 1,000,000 tokens need about 3\d\.\d GiB, more "
-                       r"than cpu has free \(1\.0 GiB\); ask for fewer pieces or shorter ones$"):  # fmt: skip
+    with pytest.raises(
+        ConfigError,
+        match=r"^4096 pieces of up to 1,000,000 tokens need about 3\d\.\d GiB, more "
+        r"than cpu has free \(1\.0 GiB\); ask for fewer pieces or shorter ones$",
+    ):
         generate(tiny_model, tokenizer, num=4096, length=1_000_000)
     monkeypatch.setattr(sampler, "_sample", sample)
     assert len(generate(tiny_model, tokenizer, num=2, length=16, seed=0)) == 2  # what fits still runs
@@ -108,8 +111,17 @@ def test_miditok_tokenizer_samples_and_decodes(tmp_path):
 
     remi = make_tokenizer("remi")
     torch.manual_seed(0)
-    model = build_model(ModelConfig(vocab_size=remi.vocab_size, embedding_size=32, sequence_length=32,
-                                    num_blocks=1, num_heads=2, feed_forward_dim=64, dropout=0.0))  # fmt: skip
+    model = build_model(
+        ModelConfig(
+            vocab_size=remi.vocab_size,
+            embedding_size=32,
+            sequence_length=32,
+            num_blocks=1,
+            num_heads=2,
+            feed_forward_dim=64,
+            dropout=0.0,
+        )
+    )
     pieces = generate(model, remi, num=2, length=80, seed=0)
     assert all(remi.pad_id not in p.tolist() and remi.bos_id not in p.tolist() for p in pieces)
     for path in write_midi(pieces, remi, tmp_path, 0):

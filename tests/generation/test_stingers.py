@@ -27,8 +27,15 @@ def bar_model():
     from overworld.models import build_model
 
     torch.manual_seed(0)
-    config = ModelConfig(vocab_size=L.SIZE, embedding_size=32, sequence_length=256, num_blocks=2, num_heads=2,
-                         feed_forward_dim=64, dropout=0.0)  # fmt: skip
+    config = ModelConfig(
+        vocab_size=L.SIZE,
+        embedding_size=32,
+        sequence_length=256,
+        num_blocks=2,
+        num_heads=2,
+        feed_forward_dim=64,
+        dropout=0.0,
+    )
     sampling = SampleConfig(max_polyphony=4, max_instruments=(2, 4))
     return types.SimpleNamespace(
         model=build_model(config).eval(), tokenizer=BarTokenizer(), sampling=sampling
@@ -79,8 +86,12 @@ def test_a_count_outside_1_to_64_is_one_line(bar_model, n):
 def test_write_stingers_writes_midi_and_audio(bar_model, tmp_path):
     clips = stingers(bar_model, ComposeConfig(key="A minor", bpm=120), 2, seed=1)
     folder = write_stingers(clips, tmp_path / "stingers", sample_rate=8000, formats=("wav",))
-    assert sorted(p.name for p in folder.iterdir()) == ["stinger-01.mid", "stinger-01.wav", "stinger-02.mid",
-                                                        "stinger-02.wav"]  # fmt: skip
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "stinger-01.mid",
+        "stinger-01.wav",
+        "stinger-02.mid",
+        "stinger-02.wav",
+    ]
     midi = mido.MidiFile(folder / "stinger-01.mid")
     assert [m.tempo for t in midi.tracks for m in t if m.type == "set_tempo"] == [500_000]
     audio, rate = soundfile.read(folder / "stinger-02.wav")

@@ -161,12 +161,20 @@ def test_the_context_slides_and_the_music_goes_on(bar_model):
 
 def _planned_model(tmp_path, plan):
     (tmp_path / "plans.json").write_text(json.dumps({"plans": [plan.to_dict()]}))
-    return types.SimpleNamespace(model=tiny_lm(), tokenizer=BarTokenizer(), path=tmp_path,
-                                 sampling=SampleConfig(max_polyphony=4, plan=True, time_signature="4/4"))  # fmt: skip
+    return types.SimpleNamespace(
+        model=tiny_lm(),
+        tokenizer=BarTokenizer(),
+        path=tmp_path,
+        sampling=SampleConfig(max_polyphony=4, plan=True, time_signature="4/4"),
+    )
 
 
-PLAN = Plan(tuple(((33, 0), (DRUMS, 0)) if b % 4 == 0 else ((33, 1), (80, 0)) if b % 2 else ((33, 2),)
-                  for b in range(8)), registers=((33, 40.0, 36, 45), (80, 74.0, 70, 79)))  # fmt: skip
+PLAN = Plan(
+    tuple(
+        ((33, 0), (DRUMS, 0)) if b % 4 == 0 else ((33, 1), (80, 0)) if b % 2 else ((33, 2),) for b in range(8)
+    ),
+    registers=((33, 40.0, 36, 45), (80, 74.0, 70, 79)),
+)
 
 
 def test_live_music_goes_round_its_arrangement_plan(tmp_path):

@@ -14,8 +14,15 @@ def tiny_lm():
     from overworld.models import build_model
 
     torch.manual_seed(0)
-    config = ModelConfig(vocab_size=L.SIZE, embedding_size=32, sequence_length=256, num_blocks=2, num_heads=2,
-                         feed_forward_dim=64, dropout=0.0)  # fmt: skip
+    config = ModelConfig(
+        vocab_size=L.SIZE,
+        embedding_size=32,
+        sequence_length=256,
+        num_blocks=2,
+        num_heads=2,
+        feed_forward_dim=64,
+        dropout=0.0,
+    )
     return build_model(config).eval()
 
 

@@ -14,8 +14,13 @@ def test_markers_controls_and_the_end_are_read_back_by_mido(tmp_path):
     track = symusic.Track(program=80)
     track.notes.append(symusic.Note(0, 96, 60, 100))  # C4 for one beat at time 0
     score.tracks.append(track)
-    path = write_score(score, tmp_path / "loop.mid", markers=((96, "loopStart"), (384, "loopEnd")),
-                       controls=((96, 0, 111, 0),), end_tick=768)  # fmt: skip
+    path = write_score(
+        score,
+        tmp_path / "loop.mid",
+        markers=((96, "loopStart"), (384, "loopEnd")),
+        controls=((96, 0, 111, 0),),
+        end_tick=768,
+    )
     midi = mido.MidiFile(path)
     assert midi.ticks_per_beat == 96
     events, tick = [], 0

@@ -135,8 +135,13 @@ def test_recommended_sampling_round_trips_and_is_optional(tiny_config, tmp_path,
     from overworld.config import SampleConfig
 
     sampling = SampleConfig(top_p=0.9, max_instruments=(4, 9), bpm=140.0, grid=4, instruments=(80, 128))
-    path = save_model(tmp_path / "m", build_model(tiny_config), FakeTokenizer(tiny_config.vocab_size),
-                      CARD, sampling=sampling)  # fmt: skip
+    path = save_model(
+        tmp_path / "m",
+        build_model(tiny_config),
+        FakeTokenizer(tiny_config.vocab_size),
+        CARD,
+        sampling=sampling,
+    )
     assert load_model(path).sampling == sampling
     assert not (saved / "generation_config.json").exists() and load_model(saved).sampling == SampleConfig()
 

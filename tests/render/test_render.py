@@ -106,8 +106,10 @@ def test_plots_are_pngs_of_the_expected_size(tmp_path, c_major_score):
     )
     run = tmp_path / "run"
     run.mkdir()
-    (run / "metrics.csv").write_text("step,train_loss,train_accuracy,val_loss,val_accuracy\n1,5.0,0.1,,\n"
-                                     "2,4.0,0.2,4.5,0.15\n3,3.5,0.3,,\n4,3.0,0.35,3.9,0.2\n")  # fmt: skip
+    (run / "metrics.csv").write_text(
+        "step,train_loss,train_accuracy,val_loss,val_accuracy\n1,5.0,0.1,,\n"
+        "2,4.0,0.2,4.5,0.15\n3,3.5,0.3,,\n4,3.0,0.35,3.9,0.2\n"
+    )
     assert png_size(plot_curves(run, tmp_path / "curves.png", width=10, height=4, dpi=40)) == (400, 160)
 
 

@@ -15,8 +15,9 @@ def png_size(path) -> tuple[int, int]:
 
 def _metrics(run):
     run.mkdir(parents=True)
-    (run / "metrics.csv").write_text("step,train_loss,train_accuracy,val_loss,val_accuracy\n1,5.0,0.1,,\n"
-                                     "2,4.0,0.2,4.5,0.15\n")  # fmt: skip
+    (run / "metrics.csv").write_text(
+        "step,train_loss,train_accuracy,val_loss,val_accuracy\n1,5.0,0.1,,\n2,4.0,0.2,4.5,0.15\n"
+    )
     return run
 
 

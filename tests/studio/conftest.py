@@ -29,11 +29,23 @@ def bar_model_dir(tmp_path_factory) -> Path:
     from overworld.tokenizers.bars import Layout as L
 
     torch.manual_seed(0)
-    config = ModelConfig(vocab_size=L.SIZE, embedding_size=32, sequence_length=256, num_blocks=2, num_heads=2,
-                         feed_forward_dim=64, dropout=0.0)  # fmt: skip
+    config = ModelConfig(
+        vocab_size=L.SIZE,
+        embedding_size=32,
+        sequence_length=256,
+        num_blocks=2,
+        num_heads=2,
+        feed_forward_dim=64,
+        dropout=0.0,
+    )
     sampling = SampleConfig(max_polyphony=4, max_instruments=(2, 3))  # a random model's parts stay small
-    return save_model(tmp_path_factory.mktemp("bar-model"), build_model(config).eval(), BarTokenizer(),
-                      card={"data": "none: random weights for tests"}, sampling=sampling)  # fmt: skip
+    return save_model(
+        tmp_path_factory.mktemp("bar-model"),
+        build_model(config).eval(),
+        BarTokenizer(),
+        card={"data": "none: random weights for tests"},
+        sampling=sampling,
+    )
 
 
 @pytest.fixture(scope="session")

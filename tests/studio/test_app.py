@@ -24,8 +24,12 @@ def _multipart(fields: dict, files: dict) -> tuple[bytes, str]:
             f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
         )
     for name, (filename, data) in files.items():
-        out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
-                  f"Content-Type: application/octet-stream\r\n\r\n".encode() + data + b"\r\n")  # fmt: skip
+        out.write(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+            f"Content-Type: application/octet-stream\r\n\r\n".encode()
+            + data
+            + b"\r\n"
+        )
     out.write(f"--{boundary}--\r\n".encode())
     return out.getvalue(), f"multipart/form-data; boundary={boundary}"
 
@@ -107,13 +111,24 @@ def test_the_zip_holds_a_midi_of_the_take(server, composed, tmp_path):
     assert max(sum(m.time for m in t) for t in midi.tracks) == 4 * 4 * midi.ticks_per_beat  # 4 bars exactly
 
 
-@pytest.mark.parametrize("fields, files, says", [
-    ({"mode": "generate", "bars": "2"}, {"primer": ("tune.mid", b"this is not MIDI")}, "tune.mid: not a MIDI"),
-    ({"mode": "generate", "bars": "2"}, {"primer": ("empty.mid", b"")}, "empty.mid: the uploaded primer is empty"),
-    ({"mode": "compose", "bars": "0"}, {}, "bars must be between 1 and 128"),
-    ({"mode": "compose", "top_p": "2"}, {}, "top_p must be above 0 and at most 1"),
-    ({"mode": "compose", "bars": "4"}, {"primer": ("a.mid", b"MThd")}, "a.mid"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "fields, files, says",
+    [
+        (
+            {"mode": "generate", "bars": "2"},
+            {"primer": ("tune.mid", b"this is not MIDI")},
+            "tune.mid: not a MIDI",
+        ),
+        (
+            {"mode": "generate", "bars": "2"},
+            {"primer": ("empty.mid", b"")},
+            "empty.mid: the uploaded primer is empty",
+        ),
+        ({"mode": "compose", "bars": "0"}, {}, "bars must be between 1 and 128"),
+        ({"mode": "compose", "top_p": "2"}, {}, "top_p must be above 0 and at most 1"),
+        ({"mode": "compose", "bars": "4"}, {"primer": ("a.mid", b"MThd")}, "a.mid"),
+    ],
+)
 def test_a_bad_value_or_upload_is_one_line(server, fields, files, says):
     status, body = _call(f"{server.url}/api/compose", fields, files)
     error = json.loads(body)["error"]

@@ -38,9 +38,18 @@ def take(server) -> int:
     return studio.compose(config, studio.sampling({}), 5)[0].id
 
 
-ROUTES = [("GET", "/"), ("GET", "/api/info"), ("GET", "/api/takes"), ("GET", "/api/takes/{take}/zip"),
-          ("GET", "/api/takes/{take}/mix"), ("GET", "/api/takes/{take}/roll.svg"), ("GET", "/static/studio.js"),
-          ("GET", "/api/jobs/1"), ("POST", "/api/compose"), ("POST", "/api/takes/{take}/regenerate")]  # fmt: skip
+ROUTES = [
+    ("GET", "/"),
+    ("GET", "/api/info"),
+    ("GET", "/api/takes"),
+    ("GET", "/api/takes/{take}/zip"),
+    ("GET", "/api/takes/{take}/mix"),
+    ("GET", "/api/takes/{take}/roll.svg"),
+    ("GET", "/static/studio.js"),
+    ("GET", "/api/jobs/1"),
+    ("POST", "/api/compose"),
+    ("POST", "/api/takes/{take}/regenerate"),
+]
 FOREIGN = ["evil.example", "evil.example:{port}", "127.0.0.1.evil.example:{port}", "127.0.0.1:1", ""]
 
 
@@ -60,11 +69,16 @@ def test_its_own_names_are_answered(server, take, host):
     assert status == 200 and body[:2] == b"PK"
 
 
-@pytest.mark.parametrize("path, host, expected", [
-    ("/", "127.0.0.1:{port}", 200), ("/static/studio.css", "127.0.0.1:{port}", 200),
-    ("/api/takes/999/roll.svg", "127.0.0.1:{port}", 400), ("/nowhere", "127.0.0.1:{port}", 404),
-    ("/api/info", "evil.example", 403),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "path, host, expected",
+    [
+        ("/", "127.0.0.1:{port}", 200),
+        ("/static/studio.css", "127.0.0.1:{port}", 200),
+        ("/api/takes/999/roll.svg", "127.0.0.1:{port}", 400),
+        ("/nowhere", "127.0.0.1:{port}", 404),
+        ("/api/info", "evil.example", 403),
+    ],
+)
 def test_every_response_carries_the_security_headers(server, path, host, expected):
     status, headers, _ = _send(server, "GET", path, {"Host": host.format(port=server.port)})
     assert status == expected
@@ -74,17 +88,20 @@ def test_every_response_carries_the_security_headers(server, path, host, expecte
     assert "frame-ancestors 'none'" in headers["content-security-policy"]
 
 
-@pytest.mark.parametrize("origin, token, expected", [
-    ("http://evil.example", "good", 403),
-    ("null", "good", 403),
-    ("http://127.0.0.1:{port}.evil.example", "good", 403),
-    ("https://127.0.0.1:{port}", "good", 403),  # another scheme is another origin
-    (None, None, 403),  # a client that did not read the page
-    (None, "wrong", 403),
-    ("http://127.0.0.1:{port}", None, 403),
-    ("http://127.0.0.1:{port}", "good", 400),  # the page itself: through to the form's check
-    (None, "good", 400),  # a script that read the page's token
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "origin, token, expected",
+    [
+        ("http://evil.example", "good", 403),
+        ("null", "good", 403),
+        ("http://127.0.0.1:{port}.evil.example", "good", 403),
+        ("https://127.0.0.1:{port}", "good", 403),  # another scheme is another origin
+        (None, None, 403),  # a client that did not read the page
+        (None, "wrong", 403),
+        ("http://127.0.0.1:{port}", None, 403),
+        ("http://127.0.0.1:{port}", "good", 400),  # the page itself: through to the form's check
+        (None, "good", 400),  # a script that read the page's token
+    ],
+)
 def test_a_change_needs_its_own_origin_and_the_token(server, origin, token, expected):
     headers = {"Content-Type": FORM}
     if origin is not None:
@@ -112,8 +129,12 @@ def test_a_200_mb_body_is_refused_before_it_is_sent(server, kind, expected):
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
     try:
         conn.putrequest("POST", "/api/compose", skip_host=True)
-        for name, value in {"Host": f"127.0.0.1:{server.port}", "X-Overworld-Token": server.token,
-                            "Content-Type": kind, "Content-Length": str(200 * 2**20)}.items():  # fmt: skip
+        for name, value in {
+            "Host": f"127.0.0.1:{server.port}",
+            "X-Overworld-Token": server.token,
+            "Content-Type": kind,
+            "Content-Length": str(200 * 2**20),
+        }.items():
             conn.putheader(name, value)
         conn.endheaders()
         response = conn.getresponse()
@@ -140,8 +161,16 @@ def test_a_streamed_body_is_cut_at_the_cap():
     async def send(message):
         messages.append(message)
 
-    scope = {"type": "http", "method": "POST", "path": "/api/compose", "headers": [
-        (b"host", b"127.0.0.1:7860"), (b"x-overworld-token", b"t" * 32), (b"content-type", b"multipart/form-data")]}  # fmt: skip
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/api/compose",
+        "headers": [
+            (b"host", b"127.0.0.1:7860"),
+            (b"x-overworld-token", b"t" * 32),
+            (b"content-type", b"multipart/form-data"),
+        ],
+    }
     asyncio.run(Guard(app, config)(scope, receive, send))
     assert messages[0]["status"] == 413 and len(sent) == 4  # 4 MB read of the 200
     assert {k.decode() for k, _ in messages[0]["headers"]} >= {k for k, _ in SECURITY_HEADERS}
@@ -154,10 +183,13 @@ def test_the_page_carries_a_token_and_nothing_inline(server):
     assert b"style=" not in page and b"<script>" not in page  # the CSP allows no inline style or script
 
 
-@pytest.mark.parametrize("host, port, extra, names", [
-    ("127.0.0.1", 7860, (), {"127.0.0.1:7860", "localhost:7860", "[::1]:7860"}),
-    ("::1", 80, ("Studio.lan",), {"127.0.0.1:80", "localhost:80", "[::1]:80", "studio.lan:80"}),
-    ("0.0.0.0", 8000, (), {"127.0.0.1:8000", "localhost:8000", "[::1]:8000", "0.0.0.0:8000"}),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "host, port, extra, names",
+    [
+        ("127.0.0.1", 7860, (), {"127.0.0.1:7860", "localhost:7860", "[::1]:7860"}),
+        ("::1", 80, ("Studio.lan",), {"127.0.0.1:80", "localhost:80", "[::1]:80", "studio.lan:80"}),
+        ("0.0.0.0", 8000, (), {"127.0.0.1:8000", "localhost:8000", "[::1]:8000", "0.0.0.0:8000"}),
+    ],
+)
 def test_host_names(host, port, extra, names):
     assert host_names(host, port, extra) == names

@@ -24,8 +24,9 @@ def studio(bar_model, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def loop_take(studio):
-    config = forms.compose_config({"bars": "4", "bpm": "150", "key": "D minor", "loop": "on", "stems": "on"},
-                                  sample_rate=SR)  # fmt: skip
+    config = forms.compose_config(
+        {"bars": "4", "bpm": "150", "key": "D minor", "loop": "on", "stems": "on"}, sample_rate=SR
+    )
     return studio.compose(config, studio.sampling({}), 3)[0]
 
 
@@ -92,12 +93,15 @@ def test_generate_continues_an_uploaded_primer(studio, tmp_path):
     assert json.loads((take.folder / "piece.json").read_text())["sampling"]["temperature"] == 0.9
 
 
-@pytest.mark.parametrize("fields, says", [
-    ({"bars": "four"}, "bars must be a whole number, not 'four'"),
-    ({"bpm": "900"}, "bpm must be a tempo between 20 and 400"),
-    ({"key": "H minor"}, "H minor"),
-    ({"intensity": "loud"}, "intensity is 0 (calm) to 1"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "fields, says",
+    [
+        ({"bars": "four"}, "bars must be a whole number, not 'four'"),
+        ({"bpm": "900"}, "bpm must be a tempo between 20 and 400"),
+        ({"key": "H minor"}, "H minor"),
+        ({"intensity": "loud"}, "intensity is 0 (calm) to 1"),
+    ],
+)
 def test_a_bad_compose_field_is_one_line(fields, says):
     with pytest.raises(ConfigError, match=None) as err:
         forms.compose_config(fields, sample_rate=SR)
@@ -119,8 +123,14 @@ def test_a_model_without_bars_says_so_in_one_line(tmp_path):
     from overworld.tokenizers import make_tokenizer
 
     tokenizer = make_tokenizer("performance")
-    config = ModelConfig(vocab_size=tokenizer.vocab_size, embedding_size=16, sequence_length=32, num_blocks=1,
-                         num_heads=2, feed_forward_dim=32)  # fmt: skip
+    config = ModelConfig(
+        vocab_size=tokenizer.vocab_size,
+        embedding_size=16,
+        sequence_length=32,
+        num_blocks=1,
+        num_heads=2,
+        feed_forward_dim=32,
+    )
     folder = save_model(tmp_path / "performance", build_model(config), tokenizer)
     studio = Studio(load_model(folder), tmp_path)
     assert not studio.can_bars

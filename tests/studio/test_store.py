@@ -71,8 +71,19 @@ def _write_small(take_id, partial, folder):
 
     partial.mkdir()
     (partial / "piece.json").write_text("{}")
-    return Take(id=take_id, label=f"small {take_id}", folder=folder, bar_lines=(0.0, 2.0), seconds=2.0, key=None,
-                bpm=None, composition=None, config=None, sampling=SampleConfig(), seed=take_id)  # fmt: skip
+    return Take(
+        id=take_id,
+        label=f"small {take_id}",
+        folder=folder,
+        bar_lines=(0.0, 2.0),
+        seconds=2.0,
+        key=None,
+        bpm=None,
+        composition=None,
+        config=None,
+        sampling=SampleConfig(),
+        seed=take_id,
+    )
 
 
 def test_memory_holds_a_few_takes_and_the_disk_all(tmp_path):
@@ -115,11 +126,20 @@ def test_jobs_are_bounded():
     jobs.close()
 
 
-@pytest.mark.parametrize("fields, says", [
-    ({"seed": "9223372036854775807"}, "seed must be a whole number from 0 to 4294967295 (2**32 - 1), not 9223372036854775807"),
-    ({"seed": "-1"}, "seed must be a whole number from 0 to 4294967295"),
-    ({"seed": "9" * 5000}, "seed must be a whole number, not '9999999999999999999999999999999999999999...'"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "fields, says",
+    [
+        (
+            {"seed": "9223372036854775807"},
+            "seed must be a whole number from 0 to 4294967295 (2**32 - 1), not 9223372036854775807",
+        ),
+        ({"seed": "-1"}, "seed must be a whole number from 0 to 4294967295"),
+        (
+            {"seed": "9" * 5000},
+            "seed must be a whole number, not '9999999999999999999999999999999999999999...'",
+        ),
+    ],
+)
 def test_a_seed_outside_numpys_range_is_one_line(fields, says):
     with pytest.raises(ConfigError) as err:
         forms.seed_of(fields)

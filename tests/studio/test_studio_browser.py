@@ -32,11 +32,18 @@ def chromium(downloads) -> webdriver.Chrome:
     """Headless Chromium with the system chromedriver, downloads going to ``downloads``."""
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                 "--window-size=1400,1000", "--autoplay-policy=no-user-gesture-required"):  # fmt: skip
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1400,1000",
+        "--autoplay-policy=no-user-gesture-required",
+    ):
         options.add_argument(flag)
-    options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
-                                              "download.prompt_for_download": False})  # fmt: skip
+    options.add_experimental_option(
+        "prefs", {"download.default_directory": str(downloads), "download.prompt_for_download": False}
+    )
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the console: CSP violations show there
     return webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
 
@@ -122,8 +129,10 @@ def test_a_bad_upload_is_one_line_in_the_page(server, browser, tmp_path):
 
 def _layout(driver, width: int) -> dict:
     """The page's widths with the viewport ``width`` px wide."""
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": False})  # fmt: skip
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": False},
+    )
     return driver.execute_script("""
         const d = document.documentElement, roll = document.getElementById('roll');
         return {inner: window.innerWidth, scroll: d.scrollWidth, client: d.clientWidth,

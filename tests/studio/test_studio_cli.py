@@ -46,8 +46,10 @@ def test_a_busy_port_is_one_line_before_the_model_loads(no_model, capsys):
         assert main(["studio", "--port", str(port)]) == 2
     out, err = capsys.readouterr()
     assert out == ""  # no banner
-    assert err.strip() == (f"overworld studio: error: --port {port}: cannot listen on 127.0.0.1:{port}: it is in use; "
-                           "choose another --port, or stop what uses it")  # fmt: skip
+    assert err.strip() == (
+        f"overworld studio: error: --port {port}: cannot listen on 127.0.0.1:{port}: it is in use; "
+        "choose another --port, or stop what uses it"
+    )
 
 
 @pytest.fixture

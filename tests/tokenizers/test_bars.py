@@ -36,14 +36,20 @@ def _score(bars: list[list[tuple[int, int, int]]], *, sig=(4, 4), qpm=120.0, dru
 def _notes(score: symusic.Score) -> list[tuple]:
     return sorted(
         (t.is_drum, t.program, n.time, n.duration, n.pitch, n.velocity // 8)
-        for t in score.tracks for n in t.notes
-    )  # fmt: skip
+        for t in score.tracks
+        for n in t.notes
+    )
 
 
 def test_round_trip_keeps_every_note_on_the_grid():
     rng = np.random.default_rng(0)
-    bars = [[(int(s), int(p), int(d)) for s, p, d in zip(rng.integers(0, 16, 6), rng.integers(40, 90, 6),
-                                                        rng.choice([1, 2, 4], 6))] for _ in range(8)]  # fmt: skip
+    bars = [
+        [
+            (int(s), int(p), int(d))
+            for s, p, d in zip(rng.integers(0, 16, 6), rng.integers(40, 90, 6), rng.choice([1, 2, 4], 6))
+        ]
+        for _ in range(8)
+    ]
     score = _score(bars, drums=[0, 4, 8, 12])
     tok = BarTokenizer()
     back = tok.decode(tok.encode(score))

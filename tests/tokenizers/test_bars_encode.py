@@ -65,10 +65,24 @@ def test_made_up_pieces_encode_to_the_definitions_ids():
     rng = np.random.default_rng(25)
     pieces = 0
     for _ in range(40):
-        riffs = [[(int(rng.integers(8)) * 240, int(rng.integers(1, 2000)), int(rng.integers(30, 90)),
-                   int(rng.integers(0, 128))) for _ in range(int(rng.integers(1, 5)))] for _ in range(3)]  # fmt: skip
-        notes = [(int(t), k * BAR + o, d, p, v) for k in range(int(rng.integers(1, 30))) for t in rng.choice(
-            [0, 1, 9], int(rng.integers(1, 4)), replace=False) for (o, d, p, v) in riffs[int(rng.integers(3))]]  # fmt: skip
+        riffs = [
+            [
+                (
+                    int(rng.integers(8)) * 240,
+                    int(rng.integers(1, 2000)),
+                    int(rng.integers(30, 90)),
+                    int(rng.integers(0, 128)),
+                )
+                for _ in range(int(rng.integers(1, 5)))
+            ]
+            for _ in range(3)
+        ]
+        notes = [
+            (int(t), k * BAR + o, d, p, v)
+            for k in range(int(rng.integers(1, 30)))
+            for t in rng.choice([0, 1, 9], int(rng.integers(1, 4)), replace=False)
+            for (o, d, p, v) in riffs[int(rng.integers(3))]
+        ]
         sigs = [(0, 4, 4)] + [
             (int(rng.integers(0, 30 * BAR)), int(n), 4) for n in rng.integers(2, 7, rng.integers(0, 3))
         ]

@@ -80,8 +80,15 @@ def test_the_grammar_writes_exactly_the_gaps_bars_after_the_context():
     from overworld.models import build_model
 
     torch.manual_seed(0)
-    config = ModelConfig(vocab_size=L.SIZE, embedding_size=32, sequence_length=128, num_blocks=2, num_heads=2,
-                         feed_forward_dim=64, dropout=0.0)  # fmt: skip
+    config = ModelConfig(
+        vocab_size=L.SIZE,
+        embedding_size=32,
+        sequence_length=128,
+        num_blocks=2,
+        num_heads=2,
+        feed_forward_dim=64,
+        dropout=0.0,
+    )
     model, tok, ids = build_model(config).eval(), BarTokenizer(), _piece()
     context, _ = tok.infill_context(ids, 2, 5, 128)
     out = generate(model, tok, SampleConfig(), primer_ids=context, bars=3, num=4, seed=3)

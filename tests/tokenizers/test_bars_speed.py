@@ -39,8 +39,12 @@ def _reference_rows(score):
     tempos: grid, bar lines and tempos the first way, one bar and one tempo event at a time."""
     grid = score.to("tick") if not str(score.ttype).lower().endswith("tick") else score
     grid = grid.resample(STEPS_PER_QUARTER, min_dur=1)
-    notes = [(n.time, n.duration, n.pitch % 128, n.velocity, 128 if t.is_drum else t.program % 128)
-             for t in grid.tracks for n in t.notes if n.velocity > 0 and n.time >= 0]  # fmt: skip
+    notes = [
+        (n.time, n.duration, n.pitch % 128, n.velocity, 128 if t.is_drum else t.program % 128)
+        for t in grid.tracks
+        for n in t.notes
+        if n.velocity > 0 and n.time >= 0
+    ]
     if not notes:
         return None
     end = max(n[0] for n in notes)
@@ -192,8 +196,12 @@ def test_the_array_encoder_is_much_faster_than_the_definition():
         [(int(rng.integers(4)) * 480, 240, int(rng.integers(40, 90)), 100) for _ in range(12)]
         for _ in range(6)
     ]
-    notes = [(inst, k * 1920 + o, d, p, v) for k in range(300) for inst in range(4)
-             for (o, d, p, v) in riffs[int(rng.integers(len(riffs)))]]  # fmt: skip
+    notes = [
+        (inst, k * 1920 + o, d, p, v)
+        for k in range(300)
+        for inst in range(4)
+        for (o, d, p, v) in riffs[int(rng.integers(len(riffs)))]
+    ]
     score = _score(notes, tempos=[(k * 1920, 100.0 + k % 7) for k in range(300)])
     tok = BarTokenizer()
 

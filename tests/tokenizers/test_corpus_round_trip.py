@@ -26,8 +26,10 @@ def _sources(name):
 def _notes(score):
     return Counter(
         (128 if t.is_drum else t.program, n.pitch, round(n.time * 100), n.velocity // 4)
-        for t in score.tracks for n in t.notes if n.velocity > 0
-    )  # fmt: skip
+        for t in score.tracks
+        for n in t.notes
+        if n.velocity > 0
+    )
 
 
 @pytest.mark.parametrize("name", ["freedoom", "openmsx"])
@@ -52,6 +54,8 @@ def test_every_file_round_trips(name, tmp_path, capsys):
         if len(starts) == len(starts_back):
             worst_ms = max(worst_ms, max(abs(a - b) for a, b in zip(starts, starts_back)) * 1000)
     with capsys.disabled():
-        print(f"\n{name}: {files} files, {notes} notes, {100 * matched / notes:.3f}% kept pitch+instrument+"
-              f"10 ms onset+velocity bin, worst onset error {worst_ms:.1f} ms")  # fmt: skip
+        print(
+            f"\n{name}: {files} files, {notes} notes, {100 * matched / notes:.3f}% kept pitch+instrument+"
+            f"10 ms onset+velocity bin, worst onset error {worst_ms:.1f} ms"
+        )
     assert files >= 30 and matched == notes and worst_ms <= 10.0

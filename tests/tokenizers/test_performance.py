@@ -51,11 +51,17 @@ def test_round_trip_keeps_instrument_pitch_onset_and_velocity_bin(c_major_score)
 
 def test_hard_cases_round_trip():
     tok = make_tokenizer("performance")
-    score = build([
-        (33, False, [(0.0, 2.5, 40, 100), (3.7, 0.0, 41, 3)]),  # a note over 1 s, a zero-length note
-        (80, False, [(0.0, 0.5, 72, 60), (0.25, 0.5, 72, 61), (12.34, 0.2, 127, 127)]),  # overlap, 12 s gap
-        (0, True, [(0.0, 0.1, 36, 120), (0.005, 0.1, 38, 90)]),  # drums, 5 ms apart
-    ])  # fmt: skip
+    score = build(
+        [
+            (33, False, [(0.0, 2.5, 40, 100), (3.7, 0.0, 41, 3)]),  # a note over 1 s, a zero-length note
+            (
+                80,
+                False,
+                [(0.0, 0.5, 72, 60), (0.25, 0.5, 72, 61), (12.34, 0.2, 127, 127)],
+            ),  # overlap, 12 s gap
+            (0, True, [(0.0, 0.1, 36, 120), (0.005, 0.1, 38, 90)]),  # drums, 5 ms apart
+        ]
+    )
     back = tok.decode(tok.encode(score))
     assert notes_of(back) == notes_of(score)
     durations = sorted(round(n.duration, 2) for t in back.tracks for n in t.notes if t.program == 33)

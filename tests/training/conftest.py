@@ -38,10 +38,25 @@ def prepared(tmp_path):
     }
     summary = {s: {"files": len(seqs), "tokens": write_shard(folder, s, seqs)} for s, seqs in splits.items()}
     make_tokenizer("performance").save(folder / "tokenizer.json")
-    files = [{"path": f"{s}{i}.mid", "source": "code", "sha256": f"{s}{i}", "split": s, "tokens": len(q),
-              "notes": 0, "seconds": 0.0, "instruments": [0]} for s, seqs in splits.items() for i, q in enumerate(seqs)]  # fmt: skip
-    (folder / "manifest.json").write_text(json.dumps({"tokenizer": "performance", "vocab_size": V.VOCAB_SIZE,
-                                                      "splits": summary, "files": files}))  # fmt: skip
+    files = [
+        {
+            "path": f"{s}{i}.mid",
+            "source": "code",
+            "sha256": f"{s}{i}",
+            "split": s,
+            "tokens": len(q),
+            "notes": 0,
+            "seconds": 0.0,
+            "instruments": [0],
+        }
+        for s, seqs in splits.items()
+        for i, q in enumerate(seqs)
+    ]
+    (folder / "manifest.json").write_text(
+        json.dumps(
+            {"tokenizer": "performance", "vocab_size": V.VOCAB_SIZE, "splits": summary, "files": files}
+        )
+    )
     return folder
 
 
@@ -54,5 +69,14 @@ def tiny_model():
 
 @pytest.fixture
 def tiny_train():
-    return TrainConfig(steps=6, batch_size=4, learning_rate=3e-3, warmup_steps=2, eval_every=3, log_every=1,
-                       save_every=2, seed=1, device="cpu")  # fmt: skip
+    return TrainConfig(
+        steps=6,
+        batch_size=4,
+        learning_rate=3e-3,
+        warmup_steps=2,
+        eval_every=3,
+        log_every=1,
+        save_every=2,
+        seed=1,
+        device="cpu",
+    )

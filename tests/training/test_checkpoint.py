@@ -32,8 +32,23 @@ from overworld.training.checkpoint import (
 from overworld.training.loop import TrainingError, train
 from overworld.training.start import load_init_from
 
-TINY = ["--sequence-length", "32", "--embedding-size", "32", "--num-blocks", "1", "--num-heads", "2",
-        "--feed-forward-dim", "64", "--batch-size", "2", "--quiet", "--device", "cpu"]  # fmt: skip
+TINY = [
+    "--sequence-length",
+    "32",
+    "--embedding-size",
+    "32",
+    "--num-blocks",
+    "1",
+    "--num-heads",
+    "2",
+    "--feed-forward-dim",
+    "64",
+    "--batch-size",
+    "2",
+    "--quiet",
+    "--device",
+    "cpu",
+]
 
 
 def _wrapped_enospc():  # what torch.save raises when the file under it hits ENOSPC
@@ -83,7 +98,10 @@ def test_a_full_disk_while_saving_the_model_is_one_line_from_the_cli(prepared, t
     run = tmp_path / "r"
     assert main(["train", "--data", str(prepared), "--out", str(run), "--steps", "2", *TINY]) == 2
     err = capsys.readouterr().err
-    assert err == f"overworld train: error: no space left on device while saving {run / 'model'}; the previous checkpoint is intact\n"  # fmt: skip
+    assert (
+        err
+        == f"overworld train: error: no space left on device while saving {run / 'model'}; the previous checkpoint is intact\n"
+    )
 
 
 def test_resuming_from_a_state_with_nan_weights_is_a_one_line_error(
@@ -140,8 +158,15 @@ def test_weights_that_turn_nan_are_never_saved(prepared, tmp_path, tiny_model, t
 
 
 # A run's state as the loop keeps it: a model, AdamW over two weight groups (decay, no decay), a schedule.
-SMALL = ModelConfig(vocab_size=20, embedding_size=16, sequence_length=8, num_blocks=1, num_heads=2,
-                    feed_forward_dim=32, dropout=0.0)  # fmt: skip
+SMALL = ModelConfig(
+    vocab_size=20,
+    embedding_size=16,
+    sequence_length=8,
+    num_blocks=1,
+    num_heads=2,
+    feed_forward_dim=32,
+    dropout=0.0,
+)
 
 
 def _run_parts(config: ModelConfig = SMALL) -> tuple[torch.nn.Module, Any, Any]:
@@ -164,8 +189,15 @@ def _state_after_two_steps() -> dict[str, Any]:
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad()
-    state = TrainState(model=model.state_dict(), optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
-                       model_config=SMALL, step=2, best=3.0, rng_cpu=torch.get_rng_state())  # fmt: skip
+    state = TrainState(
+        model=model.state_dict(),
+        optimizer=optimizer.state_dict(),
+        scheduler=scheduler.state_dict(),
+        model_config=SMALL,
+        step=2,
+        best=3.0,
+        rng_cpu=torch.get_rng_state(),
+    )
     return state.to_dict()
 
 

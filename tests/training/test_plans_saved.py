@@ -37,17 +37,33 @@ def test_a_bar_model_is_saved_with_its_plans_and_follows_them(tmp_path, tiny_tra
     rng = np.random.default_rng(0)
     folder = tmp_path / "prepared"
     folder.mkdir()
-    splits = {"train": [bars.encode(_score(rng, 8)) for _ in range(3)], "validation": [bars.encode(_score(rng, 4))],
-              "test": [bars.encode(_score(rng, 4))]}  # fmt: skip
+    splits = {
+        "train": [bars.encode(_score(rng, 8)) for _ in range(3)],
+        "validation": [bars.encode(_score(rng, 4))],
+        "test": [bars.encode(_score(rng, 4))],
+    }
     summary = {
         s: {"files": len(q), "tokens": write_shard(folder, s, [np.asarray(x) for x in q])}
         for s, q in splits.items()
     }
     bars.save(folder / "tokenizer.json")
-    files = [{"path": f"{s}{i}.mid", "source": "code", "sha256": f"{s}{i}", "split": s, "tokens": len(q),
-              "notes": 0, "seconds": 0.0, "instruments": [33, 80]} for s, seqs in splits.items() for i, q in enumerate(seqs)]  # fmt: skip
-    (folder / "manifest.json").write_text(json.dumps({"tokenizer": "bars", "vocab_size": bars.vocab_size,
-                                                      "splits": summary, "files": files}))  # fmt: skip
+    files = [
+        {
+            "path": f"{s}{i}.mid",
+            "source": "code",
+            "sha256": f"{s}{i}",
+            "split": s,
+            "tokens": len(q),
+            "notes": 0,
+            "seconds": 0.0,
+            "instruments": [33, 80],
+        }
+        for s, seqs in splits.items()
+        for i, q in enumerate(seqs)
+    ]
+    (folder / "manifest.json").write_text(
+        json.dumps({"tokenizer": "bars", "vocab_size": bars.vocab_size, "splits": summary, "files": files})
+    )
     model = ModelConfig(embedding_size=32, sequence_length=64, num_blocks=1, num_heads=2, feed_forward_dim=64)
     train(
         tmp_path / "run",

@@ -15,8 +15,23 @@ from overworld.models import load_model
 from overworld.training.loop import train
 from overworld.training.run_folder import RunFolderError
 
-TINY = ["--sequence-length", "32", "--embedding-size", "32", "--num-blocks", "1", "--num-heads", "2",
-        "--feed-forward-dim", "64", "--batch-size", "2", "--quiet", "--device", "cpu"]  # fmt: skip
+TINY = [
+    "--sequence-length",
+    "32",
+    "--embedding-size",
+    "32",
+    "--num-blocks",
+    "1",
+    "--num-heads",
+    "2",
+    "--feed-forward-dim",
+    "64",
+    "--batch-size",
+    "2",
+    "--quiet",
+    "--device",
+    "cpu",
+]
 
 
 def steps_logged(run):
