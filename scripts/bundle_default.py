@@ -78,38 +78,7 @@ def main(run: str) -> None:
         card["training_command"] = "scripts/train_bundled.sh (CPU; --gpu for one GPU)"
     card["hardware"] = "2 CPU cores, no GPU (none was lent for this run)"
     card["reproduce"] = "scripts/train_bundled.sh, then scripts/results.sh"
-    if "bars" in results:
-        card["test"] = {
-            k: results["bars"].get(k)
-            for k in (
-                "bits_per_token",
-                "bits_per_note",
-                "bits_per_second",
-                "perplexity",
-                "accuracy",
-                "tokens",
-                "notes",
-            )
-        }
-    if "bars-5-midi" in results:
-        card["test_bits_per_note_on_the_5_midi_test_pieces"] = results["bars-5-midi"]["bits_per_note"]
-    card["previous_bundled_model_test_bits_per_note"] = PREVIOUS_BITS_PER_NOTE
-    if "bigram" in results:
-        card["baselines_test_bits_per_note"] = {"bigram": results["bigram"]["bits_per_note"]}
-    if "bars-plain" in results:
-        card["test_bits_per_note_before_the_infilling_fine_tune"] = results["bars-plain"]["bits_per_note"]
-    if "infill" in results:
-        card["infill_4_bar_gaps_bits_per_note"] = {
-            "past_only": results["infill"]["bits_per_note_past_only"],
-            "past_and_future": results["infill"]["bits_per_note_past_and_future"],
-        }
-    if "statistics" in results:
-        oa = results["statistics"]["metrics"]["mean_overlapping_area"]
-        card["sampling"] = (
-            f"generation_config.json: arrangement plans drawn from the training pieces (plans.json), notes at "
-            f"temperature {RECOMMENDED.temperature}, top-p {RECOMMENDED.top_p}, one metre and tempo; "
-            f"20 pieces of 32 bars against the test pieces: mean Yang-Lerch OA {oa:.3f}"
-        )
+    card.update(_results_for_card(results))
     plans = Path(pretrained.path) / PLANS_FILE  # the arrangement plans generation draws from
     if not plans.is_file():
         raise SystemExit(f"{plans} is missing: train writes it (or overworld.generation.plans.write_plans)")
@@ -120,6 +89,44 @@ def main(run: str) -> None:
     (TARGET / PLANS_FILE).write_text(plans_text, encoding="utf-8")
     size = sum(p.stat().st_size for p in TARGET.iterdir())
     print(f"bundled {run} into {TARGET} ({size / 1e6:.1f} MB)")
+
+
+TEST_FIELDS = (
+    "bits_per_token",
+    "bits_per_note",
+    "bits_per_second",
+    "perplexity",
+    "accuracy",
+    "tokens",
+    "notes",
+)
+
+
+def _results_for_card(results: dict[str, dict]) -> dict:
+    """What the model card says of the results pages' figures (those that exist)."""
+    out: dict = {}
+    if "bars" in results:
+        out["test"] = {k: results["bars"].get(k) for k in TEST_FIELDS}
+    if "bars-5-midi" in results:
+        out["test_bits_per_note_on_the_5_midi_test_pieces"] = results["bars-5-midi"]["bits_per_note"]
+    out["previous_bundled_model_test_bits_per_note"] = PREVIOUS_BITS_PER_NOTE
+    if "bigram" in results:
+        out["baselines_test_bits_per_note"] = {"bigram": results["bigram"]["bits_per_note"]}
+    if "bars-plain" in results:
+        out["test_bits_per_note_before_the_infilling_fine_tune"] = results["bars-plain"]["bits_per_note"]
+    if "infill" in results:
+        out["infill_4_bar_gaps_bits_per_note"] = {
+            "past_only": results["infill"]["bits_per_note_past_only"],
+            "past_and_future": results["infill"]["bits_per_note_past_and_future"],
+        }
+    if "statistics" in results:
+        oa = results["statistics"]["metrics"]["mean_overlapping_area"]
+        out["sampling"] = (
+            f"generation_config.json: arrangement plans drawn from the training pieces (plans.json), notes at "
+            f"temperature {RECOMMENDED.temperature}, top-p {RECOMMENDED.top_p}, one metre and tempo; "
+            f"20 pieces of 32 bars against the test pieces: mean Yang-Lerch OA {oa:.3f}"
+        )
+    return out
 
 
 def write_settings(run: str) -> None:
