@@ -2,7 +2,7 @@
 :class:`~overworld.config.SampleConfig` fields it reads.
 
 A filter takes logits ``(B, V)``, its settings and, where it declares ``history``, the tokens generated so
-far ``(B, t)`` (long ids; PAD for finished rows and for tokens the grammar does not call notes, see
+far ``(B, t)`` (long ids; -1 for finished rows and for tokens the grammar does not call notes, see
 :meth:`~overworld.tokenizers.grammar.Grammar.note_tokens`), and returns new logits. Tokens a filter
 removes get ``-inf``; a filter never removes every token of a row (the best stays). A filter's settings
 at their defaults leave the logits untouched.

@@ -3,7 +3,8 @@
 settings from a :class:`~overworld.config.SampleConfig`, in registry order.
 
 A filter takes logits ``(B, V)`` and its settings; one that declares ``history`` also receives the tokens
-generated so far, ``(B, t)`` long ids (PAD for finished rows and for tokens the grammar does not call notes).
+generated so far, ``(B, t)`` long ids (-1 for finished rows and for tokens the grammar does not call
+notes: :meth:`~overworld.tokenizers.grammar.Grammar.note_tokens`).
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ from overworld.errors import ConfigError
 from overworld.generation.controls import draw_budgets
 from overworld.generation.filters import apply_filters
 from overworld.tokenizers import Tokenizer
+from overworld.tokenizers.grammar import Grammar
 
 __all__ = ["DEFAULT_LENGTH", "TOKENS_PER_SECOND_CAP", "generate", "score_of", "write_midi"]
 
@@ -185,6 +186,8 @@ def _sample(
     """The token loop: ``(B, length)`` ids (PAD after a row ends) and how many steps ran."""
     device = generator.device
     out = torch.full((num, length), tokenizer.pad_id, dtype=torch.long, device=device)
+    seen = torch.full_like(out, -1)  # (B, length): what the filters see of earlier tokens, the notes only
+    notes = grammar.note_tokens()  # (V,) bool
     done = torch.zeros(num, dtype=torch.bool, device=device)
     was_training = lm.training
     lm.eval()
@@ -200,11 +203,13 @@ def _sample(
                 logits = lm.step(prefix[:, begin : begin + chunk], cache)[:, -1]  # (B, V)
             for t in range(length):
                 logits = _structure_scaled(logits.float(), grammar, config)
-                logits = apply_filters(logits.masked_fill(~grammar.allowed(), float("-inf")), config)
+                allowed = logits.masked_fill(~grammar.allowed(), float("-inf"))
+                logits = apply_filters(allowed, config, seen[:, :t])
                 probs = torch.softmax(logits, dim=-1)  # (B, V)
                 token = torch.multinomial(probs, 1, generator=generator).squeeze(1)  # (B,)
                 token = torch.where(done, torch.full_like(token, tokenizer.pad_id), token)
                 out[:, t] = token
+                seen[:, t] = torch.where(notes[token] & ~done, token, -1)
                 steps = t + 1
                 grammar.update(token)
                 done |= grammar.done
@@ -237,7 +242,7 @@ class _Progress:
             self.callback(steps, self.total)
             return
         finished = bool(done.all()) or steps == out.shape[1]
-        reached = _music_reached(self.grammar, self.unit)
+        reached = self.grammar.composed(self.unit)  # (B,) from the grammar's clock, or None
         if reached is None:  # no clock in the grammar: decode the tokens, at most every half second
             if not finished and time.monotonic() - self.measured_at < 0.5:
                 return
@@ -253,25 +258,11 @@ class _Progress:
                              for row in range(out.shape[0])], dtype=torch.float64)  # fmt: skip
 
 
-def _music_reached(grammar: Any, unit: str) -> torch.Tensor | None:
-    """``(B,)`` music each row has composed since the primer, in ``unit`` ("seconds" or "bars"), from the
-    grammar's own clock: the bar grammar's bars begun (``bars - start_bars``; the bar under way is not yet
-    composed) and the seconds to its bar line (``elapsed - start_seconds``); the performance grammar's
-    ``seconds``. None for a grammar that keeps no clock (a free vocabulary's)."""
-    if unit == "bars":
-        return (grammar.bars - grammar.start_bars - 1).clamp(min=0).double()  # only bar grammars take bars
-    if isinstance(getattr(type(grammar), "seconds", None), property):
-        return grammar.seconds.double()
-    if hasattr(grammar, "elapsed") and hasattr(grammar, "start_seconds"):
-        return (grammar.elapsed - grammar.start_seconds).double()
-    return None
-
-
-def _structure_scaled(logits: torch.Tensor, grammar: Any, config: SampleConfig) -> torch.Tensor:
+def _structure_scaled(logits: torch.Tensor, grammar: Grammar, config: SampleConfig) -> torch.Tensor:
     """``logits (B, V)`` of the rows whose next token is a structural choice (the grammar's
     ``structural()``) scaled so that the temperature filter gives them ``structure_temperature``."""
     t, s = config.temperature, config.structure_temperature
-    if not s or s == t or t <= 0 or not hasattr(grammar, "structural"):
+    if not s or s == t or t <= 0:
         return logits
     rows = grammar.structural()  # (B,) bool
     return torch.where(rows[:, None], logits * (t / s), logits)

@@ -293,6 +293,18 @@ class BarGrammar(BudgetMixin):
         k = self.last
         return (k == TRACK) | (k == REPEAT) | (k == BAR) | (k == TIMESIG) | (k == TEMPO)
 
+    def composed(self, unit: str) -> Tensor:
+        """``(B,)`` bars begun since the primer (the bar under way not yet composed), or seconds to this
+        bar's line."""
+        if unit == "bars":
+            return (self.bars - self.start_bars - 1).clamp(min=0).double()
+        return (self.elapsed - self.start_seconds).double()
+
+    def note_tokens(self) -> Tensor:
+        """``(V,)``: the ``PITCH`` tokens (the ``REPEAT``/``AHEAD`` copies, bars, parts, positions,
+        velocities and durations are structure)."""
+        return self.kind_of == PITCH
+
     # --------------------------------------------------------------------------------------- masks
     def allowed(self) -> Tensor:
         """Boolean ``(B, V)``: True where the token may come next."""

@@ -5,6 +5,10 @@ The sampler knows a grammar only through :class:`Grammar`: it builds one with
 ``tokenizer.grammar(batch_size, config, ...)``, primes it with the primer (``prime``), asks which tokens may
 come next (``allowed``), tells it what was drawn (``update``), stops rows that are ``done`` and asks it
 for each finished piece (``finish``: the primer or the state it left, the body, and any closing tokens).
+The grammar's clock is part of the protocol: which rows face a structural choice (``structural``, sampled
+at the structure temperature), how much music each row has composed (``composed``, for progress), and
+which tokens are notes (``note_tokens``, what a filter of earlier tokens such as the repetition penalty
+looks at). Every grammar implements them; the sampler asks nothing else.
 """
 
 from __future__ import annotations
@@ -39,6 +43,20 @@ class Grammar(Protocol):
     def finish(self, row: int, body: list[int], inclusive: bool) -> list[int]:
         """The ids of piece ``row``: with ``inclusive`` the primer and ``body``, otherwise ``body`` with the
         state the primer left; closed (every note released)."""
+
+    def structural(self) -> Tensor:
+        """``(B,)`` bool: rows whose next token is a structural choice (bar tokens: repeat a part or write
+        it, which part comes next), sampled at ``SampleConfig.structure_temperature``; all False for a
+        grammar that makes no such choice."""
+
+    def composed(self, unit: str) -> Tensor | None:
+        """``(B,)`` float64: the music each row has composed since the primer, in ``unit`` ("seconds" or
+        "bars"; the bar under way not counted), from the grammar's own clock; None where the grammar keeps
+        no clock in that unit (the sampler then measures decoded tokens)."""
+
+    def note_tokens(self) -> Tensor:
+        """``(V,)`` bool: the ids that start a note (its pitch); bar lines, parts, positions, durations,
+        time, tempo and velocities are structure, which a filter of earlier tokens leaves alone."""
 
 
 def budget_spent(used: Tensor, budget: Tensor) -> Tensor:
@@ -126,3 +144,15 @@ class FreeGrammar:
 
     def finish(self, row: int, body: list[int], inclusive: bool) -> list[int]:
         return (self.primer if inclusive else []) + body
+
+    def structural(self) -> Tensor:
+        return torch.zeros_like(self.done)
+
+    def composed(self, unit: str) -> Tensor | None:
+        return None  # no clock: the sampler decodes the tokens
+
+    def note_tokens(self) -> Tensor:
+        """Every token but the specials: a free vocabulary does not say which are notes."""
+        ok = torch.ones(self.vocab_size, dtype=torch.bool, device=self.done.device)
+        ok[[self.pad, self.bos, self.eos]] = False
+        return ok

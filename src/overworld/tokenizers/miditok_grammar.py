@@ -300,3 +300,13 @@ class MidiTokGrammar(BudgetMixin):
         ok[self.done] = False
         ok[self.done, self.pad] = True
         return ok
+
+    def structural(self) -> Tensor:
+        return torch.zeros_like(self.done)  # MidiTok's tokens carry no part structure to choose
+
+    def composed(self, unit: str) -> Tensor | None:
+        return None  # the sampler measures decoded tokens
+
+    def note_tokens(self) -> Tensor:
+        """``(V,)``: the tokens that start a note (``Pitch``, ``PitchDrum``, ``NoteOn``, ``DrumOn``)."""
+        return self.starts_note

@@ -158,6 +158,18 @@ class PerformanceGrammar(BudgetMixin):
         """Seconds generated since :meth:`mark_start`, ``(B,)``."""
         return (self.now - self.start).double() * V.STEP_SECONDS
 
+    def structural(self) -> Tensor:
+        return torch.zeros_like(self.done)  # every choice is a note's or the time's
+
+    def composed(self, unit: str) -> Tensor | None:
+        """``(B,)`` :attr:`seconds`; None for bars (performance tokens have none)."""
+        return self.seconds if unit == "seconds" else None
+
+    def note_tokens(self) -> Tensor:
+        """``(V,)``: the ``NOTE_ON`` tokens."""
+        ids = torch.arange(V.VOCAB_SIZE, device=self.device)
+        return (ids >= V.NOTE_ON_OFFSET) & (ids < V.NOTE_OFF_OFFSET)
+
     def update(self, tokens: Tensor) -> None:
         """Advance every sequence by one token, ``tokens (B,)``."""
         tok = tokens.to(self.device).long()
