@@ -26,7 +26,7 @@ from overworld.config.fields import control
 if TYPE_CHECKING:
     from torch import Tensor
 
-__all__ = ["FILTERS", "Filter", "temperature", "top_k", "top_p"]
+__all__ = ["FILTERS", "Filter", "repetition_penalty", "temperature", "top_k", "top_p"]
 
 # B batch, V vocabulary, t tokens generated so far
 
@@ -85,6 +85,23 @@ def top_p(logits: Tensor, value: float) -> Tensor:
     return logits.masked_fill(drop, float("-inf"))
 
 
+def repetition_penalty(logits: Tensor, value: float, window: int, history: Tensor) -> Tensor:
+    """CTRL's penalty (Keskar et al. 2019): the logits of the notes among the last ``window`` tokens of
+    ``history`` ``(B, t)`` divided by ``value`` where positive and multiplied by it where negative, so a
+    pitch just played is less likely to come again; ``value`` 1 is off. Only notes are seen (``history``
+    holds -1 elsewhere): a penalty on bar lines, parts and positions would break the structure the music
+    repeats by design."""
+    import torch
+
+    recent = history[:, -window:]  # (B, w)
+    if value == 1.0 or recent.shape[1] == 0:
+        return logits
+    seen = torch.zeros(logits.shape[0], logits.shape[1] + 1, dtype=torch.bool, device=logits.device)
+    seen = seen.scatter(-1, recent.clamp(min=-1) + 1, True)[:, 1:]  # (B, V); column 0 took the -1s
+    penalised = torch.where(logits > 0, logits / value, logits * value)
+    return torch.where(seen, penalised, logits)
+
+
 FILTERS: dict[str, Filter] = {
     "temperature": Filter(
         temperature,
@@ -124,5 +141,23 @@ FILTERS: dict[str, Filter] = {
                 what="above 0 and at most 1 (off)",
             )
         },
+    ),
+    "repetition_penalty": Filter(
+        repetition_penalty,
+        {
+            "repetition_penalty": control(
+                1.0,
+                "divide the logits of notes played in the last --repetition-window tokens by this (multiply "
+                "where negative), CTRL-style; 1: off",
+                low=1,
+                high=10,
+                step=0.05,
+                what="between 1 (off) and 10",
+            ),
+            "repetition_window": control(
+                64, "tokens back that --repetition-penalty looks at (notes only)", low=1, high=100_000
+            ),
+        },
+        history=True,
     ),
 }
