@@ -65,15 +65,50 @@ def _measure(args: argparse.Namespace, variant: str, length: int) -> dict:
     import torch
     import torch.nn.functional as F
 
-    from overworld.config import ModelConfig
-    from overworld.models.build import build_model
-    from overworld.models.relative_attention import RelativeSelfAttention
-
     torch.set_num_threads(args.threads)
     if args.device == "auto":
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     else:
         device = torch.device(args.device)
+    model = _model(args, variant, length).to(device).train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    generator = torch.Generator().manual_seed(0)
+    batch = torch.randint(0, args.vocab, (args.batch, length + 1), generator=generator).to(device)
+    use_bf16 = device.type == "cuda" and not args.no_bf16
+
+    def train_step() -> None:
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
+            logits = model(batch[:, :-1])  # (B, L, V)
+            loss = F.cross_entropy(logits.reshape(-1, args.vocab).float(), batch[:, 1:].reshape(-1))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    base = _memory(device, reset=True)
+    for _ in range(args.warmup):
+        train_step()
+    _sync(device)
+    start = time.perf_counter()
+    for _ in range(args.steps):
+        train_step()
+    _sync(device)
+    elapsed = time.perf_counter() - start
+    peak = _memory(device) - base
+    return {
+        "variant": variant,
+        "length": length,
+        "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
+        "tokens_per_s": args.batch * length * args.steps / elapsed,
+        "peak_mib": peak / 2**20,
+    }
+
+
+def _model(args: argparse.Namespace, variant: str, length: int):
+    """The variant's model (on the CPU), its relative attention set to skew or to the naive reference."""
+    from overworld.config import ModelConfig
+    from overworld.models.build import build_model
+    from overworld.models.relative_attention import RelativeSelfAttention
+
     attention = {"skewed": "relative", "naive": "relative", "fused": "rope", "alibi": "alibi"}.get(
         variant, "rope"
     )
@@ -88,51 +123,31 @@ def _measure(args: argparse.Namespace, variant: str, length: int) -> dict:
         dropout=0.0,
         attention_dropout=0.1 if variant == "fused-dropout" else 0.0,
     )
-    model = build_model(config, seed=0).to(device).train()
+    model = build_model(config, seed=0)
     for module in model.modules():
         if isinstance(module, RelativeSelfAttention):
             module.method = "naive" if variant == "naive" else "skew"
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
-    generator = torch.Generator().manual_seed(0)
-    batch = torch.randint(0, args.vocab, (args.batch, length + 1), generator=generator).to(device)
-    use_bf16 = device.type == "cuda" and not args.no_bf16
+    return model
 
-    def train_step() -> None:
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
-            logits = model(batch[:, :-1])  # (B, L, V)
-            loss = F.cross_entropy(logits.reshape(-1, args.vocab).float(), batch[:, 1:].reshape(-1))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
 
-    def sync() -> None:
-        if device.type == "cuda":
-            torch.cuda.synchronize()
+def _sync(device) -> None:
+    import torch
 
     if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def _memory(device, reset: bool = False) -> int:
+    """Bytes: on CUDA the peak allocated since the last reset (``reset``: now allocated, the peak reset);
+    on the CPU the process's peak resident set (Linux reports KiB)."""
+    import torch
+
+    if device.type != "cuda":
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    if reset:
         torch.cuda.reset_peak_memory_stats()
-        base = torch.cuda.memory_allocated()
-    else:
-        base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
-    for _ in range(args.warmup):
-        train_step()
-    sync()
-    start = time.perf_counter()
-    for _ in range(args.steps):
-        train_step()
-    sync()
-    elapsed = time.perf_counter() - start
-    if device.type == "cuda":
-        peak = torch.cuda.max_memory_allocated() - base
-    else:
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base
-    return {
-        "variant": variant,
-        "length": length,
-        "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
-        "tokens_per_s": args.batch * length * args.steps / elapsed,
-        "peak_mib": peak / 2**20,
-    }
+        return torch.cuda.memory_allocated()
+    return torch.cuda.max_memory_allocated()
 
 
 def _run_child(args: argparse.Namespace, variant: str, length: int) -> dict | None:
@@ -155,20 +170,10 @@ def _ratio(numerator: float | None, denominator: float | None) -> str:
     return f"{numerator / denominator:.2f}"
 
 
-def main() -> int:
-    args = _parser().parse_args()
-    if args.child:
-        variant, length = args.child.split(":")
-        print(json.dumps(_measure(args, variant, int(length))))
-        return 0
-    results: dict[tuple[str, int], dict] = {}
-    device = "?"
-    for length in args.lengths:
-        for variant in args.variants:
-            result = _run_child(args, variant, length)
-            if result is not None:
-                results[variant, length] = result
-                device = result["device"]
+def _print_speed_and_memory(
+    args: argparse.Namespace, results: dict[tuple[str, int], dict], device: str
+) -> None:
+    """The setup, then tokens/s and peak MiB of each variant at each length."""
     print(
         f"attention benchmark on {device}: batch {args.batch}, d_model {args.d_model}, heads {args.heads} "
         f"(head dim {args.d_model // args.heads}), layers {args.layers}, vocab {args.vocab}, "
@@ -189,6 +194,10 @@ def main() -> int:
             else:
                 row += f" | {result['tokens_per_s']:>13.0f} {result['peak_mib']:>11.1f}"
         print(row)
+
+
+def _print_ratios(args: argparse.Namespace, results: dict[tuple[str, int], dict], device: str) -> None:
+    """The ratios the claims are about, and the claims against what was measured."""
 
     def value(variant: str, length: int, key: str) -> float | None:
         result = results.get((variant, length))
@@ -219,6 +228,24 @@ def main() -> int:
         f"target: fused trains >= 2x faster than skewed at L=2048 on a GPU: measured {speed}"
         + ("" if on_gpu else " (CPU figure; the target is for a GPU)")
     )
+
+
+def main() -> int:
+    args = _parser().parse_args()
+    if args.child:
+        variant, length = args.child.split(":")
+        print(json.dumps(_measure(args, variant, int(length))))
+        return 0
+    results: dict[tuple[str, int], dict] = {}
+    device = "?"
+    for length in args.lengths:
+        for variant in args.variants:
+            result = _run_child(args, variant, length)
+            if result is not None:
+                results[variant, length] = result
+                device = result["device"]
+    _print_speed_and_memory(args, results, device)
+    _print_ratios(args, results, device)
     return 0
 
 
