@@ -54,6 +54,7 @@ KNOWN_CIRCLES: dict[tuple[str, str], str] = {
     ("overworld.tokenizers.bars_grammar", "overworld.tokenizers.bars"): "as above",
     ("overworld.tokenizers.bars_infill", "overworld.tokenizers.bars"): "as above",
     ("overworld.tokenizers.bars_plan", "overworld.tokenizers.bars"): "as above",
+    ("overworld.tokenizers.bars_vary", "overworld.tokenizers.bars"): "as above",
 }
 
 

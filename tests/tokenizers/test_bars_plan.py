@@ -25,6 +25,11 @@ def _bar(*parts: list[int]) -> list[int]:
     return [L.BAR] + [t for p in parts for t in p]
 
 
+def _written(plan: Plan) -> tuple:
+    """The plan's bars with variations counted as new parts (what the grammar enforces)."""
+    return tuple(tuple((i, max(k, 0)) for i, k in bar) for bar in plan.bars)
+
+
 def test_a_plan_is_read_from_the_tokens_parts_and_repeats():
     ids = [
         L.BAR, L.TIMESIG, L.TEMPO + 10, *_part(33, 40), *_part(DRUMS, 36),
@@ -87,7 +92,7 @@ def test_generated_pieces_follow_their_plans_bar_for_bar(random_model):
     pieces = generate(random_model, bars, config, num=2, bars=5, seed=4, plans=plans)
     assert len(pieces) == 2
     for ids, plan in zip(pieces, plans):
-        assert plan_of(ids).bars == plan.bars
+        assert _written(plan_of(ids)) == plan.bars  # a new part may come out close to an earlier one
         written = np.asarray(ids)
         assert ((written >= L.PITCH) & (written < L.DUR)).sum() > 0  # the new parts hold notes
 

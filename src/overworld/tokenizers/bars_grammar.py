@@ -47,6 +47,7 @@ from overworld.tokenizers.bars import (
     tempo_of_bin,
 )
 from overworld.tokenizers.bars_plan import Plan, PlanMask
+from overworld.tokenizers.bars_vary import PartMemory
 from overworld.tokenizers.grammar import BudgetMixin, prime_rows
 
 __all__ = ["BarGrammar"]
@@ -74,6 +75,7 @@ class BarGrammar(BudgetMixin):
     """The decoding state of ``batch_size`` bar-token sequences, and the masks it implies."""
 
     plan: PlanMask | None = None  # arrangement plans the rows follow (:meth:`follow`)
+    memory: PartMemory | None = None  # the parts a plan's variations are guided by
 
     def __init__(
         self,
@@ -145,6 +147,7 @@ class BarGrammar(BudgetMixin):
                 f"one arrangement plan per piece: {len(plans)} plans for {len(self.rows)} pieces"
             )
         self.plan = PlanMask(plans, self.device, offset=1 if under_way else 0)
+        self.memory = PartMemory(len(self.rows), self.device) if self.plan.any_varies else None
 
     def _start_state(self, b: int) -> None:
         """Every sequence before its first token."""
@@ -245,6 +248,15 @@ class BarGrammar(BudgetMixin):
         self.last = torch.where(self.done, self.last, kind)
         self.done |= tok == L.EOS
         self.must_start_bar = False
+        if self.memory is not None:
+            self.memory.update(self, tok)
+
+    def bias(self) -> Tensor | None:
+        """``(B, V)`` logits to add before sampling, or None: a plan's variations lean on their guide
+        (:mod:`overworld.tokenizers.bars_vary`)."""
+        if self.memory is None or self.plan is None:
+            return None
+        return self.memory.bias(self, self.plan.varied(self))
 
     def _ahead_state(self, tok: Tensor, kind: Tensor) -> None:
         """An ``AHEAD k`` part notes how many notes it copies; each ``VEL`` after it gives one velocity."""
