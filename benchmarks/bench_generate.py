@@ -110,16 +110,17 @@ class _TimedSteps:
 
     def __init__(self, lm: torch.nn.Module, device: torch.device) -> None:
         self.lm, self.inner, self.device = lm, lm.step, device
-        self.seconds, self.steps = 0.0, 0
+        self.seconds, self.cpu_seconds, self.steps = 0.0, 0.0, 0
         lm.step = self
 
     def __call__(self, ids: torch.Tensor, cache: object) -> torch.Tensor:
         if ids.shape[1] != 1:
             return self.inner(ids, cache)
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.thread_time()
         logits = self.inner(ids, cache)
         _sync(self.device)
         self.seconds += time.perf_counter() - start
+        self.cpu_seconds += time.thread_time() - cpu_start
         self.steps += 1
         return logits
 
@@ -130,31 +131,33 @@ class _TimedSteps:
 def real_time(model_dir: str, bars: int, batches: list[int], device: torch.device) -> None:
     """Seconds of music per second of compute of a trained model (default: the bundled one) with its
     recommended settings, ``bars`` bars a piece, at each batch size; and the milliseconds per token of the
-    model's one-token steps and of the rest (grammar, filters, sampling, bookkeeping)."""
+    model's one-token steps and of the rest (grammar, filters, sampling, bookkeeping). The CPU seconds (the
+    process's, and the model steps' thread time) say how much of the wall clock was work on a busy machine."""
     from overworld.generation.pieces import compose_pieces
     from overworld.models.storage import load_model
 
     model = load_model(model_dir, device=device)
     print(f"\n{model_dir}: {sum(p.numel() for p in model.model.parameters()) / 1e6:.2f} M parameters, "
           f"{model.tokenizer.name} tokens, recommended settings, {bars} bars a piece")  # fmt: skip
-    print(f"{'device':<8}{'batch':>6}{'music s':>10}{'compute s':>11}{'x real time':>13}{'tokens':>8}"
-          f"{'model ms/tok':>14}{'rest ms/tok':>13}")  # fmt: skip
+    print(f"{'device':<8}{'batch':>6}{'music s':>10}{'compute s':>11}{'x real time':>13}{'cpu s':>7}{'tokens':>8}"
+          f"{'model ms/tok':>14}{'rest ms/tok':>13}{'model cpu ms/tok':>18}")  # fmt: skip
     for batch in batches:
         compose_pieces(model, model.sampling, num=batch, bars=1, seed=0)  # warm-up
         _sync(device)
         timed = _TimedSteps(model.model, device)
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         try:
             pieces = compose_pieces(model, model.sampling, num=batch, bars=bars, seed=1)
         finally:
             timed.close()
         _sync(device)
-        took = time.perf_counter() - start
+        took, cpu = time.perf_counter() - start, time.process_time() - cpu_start
         music = sum(p.seconds for p in pieces)
         per_model = timed.seconds / max(1, timed.steps) * 1000
         per_rest = (took - timed.seconds) / max(1, timed.steps) * 1000
-        print(f"{device.type:<8}{batch:>6}{music:>10.1f}{took:>11.2f}{music / took:>12.1f}x{timed.steps:>8}"
-              f"{per_model:>14.2f}{per_rest:>13.2f}", flush=True)  # fmt: skip
+        per_cpu = timed.cpu_seconds / max(1, timed.steps) * 1000
+        print(f"{device.type:<8}{batch:>6}{music:>10.1f}{took:>11.2f}{music / took:>12.1f}x{cpu:>7.1f}{timed.steps:>8}"
+              f"{per_model:>14.2f}{per_rest:>13.2f}{per_cpu:>18.2f}", flush=True)  # fmt: skip
 
 
 def step_times(model_dir: str, lengths: list[int], steps: int, device: torch.device) -> None:
