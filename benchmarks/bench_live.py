@@ -12,7 +12,7 @@ bar line on the wall clock, as a sound card's buffer would), while a thread chan
 alone: ``--fast-bars`` bars composed back to back (seconds per bar against the bar's length). The 1-minute
 load is printed at the start and end, and sampled every 10 s while it plays.
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_live.py [--minutes 10] [--bpm 120] [--change-every 20] [--ahead 4]
+    OMP_NUM_THREADS=1 python benchmarks/bench_live.py [--minutes 10] [--bpm 120] [--change-every 20] [--ahead 6]
 """
 
 from __future__ import annotations
@@ -78,8 +78,6 @@ def summary(report, stats, config, lead: float, sink: TimedSink, loads: list[flo
     on_time, counted = report.on_time()
     heard = [c for c in report.changes if c.latency is not None]
     waits = sorted(c.latency for c in heard) or [0.0]
-    in_lead = sum(report.next_line(c) is not None and report.lines[report.next_line(c)] - c.at < lead
-                  for c in report.changes)  # fmt: skip
     wall = sorted(w for w, _ in stats.timings)
     return [
         f"played {report.bars} bars ({report.bars * config.bar_seconds / 60:.1f} min of music) in "
@@ -88,7 +86,7 @@ def summary(report, stats, config, lead: float, sink: TimedSink, loads: list[flo
         f"{statistics.mean(ahead):.2f}; bar lines with fewer than 2: {sum(a < 2 for a in ahead)} of {len(ahead)}",
         f"late bars: {report.late}; fallback bars (the last bars looped, none composed in time): {report.fallbacks}",
         f"intensity changes heard at the next bar line: {on_time} of {counted} ({len(report.changes)} made; "
-        f"{in_lead} came within the {lead:g} s lead before a bar line, when that bar was already taken)",
+        f"{report.too_late()} came in the {lead:g} s lead before a bar line, after that bar was handed to the sink)",
         f"latency from a change to the first bar at its level: min {waits[0]:.2f} s, median "
         f"{statistics.median(waits):.2f} s, max {waits[-1]:.2f} s (a bar is {config.bar_seconds:.2f} s)",
         f"composing while playing: {stats.mean_wall:.2f} s a bar (p95 {wall[int(0.95 * (len(wall) - 1))]:.2f}, max "
@@ -105,7 +103,7 @@ def main() -> None:
     parser.add_argument("--model", default="default")
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--bpm", type=float, default=120.0)
-    parser.add_argument("--ahead", type=int, default=4, help="bars kept composed ahead (LiveConfig.ahead)")
+    parser.add_argument("--ahead", type=int, default=6, help="bars kept composed ahead (LiveConfig.ahead)")
     parser.add_argument("--lead", type=float, default=0.1, help="seconds before its bar line a bar is taken")
     parser.add_argument("--change-every", type=float, default=20.0, help="seconds between intensity changes")
     parser.add_argument("--fast-bars", type=int, default=8)

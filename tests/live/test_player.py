@@ -117,3 +117,12 @@ def test_a_slow_composer_queues_the_last_phrase_again_before_the_bars_ahead_run_
     assert composed[first : first + 4] == composed[first - 4 : first]
     assert min(report.ahead[1:]) >= 2  # at every bar line, 2 bars or more were ready
     assert [b.index for b in sink.bars] == list(range(14))
+
+
+def test_a_change_after_the_next_bar_was_taken_is_too_late_for_it():
+    report = PlayReport(lines=[10.0, 12.0, 14.0], taken=[9.9, 11.9, 13.9])  # taken 0.1 s before the lines
+    report.changes = [Change(11.95, 0.8, 1, heard_bar=2, heard_at=14.0), Change(12.5, 0.2, 1)]
+    assert report.too_late() == 1 and report.on_time() == (
+        0,
+        2,
+    )  # the first heard a bar late, the second not yet

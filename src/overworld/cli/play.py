@@ -36,8 +36,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--instruments", default="", help="the line-up, like 80,81,38,drums or nes (default: the "
                    "instruments the model picks in one opening bar)")  # fmt: skip
-    p.add_argument("--ahead", type=int, default=4,
-                   help="bars kept composed ahead of playback; playback waits for them at the start (default: 4)")  # fmt: skip
+    p.add_argument("--ahead", type=int, default=6,
+                   help="bars kept composed ahead of playback; playback waits for them at the start (default: 6)")  # fmt: skip
     p.add_argument(
         "--minutes", type=float, help="stop after this many minutes of music (default: until q or Ctrl-C)"
     )

@@ -27,16 +27,17 @@ TPQ = 480
 class LiveConfig:
     """The fixed settings of one live stream. ``key`` ``"auto"``: one of the common game keys drawn from
     the seed. ``instruments`` empty: a line-up the model picks at the start. ``ahead``: bars kept
-    composed beyond the last one handed out (4: the next bar line still has 3 when one bar's composing
-    stalls for a whole bar; see docs/compose-for-games.md for the measurement). ``full``: the intensity
-    bars are composed at, whose layers every lower intensity keeps some of."""
+    composed beyond the last one handed out (6: composing may lag 4 bars behind before fewer than 2 are
+    ready at a bar line; with 4, the 2-core machine under a load of 7.5 repeated 8 bars of 60, with 6
+    none: docs/compose-for-games.md). ``full``: the intensity bars are composed at, whose layers every
+    lower intensity keeps some of."""
 
     bpm: float = 120.0
     time_signature: str = "4/4"
     key: str = "auto"
     intensity: float = 0.5
     instruments: tuple[int, ...] = ()
-    ahead: int = 4  # bars composed beyond the last one handed out
+    ahead: int = 6  # bars composed beyond the last one handed out
     context: int = 512  # tokens of the model's cache before its window slides
     full: float = 1.0  # the intensity of the full arrangement the bars are composed at
 

@@ -45,13 +45,15 @@ class Change:
 class PlayReport:
     """What one play did: bars played, the bars composed ahead at each bar line, bars that came late (not
     ready at their bar line), ``fallbacks`` (bars repeated because none was composed in time), each bar's
-    ``lines`` (when it started playing, ``time.monotonic()``) and the intensity changes."""
+    ``lines`` (when it started playing, ``time.monotonic()``) and when it was ``taken`` from the stream,
+    and the intensity changes."""
 
     bars: int = 0
     ahead: list[int] = field(default_factory=list)
     late: int = 0
     fallbacks: int = 0
     lines: list[float] = field(default_factory=list)
+    taken: list[float] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
     started: float = 0.0
     wall_seconds: float = 0.0
@@ -72,6 +74,14 @@ class PlayReport:
         line = self.next_line(self.changes[i])
         later = self.changes[i + 1 :]
         return line is not None and not (later and later[0].at < self.lines[line])
+
+    def too_late(self) -> int:
+        """Changes that came after the bar at their next bar line was taken (so it could not have them)."""
+        lines = [self.next_line(c) for c in self.changes]
+        return sum(
+            i is not None and i < len(self.taken) and c.at > self.taken[i]
+            for c, i in zip(self.changes, lines)
+        )
 
     def ahead_summary(self) -> tuple[int, float]:
         """The fewest bars composed ahead at a bar line after the first, and the median."""
@@ -132,6 +142,7 @@ def play(stream: LiveMusic, sink: Any, *, minutes: float | None = None, realtime
             report.fallbacks += bar.fallback
             report.ahead.append(stream.ahead())
             report.lines.append(max(now, bar_line))
+            report.taken.append(now)
             ctl.heard(bar, max(now, bar_line))
             sink.write(bar)
             report.bars += 1

@@ -3,7 +3,7 @@
 ::
 
     with LiveMusic(load_model("default"), LiveConfig(bpm=140, key="D minor"), seed=7) as stream:
-        stream.wait_ready(4)                       # while the game loads
+        stream.wait_ready(6)                       # while the game loads
         while playing:
             bar = stream.next(deadline=when_needed)  # its notes, its start in seconds, its tempo
             engine.schedule(bar.start, bar.score())
