@@ -126,3 +126,14 @@ def test_key_value_buffer_returns_the_last_window_and_moves_its_past_in_place(ch
             assert buffer.keys.data_ptr() == before[0]
         else:  # the first, or a chunk the storage cannot hold beside the past: a larger one
             assert buffer.keys.shape[2] == max(2 * (keep + 1), held + size)
+
+
+@torch.no_grad()
+def test_a_cache_made_before_new_weights_decodes_with_the_new_weights(attention_config):
+    # the one-token decoders bind the parameters themselves, so loading weights after new_cache counts
+    model = build_model(attention_config).eval()
+    cache = model.new_cache(2)
+    model.load_state_dict(build_model(attention_config, seed=1).state_dict())
+    ids = _ids(5, seed=7)
+    steps = torch.cat([model.step(ids[:, t : t + 1], cache) for t in range(5)], dim=1)
+    torch.testing.assert_close(steps, model(ids), rtol=0, atol=ATOL)
