@@ -116,8 +116,9 @@ def generate(
     return pieces
 
 
-def _plans(model: Any, config: SampleConfig, plans: Sequence[Any] | None, num: int, bars: int | None,
-           seed: int) -> list[Any] | None:  # fmt: skip
+def _plans(
+    model: Any, config: SampleConfig, plans: Sequence[Any] | None, num: int, bars: int | None, seed: int
+) -> list[Any] | None:
     """The arrangement plan of each piece: those given, else drawn from the model's when ``config.plan``."""
     if plans is not None:
         return list(plans)
@@ -203,6 +204,8 @@ def _sample(
                 logits = lm.step(prefix[:, begin : begin + chunk], cache)[:, -1]  # (B, V)
             for t in range(length):
                 logits = _structure_scaled(logits.float(), grammar, config)
+                bias = grammar.bias()  # (B, V) or None: a plan's variations lean on their guide
+                logits = logits if bias is None else logits + bias
                 allowed = logits.masked_fill(~grammar.allowed(), float("-inf"))
                 logits = apply_filters(allowed, config, seen[:, :t])
                 probs = torch.softmax(logits, dim=-1)  # (B, V)
@@ -227,14 +230,21 @@ class _Progress:
     """Calls ``callback(done, total)`` in the unit of the length asked: seconds or bars of music composed
     since the primer (the batch's mean, a finished piece counting as ``total``), else tokens."""
 
-    def __init__(self, callback: Callable[[float, float], None], grammar: Any, tokenizer: Tokenizer, length: int,
-                 seconds: float | None, bars: int | None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        callback: Callable[[float, float], None],
+        grammar: Grammar,
+        tokenizer: Tokenizer,
+        length: int,
+        seconds: float | None,
+        bars: int | None,
+    ) -> None:
         self.callback, self.grammar, self.tokenizer = callback, grammar, tokenizer
-        goal: tuple[str, float] = (
-            ("seconds", float(seconds)) if seconds is not None
-            else ("bars", float(bars)) if bars is not None else ("tokens", length)
-        )  # fmt: skip
-        self.unit, self.total = goal
+        self.unit, self.total = "tokens", length
+        if seconds is not None:
+            self.unit, self.total = "seconds", float(seconds)
+        elif bars is not None:
+            self.unit, self.total = "bars", float(bars)
         self.measured_at = 0.0
 
     def __call__(self, steps: int, out: torch.Tensor, done: torch.Tensor) -> None:
@@ -254,8 +264,11 @@ class _Progress:
     def _decoded_seconds(self, out: torch.Tensor, done: torch.Tensor) -> torch.Tensor:
         """``(B,)`` seconds of each unfinished row's tokens (finished rows: 0, counted in full anyway)."""
         pad, eos = self.tokenizer.pad_id, self.tokenizer.eos_id
-        return torch.tensor([0.0 if bool(done[row]) else self.tokenizer.seconds(_piece(out[row], pad, eos))
-                             for row in range(out.shape[0])], dtype=torch.float64)  # fmt: skip
+        seconds = [
+            0.0 if bool(done[row]) else self.tokenizer.seconds(_piece(out[row], pad, eos))
+            for row in range(len(out))
+        ]
+        return torch.tensor(seconds, dtype=torch.float64)
 
 
 def _structure_scaled(logits: torch.Tensor, grammar: Grammar, config: SampleConfig) -> torch.Tensor:

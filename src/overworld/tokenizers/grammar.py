@@ -58,6 +58,10 @@ class Grammar(Protocol):
         """``(V,)`` bool: the ids that start a note (its pitch); bar lines, parts, positions, durations,
         time, tempo and velocities are structure, which a filter of earlier tokens leaves alone."""
 
+    def bias(self) -> Tensor | None:
+        """``(B, V)`` float: logits the grammar adds before the filters (bar tokens: a variation's guide,
+        :mod:`overworld.tokenizers.bars_vary`), or None where it adds nothing."""
+
 
 def budget_spent(used: Tensor, budget: Tensor) -> Tensor:
     """``(B,)``: True where a sequence has played as many distinct instruments as its budget (``used``
@@ -150,6 +154,9 @@ class FreeGrammar:
 
     def composed(self, unit: str) -> Tensor | None:
         return None  # no clock: the sampler decodes the tokens
+
+    def bias(self) -> Tensor | None:
+        return None
 
     def note_tokens(self) -> Tensor:
         """Every token but the specials: a free vocabulary does not say which are notes."""

@@ -307,6 +307,9 @@ class MidiTokGrammar(BudgetMixin):
     def composed(self, unit: str) -> Tensor | None:
         return None  # the sampler measures decoded tokens
 
+    def bias(self) -> Tensor | None:
+        return None  # nothing is guided
+
     def note_tokens(self) -> Tensor:
         """``(V,)``: the tokens that start a note (``Pitch``, ``PitchDrum``, ``NoteOn``, ``DrumOn``)."""
         return self.starts_note

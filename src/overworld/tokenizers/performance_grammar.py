@@ -165,6 +165,9 @@ class PerformanceGrammar(BudgetMixin):
         """``(B,)`` :attr:`seconds`; None for bars (performance tokens have none)."""
         return self.seconds if unit == "seconds" else None
 
+    def bias(self) -> Tensor | None:
+        return None  # nothing is guided
+
     def note_tokens(self) -> Tensor:
         """``(V,)``: the ``NOTE_ON`` tokens."""
         ids = torch.arange(V.VOCAB_SIZE, device=self.device)
