@@ -14,20 +14,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     from overworld.generation.surface import add_arguments
 
     p = sub.add_parser(
-        "generate", help="compose new music with a model",
+        "generate",
+        help="compose new music with a model",
         description="Sample --num pieces in one batch and write overworld-<seed>-<n>.mid into --out. "
         "Pieces obey the model's tokenizer grammar (every note released, bounded polyphony and note length). "
         "Sampling settings start from the model's generation_config.json where it has one (the bundled "
         "model's: temperature 0.7, top-p 0.95, one metre and tempo, 4-9 instruments); each flag given "
         "overrides its setting, and --raw starts from the plain defaults instead.",
-    )  # fmt: skip
+    )
     p.add_argument(
         "--model",
         default="default",
         help="model or run folder, or Hugging Face Hub id user/name (default: the bundled model)",
     )
-    p.add_argument("--out", default="out", help="output folder (default: out/), or with --num 1 a file "
-                   "NAME.mid to write the piece to")  # fmt: skip
+    p.add_argument(
+        "--out",
+        default="out",
+        help="output folder (default: out/), or with --num 1 a file NAME.mid to write the piece to",
+    )
     p.add_argument("--num", type=int, default=1, help="pieces, sampled as one batch (default: 1)")
     length = p.add_mutually_exclusive_group()
     length.add_argument("--length", type=int, help="tokens to generate per piece (default: 1024)")
@@ -39,9 +43,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="random seed 0 to 2**32-1; the same seed gives the same music (default: random)",
     )
     add_arguments(p.add_argument_group("sampling"), SampleConfig, model_defaults=True, say=_SAY)
-    p.add_argument("--like", metavar="FILE",
-                   help="bar tokens: new music with the form and arrangement of this MIDI file or module "
-                   "(its parts per bar and repeats), the notes the model's own")  # fmt: skip
+    p.add_argument(
+        "--like",
+        metavar="FILE",
+        help="bar tokens: new music with the form and arrangement of this MIDI file or module "
+        "(its parts per bar and repeats), the notes the model's own",
+    )
     p.add_argument(
         "--raw",
         action="store_true",
@@ -58,23 +65,35 @@ def _add_primer_flags(p: argparse.ArgumentParser) -> None:
     primer = p.add_argument_group("primer (default: start from BOS)")
     kinds = primer.add_mutually_exclusive_group()
     kinds.add_argument("--primer", metavar="FILE.mid", help="continue a MIDI file")
-    kinds.add_argument("--primer-melody", metavar="LIST",
-                       help='Magenta melody: "[60, -2, 62, -2, 64]" (pitch starts, -2 holds, -1 releases; '
-                       "one event per sixteenth note)")  # fmt: skip
+    kinds.add_argument(
+        "--primer-melody",
+        metavar="LIST",
+        help='Magenta melody: "[60, -2, 62, -2, 64]" (pitch starts, -2 holds, -1 releases; '
+        "one event per sixteenth note)",
+    )
     kinds.add_argument("--primer-pitches", metavar="LIST", help='a chord held one beat: "[60, 64, 67]"')
     kinds.add_argument(
         "--primer-dataset", metavar="DIR", help="a random slice (seeded) of a prepared dataset"
     )
-    primer.add_argument("--primer-seconds", type=float,
-                        help="--primer: take only its opening S seconds; --primer-dataset: slice length "
-                        "(default: 4)")  # fmt: skip
+    primer.add_argument(
+        "--primer-seconds",
+        type=float,
+        help="--primer: take only its opening S seconds; --primer-dataset: slice length (default: 4)",
+    )
     primer.add_argument("--primer-split", default="train", help="--primer-dataset split (default: train)")
     primer.add_argument("--primer-bpm", type=float, default=120.0, help="melody/chord tempo (default: 120)")
-    primer.add_argument("--primer-program", type=int, default=80,
-                        help="melody/chord GM program, 128 drums (default: 80 Lead 1 square)")  # fmt: skip
-    p.add_argument("--inclusive", action="store_true",
-                   help="keep the primer in the output (default: only the continuation, with notes still "
-                   "sounding at the primer's end carried over from time 0)")  # fmt: skip
+    primer.add_argument(
+        "--primer-program",
+        type=int,
+        default=80,
+        help="melody/chord GM program, 128 drums (default: 80 Lead 1 square)",
+    )
+    p.add_argument(
+        "--inclusive",
+        action="store_true",
+        help="keep the primer in the output (default: only the continuation, with notes still "
+        "sounding at the primer's end carried over from time 0)",
+    )
 
 
 def _changes(args: argparse.Namespace) -> dict[str, Any]:
@@ -139,6 +158,19 @@ def _write(pieces: list[Any], out: str, seed: int) -> list[Any]:
         raise PathError(f"cannot write {exc.filename or out}: {exc.strerror or exc}") from exc
 
 
+def _primer(args: argparse.Namespace) -> Any:
+    """The primer the flags ask for: each --primer-* flag is the field of its name."""
+    import dataclasses
+
+    from overworld.generation.pieces import Primer
+
+    given = {
+        f.name: getattr(args, "primer" if f.name == "file" else f"primer_{f.name}")
+        for f in dataclasses.fields(Primer)
+    }
+    return Primer(**given)
+
+
 def run(args: argparse.Namespace) -> int:
     import secrets
 
@@ -147,17 +179,14 @@ def run(args: argparse.Namespace) -> int:
     from overworld.cli.outputs import renderers
     from overworld.config import SampleConfig
     from overworld.devices import pick_device
-    from overworld.generation.pieces import Primer, compose_pieces, read_primer, settings_for
+    from overworld.generation.pieces import compose_pieces, read_primer, settings_for
     from overworld.models.storage import load_model
 
     _check_first(args)
     wav, png = renderers(args)  # fail before the model loads
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
     pretrained = load_model(args.model, device=pick_device(args.device))
-    primer = Primer(file=args.primer, melody=args.primer_melody, pitches=args.primer_pitches,
-                    dataset=args.primer_dataset, seconds=args.primer_seconds, split=args.primer_split,
-                    bpm=args.primer_bpm, program=args.primer_program)  # fmt: skip
-    ids, primer_score = read_primer(primer, pretrained.tokenizer, seed)
+    ids, primer_score = read_primer(_primer(args), pretrained.tokenizer, seed)
     config = settings_for(SampleConfig() if args.raw else pretrained.sampling, _changes(args), primer_score)
     plans = None
     if args.like:
@@ -173,9 +202,19 @@ def run(args: argparse.Namespace) -> int:
             bar.total = total
             bar.update(done - bar.n)
 
-        pieces = compose_pieces(pretrained, config, primer_ids=ids, num=args.num, length=args.length,
-                                seconds=args.seconds, bars=args.bars, seed=seed, inclusive=args.inclusive,
-                                progress=progress, plans=plans)  # fmt: skip
+        pieces = compose_pieces(
+            pretrained,
+            config,
+            primer_ids=ids,
+            num=args.num,
+            length=args.length,
+            seconds=args.seconds,
+            bars=args.bars,
+            seed=seed,
+            inclusive=args.inclusive,
+            progress=progress,
+            plans=plans,
+        )
     for path, piece in zip(_write(pieces, args.out, seed), pieces):
         extra = []
         if wav is not None:

@@ -25,7 +25,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     from overworld.generation.surface import add_arguments
 
     p = sub.add_parser(
-        "infill", help="rewrite bars of a piece, hearing what comes before and after",
+        "infill",
+        help="rewrite bars of a piece, hearing what comes before and after",
         description="Regenerate --bars of FILE (bars from its own time signatures, counted from 1) with a "
         "bar-token model that reads the bars before and after them. Everything outside the span is kept as "
         "it was in the file (notes, a note held into the span included, controllers, pitch bends, programs, "
@@ -33,19 +34,26 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "span's end are ended there, and keep to the piece's key (--key, else piece.json beside FILE, else "
         "the file's key signature, else estimated from its notes). Writes "
         "OUT/<name>-bars-<first>-<last>-<seed>-<n>.mid, or OUT itself when it ends in .mid.",
-    )  # fmt: skip
+    )
     p.add_argument("file", metavar="FILE", help="a MIDI file (or a MOD/XM/S3M/IT module)")
     p.add_argument("--bars", required=True, help="the bars to rewrite: FIRST-LAST or one bar, from 1 (5-8)")
-    p.add_argument("--instruments", help="rewrite only these instruments (GM numbers or names, 'drums', as for "
-                   "`generate --instruments`); the others keep their notes in the span (default: all, "
-                   "written by the piece's own instruments)")  # fmt: skip
+    p.add_argument(
+        "--instruments",
+        help="rewrite only these instruments (GM numbers or names, 'drums', as for "
+        "`generate --instruments`); the others keep their notes in the span (default: all, "
+        "written by the piece's own instruments)",
+    )
     p.add_argument(
         "--model",
         default="default",
         help="a bar-token model folder or Hub id user/name (default: the bundled model)",
     )
-    p.add_argument("--out", default="out", help="output folder, or the MIDI file to write when it ends in .mid "
-                   "(with --num N: OUT-0.mid ... OUT-<N-1>.mid) (default: out/)")  # fmt: skip
+    p.add_argument(
+        "--out",
+        default="out",
+        help="output folder, or the MIDI file to write when it ends in .mid "
+        "(with --num N: OUT-0.mid ... OUT-<N-1>.mid) (default: out/)",
+    )
     p.add_argument("--num", type=int, default=1, help="takes, sampled as one batch (default: 1)")
     p.add_argument(
         "--seed",
@@ -185,8 +193,16 @@ def run(args: argparse.Namespace) -> int:
         def progress(done: float, total: float) -> None:
             bar.update(done - bar.n)
 
-        takes = infill(pretrained, given.score, (first, last), instruments=instruments, config=config,
-                       num=args.num, seed=seed, progress=progress)  # fmt: skip
+        takes = infill(
+            pretrained,
+            given.score,
+            (first, last),
+            instruments=instruments,
+            config=config,
+            num=args.num,
+            seed=seed,
+            progress=progress,
+        )
     _write_takes(takes, given.smf, paths, wav, png, (first, last))
     print(f"seed {seed}: rerun with --seed {seed} for the same takes")
     return 0

@@ -16,11 +16,18 @@ def add_output_flags(p: argparse.ArgumentParser, each: str) -> None:
     from overworld.render import SYNTHS  # the synth registry `overworld render` chooses from
 
     p.add_argument("--wav", action="store_true", help=f"also render each {each} to WAV with --synth")
-    p.add_argument("--synth", choices=SYNTHS,
-                   help="the synthesizer of --wav, as for `overworld render`: chiptune (built in, always works) "
-                   "or soundfont (FluidSynth and a General MIDI SoundFont); implies --wav (default: chiptune)")  # fmt: skip
-    p.add_argument("--soundfont", metavar="SF2", help="--synth soundfont: the SoundFont (default: found in the "
-                   "usual places, as for `overworld render`)")  # fmt: skip
+    p.add_argument(
+        "--synth",
+        choices=SYNTHS,
+        help="the synthesizer of --wav, as for `overworld render`: chiptune (built in, always works) "
+        "or soundfont (FluidSynth and a General MIDI SoundFont); implies --wav (default: chiptune)",
+    )
+    p.add_argument(
+        "--soundfont",
+        metavar="SF2",
+        help="--synth soundfont: the SoundFont (default: found in the "
+        "usual places, as for `overworld render`)",
+    )
     p.add_argument("--png", action="store_true", help=f"also plot each {each}'s piano roll to PNG")
 
 

@@ -45,8 +45,20 @@ INTENSITY_INSTRUMENTS = 4  # a drawn plan for intensity levels has at least thes
 MAX_BARS = 128  # bars of one piece (intro, body and ending): a 16-bar loop takes seconds on a laptop CPU
 TPQ = 480  # the bar tokenizer decodes at 480 ticks a quarter
 # the keys --key auto draws from: the common keys of game music
-KEYS = ("C major", "G major", "D major", "F major", "A minor", "E minor", "D minor", "C minor", "G minor",
-        "D dorian", "A dorian", "G mixolydian")  # fmt: skip
+KEYS = (
+    "C major",
+    "G major",
+    "D major",
+    "F major",
+    "A minor",
+    "E minor",
+    "D minor",
+    "C minor",
+    "G minor",
+    "D dorian",
+    "A dorian",
+    "G mixolydian",
+)
 AUDIO_FORMATS = ("ogg", "wav", "flac")
 # the sampling settings compose sets from its own config (base_settings): not sampling flags of compose
 SETS = ("key", "time_signature", "bpm")
@@ -162,8 +174,10 @@ class ComposeConfig:
             raise ConfigError(f"the bar grid holds the time signatures {known}; not {self.time_signature}")
         form = parse_form(self.form) if self.form else ""
         if form and self.bars is not None and self.bars != len(form) * self.section_bars:
-            raise ConfigError(f"form {form} of {self.section_bars}-bar sections is {len(form) * self.section_bars} "
-                              f"bars, not --bars {self.bars}; leave out --bars or change --section-bars")  # fmt: skip
+            raise ConfigError(
+                f"form {form} of {self.section_bars}-bar sections is {len(form) * self.section_bars} "
+                f"bars, not --bars {self.bars}; leave out --bars or change --section-bars"
+            )
         for level in self.intensity:
             Intensity(level)
         if self.console:
@@ -252,16 +266,20 @@ def base_settings(model: Any, config: ComposeConfig, key: str, sampling: SampleC
         machine = console(config.console)
         budget = base.max_instruments
         high = budget[1] if isinstance(budget, tuple) else budget
-        changes.update(instruments=machine.instruments, max_polyphony=min(base.max_polyphony, machine.polyphony),
-                       max_instruments=min(high or 129, len(machine.instruments)))  # fmt: skip
+        changes.update(
+            instruments=machine.instruments,
+            max_polyphony=min(base.max_polyphony, machine.polyphony),
+            max_instruments=min(high or 129, len(machine.instruments)),
+        )
     return dataclasses.replace(base, **changes)
 
 
 class _Composer:
     """The steps of :func:`compose`, sharing the model, settings, metre and seed."""
 
-    def __init__(self, model: Any, settings: SampleConfig, config: ComposeConfig, seed: int,
-                 plan: Any = None) -> None:  # fmt: skip
+    def __init__(
+        self, model: Any, settings: SampleConfig, config: ComposeConfig, seed: int, plan: Any = None
+    ) -> None:
         self.model, self.settings, self.config, self.seed = model, settings, config, seed
         num, den = config.metre
         self.bar = TPQ * 4 * num // den
@@ -287,8 +305,9 @@ class _Composer:
             first = next((b for b in range(len(starts)) if len(ids) - starts[b] <= budget), len(starts) - 1)
             primer = tokenizer.tail(ids, first)
         plans = None if self.plan is None else [self.plan.segment(plan_bar, bars)]
-        ids = generate(self.model, config=self.settings, primer_ids=primer, bars=bars, seed=self._seed(),
-                       plans=plans)[0]  # fmt: skip
+        ids = generate(
+            self.model, config=self.settings, primer_ids=primer, bars=bars, seed=self._seed(), plans=plans
+        )[0]
         return Arrangement.from_score(tokenizer.decode(ids), self.bar)
 
     def infill(self, piece: Arrangement, first: int, last: int) -> Arrangement:
@@ -299,8 +318,14 @@ class _Composer:
         lines = max(int(a[:, 0].max()) for a in piece.notes.values()) // self.bar + 1 if instruments else 0
         if not instruments or lines < last:  # nothing there to rewrite or to lead into
             return piece
-        take = infill(self.model, piece.score(*self.metre), (first, last), instruments=instruments,
-                      config=self.settings, seed=self._seed())[0]  # fmt: skip
+        take = infill(
+            self.model,
+            piece.score(*self.metre),
+            (first, last),
+            instruments=instruments,
+            config=self.settings,
+            seed=self._seed(),
+        )[0]
         return Arrangement.from_score(take.score, self.bar)
 
     def body(self) -> tuple[Arrangement, list[tuple[str, int, int]]]:
@@ -375,14 +400,51 @@ def _reopened(body: Arrangement, parts: list[tuple[str, int, int]], config: Comp
     return body
 
 
-def compose(model: Any, config: ComposeConfig, *, seed: int = 0, sampling: SampleConfig | None = None,
-            progress: Callable[[str], None] | None = None) -> list[Composition]:  # fmt: skip
+def _versions(
+    composer: _Composer,
+    piece: Arrangement,
+    parts: list[tuple[str, int, int]],
+    key: str,
+    top: Intensity | None,
+) -> list[Composition]:
+    """One :class:`Composition` of ``piece`` per intensity level of the config (the calmer ones keep
+    fewer of its layers), sharing its bars, sections and loop."""
+    config = composer.config
+    start, end = config.intro, config.intro + config.body_bars
+    shared = dict(
+        bpm=config.bpm,
+        time_signature=config.time_signature,
+        key=key,
+        bars=config.total_bars,
+        body=(start, end),
+        sections=tuple((c, s + start, e + start) for c, s, e in parts),
+        loop=(start, end) if config.loop else None,
+        seed=composer.seed,
+        sampling=composer.settings,
+    )
+    out = []
+    for level in tuple(config.intensity) or (None,):
+        version = piece if top is None or level == top.level else _calmer(piece, Intensity(level), top)
+        out.append(Composition(score=version.score(*composer.metre), intensity=level, **shared))
+    return out
+
+
+def compose(
+    model: Any,
+    config: ComposeConfig,
+    *,
+    seed: int = 0,
+    sampling: SampleConfig | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[Composition]:
     """Compose one piece (one :class:`Composition` per intensity level, sharing its structure) with a
     bar-token model (what :func:`~overworld.models.load_model` returns). ``sampling``: the settings to
     start from (default: the model's). Raises :class:`ConfigError` for a model that cannot write bars."""
     if not getattr(model.tokenizer, "can_infill", False):
-        raise ConfigError(f"compose needs a bar-token model (bars and infilling); this one uses "
-                          f"{getattr(model.tokenizer, 'name', 'other')} tokens: train one with prepare --tokenizer bars")  # fmt: skip
+        raise ConfigError(
+            f"compose needs a bar-token model (bars and infilling); this one uses "
+            f"{getattr(model.tokenizer, 'name', 'other')} tokens: train one with prepare --tokenizer bars"
+        )
     say = progress or (lambda step: None)
     key = resolve_key(config.key, seed)
     settings = base_settings(model, config, key, sampling)
@@ -403,18 +465,17 @@ def compose(model: Any, config: ComposeConfig, *, seed: int = 0, sampling: Sampl
         from overworld.generation.loop import close_loop
 
         say("loop")
-        body = close_loop(composer.model, body, config.body_bars, config.loop_bars, config=settings,
-                          metre=composer.metre, seed=composer._seed())  # fmt: skip
+        body = close_loop(
+            composer.model,
+            body,
+            config.body_bars,
+            config.loop_bars,
+            config=settings,
+            metre=composer.metre,
+            seed=composer._seed(),
+        )
         body = _reopened(body, parts, config)
     say("frame")
-    piece = composer.frame(body)
-    start, end = config.intro, config.intro + config.body_bars
-    shared = dict(bpm=config.bpm, time_signature=config.time_signature, key=key, bars=config.total_bars,
-                  body=(start, end), sections=tuple((c, s + start, e + start) for c, s, e in parts),
-                  loop=(start, end) if config.loop else None, seed=seed, sampling=settings)  # fmt: skip
-    out = []
-    for level in levels or (None,):
-        version = piece if top is None or level == top.level else _calmer(piece, Intensity(level), top)
-        out.append(Composition(score=version.score(*composer.metre), intensity=level, **shared))
+    out = _versions(composer, composer.frame(body), parts, key, top)
     log.info("composed %d bars in %s (seed %d)", config.total_bars, key, seed)
     return out
