@@ -204,6 +204,8 @@ def _sample(
                 logits = lm.step(prefix[:, begin : begin + chunk], cache)[:, -1]  # (B, V)
             for t in range(length):
                 logits = _structure_scaled(logits.float(), grammar, config)
+                bias = grammar.bias()  # (B, V) or None: a plan's variations lean on their guide
+                logits = logits if bias is None else logits + bias
                 allowed = logits.masked_fill(~grammar.allowed(), float("-inf"))
                 logits = apply_filters(allowed, config, seen[:, :t])
                 probs = torch.softmax(logits, dim=-1)  # (B, V)
