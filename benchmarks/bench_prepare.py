@@ -166,6 +166,9 @@ def report(rounds: list[dict[str, tuple]], tokenizer: str) -> None:
             wall, cpu = med[name]
             print(f"prepare ({tokenizer}) vs {name}: {wall / ours[0]:.1f}x per file (target >= {target}x); "
                   f"CPU {cpu / ours[1]:.1f}x; whole runs, start-up included, {wall / whole[0]:.1f}x")  # fmt: skip
+            paired = [r[name][0] / r["prepare, per extra file"][0] for r in rounds]  # each round's own ratio
+            print(f"  round by round, per file: {' '.join(f'{x:.0f}x' for x in paired)} "
+                  f"(median {statistics.median(paired):.1f}x)")  # fmt: skip
 
 
 def main() -> None:
