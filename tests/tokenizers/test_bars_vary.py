@@ -93,3 +93,35 @@ def test_a_variation_follows_its_guide_and_the_bonus_is_what_makes_it(random_mod
         similar[bonus] = float(np.mean(values))
     assert similar[30.0] > 0.9  # a strong guide is all but copied, note for note
     assert similar[0.0] < 0.5  # without it, the random model's parts have little in common
+
+
+def _restrikes(ids: list[int]) -> tuple[int, int]:
+    """How many pitched notes repeat their instrument's previous pitch, of how many, in writing order."""
+    previous: dict[int, int] = {}
+    inst, same, total = -1, 0, 0
+    for t in ids:
+        if L.TRACK <= t < L.REPEAT:
+            inst = t - L.TRACK
+        elif L.PITCH <= t < L.DUR and inst != DRUMS:
+            same += previous.get(inst) == t - L.PITCH
+            total += 1
+            previous[inst] = t - L.PITCH
+    return same, total
+
+
+def test_a_pitched_instruments_previous_pitch_is_lowered_by_the_restrike_correction(
+    random_model, monkeypatch
+):
+    bars = make_tokenizer("bars")
+    plan = Plan(
+        tuple(((33, 0),) for _ in range(4)), registers=((33, 40.0, 38, 42),)
+    )  # five pitches to choose
+    config = SampleConfig(time_signature="4/4", steady=True, max_polyphony=1, max_note_seconds=0.1)
+    counts = {}
+    for restrike in (0.0, 50.0):
+        monkeypatch.setattr(bars_vary, "RESTRIKE", restrike)
+        pieces = generate(random_model, bars, config, num=2, bars=4, seed=8, plans=[plan] * 2)
+        assert len(pieces) == 2
+        counts[restrike] = [sum(x) for x in zip(*map(_restrikes, pieces))]
+    assert counts[0.0][0] > 0 and counts[0.0][1] > 10  # a random model re-strikes among five pitches
+    assert counts[50.0][0] == 0 and counts[50.0][1] > 10  # never with the correction, notes still written

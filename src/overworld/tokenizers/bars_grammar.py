@@ -75,7 +75,7 @@ class BarGrammar(BudgetMixin):
     """The decoding state of ``batch_size`` bar-token sequences, and the masks it implies."""
 
     plan: PlanMask | None = None  # arrangement plans the rows follow (:meth:`follow`)
-    memory: PartMemory | None = None  # the parts a plan's variations are guided by
+    memory: PartMemory | None = None  # a plan's parts: the guides of its variations, the previous pitches
 
     def __init__(
         self,
@@ -147,7 +147,7 @@ class BarGrammar(BudgetMixin):
                 f"one arrangement plan per piece: {len(plans)} plans for {len(self.rows)} pieces"
             )
         self.plan = PlanMask(plans, self.device, offset=1 if under_way else 0)
-        self.memory = PartMemory(len(self.rows), self.device) if self.plan.any_varies else None
+        self.memory = PartMemory(len(self.rows), self.device)
 
     def _start_state(self, b: int) -> None:
         """Every sequence before its first token."""
