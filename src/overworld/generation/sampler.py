@@ -31,7 +31,7 @@ from overworld.generation.filters import apply_filters
 from overworld.tokenizers import Tokenizer
 from overworld.tokenizers.grammar import Grammar
 
-__all__ = ["DEFAULT_LENGTH", "TOKENS_PER_SECOND_CAP", "generate", "score_of", "write_midi"]
+__all__ = ["DEFAULT_LENGTH", "TOKENS_PER_SECOND_CAP", "generate", "next_logits", "score_of", "write_midi"]
 
 log = logging.getLogger(__name__)
 
@@ -203,12 +203,7 @@ def _sample(
             for begin in range(0, prefix.shape[1], chunk):
                 logits = lm.step(prefix[:, begin : begin + chunk], cache)[:, -1]  # (B, V)
             for t in range(length):
-                logits = _structure_scaled(logits.float(), grammar, config)
-                bias = grammar.bias()  # (B, V) or None: a plan's variations lean on their guide
-                logits = logits if bias is None else logits + bias
-                allowed = logits.masked_fill(~grammar.allowed(), float("-inf"))
-                logits = apply_filters(allowed, config, seen[:, :t])
-                probs = torch.softmax(logits, dim=-1)  # (B, V)
+                probs = torch.softmax(next_logits(logits, grammar, config, seen[:, :t]), dim=-1)  # (B, V)
                 token = torch.multinomial(probs, 1, generator=generator).squeeze(1)  # (B,)
                 token = torch.where(done, torch.full_like(token, tokenizer.pad_id), token)
                 out[:, t] = token
@@ -269,6 +264,19 @@ class _Progress:
             for row in range(len(out))
         ]
         return torch.tensor(seconds, dtype=torch.float64)
+
+
+def next_logits(
+    logits: torch.Tensor, grammar: Grammar, config: SampleConfig, history: torch.Tensor
+) -> torch.Tensor:
+    """The logits a token is drawn from, given the model's ``logits (B, V)``: structural choices at their
+    temperature, the grammar's bias (a plan's variation guides), its mask, then the filters, which see
+    ``history (B, t)``, the notes generated so far (-1 elsewhere). The sampler and the live engine both
+    draw from these."""
+    logits = _structure_scaled(logits.float(), grammar, config)
+    bias = grammar.bias()  # (B, V) or None
+    logits = logits if bias is None else logits + bias
+    return apply_filters(logits.masked_fill(~grammar.allowed(), float("-inf")), config, history)
 
 
 def _structure_scaled(logits: torch.Tensor, grammar: Grammar, config: SampleConfig) -> torch.Tensor:

@@ -25,8 +25,8 @@ import torch
 
 from overworld.config import SampleConfig
 from overworld.generation.controls import draw_budgets
-from overworld.generation.filters import apply_filters
 from overworld.generation.intensity import Intensity, with_intensity
+from overworld.generation.sampler import next_logits
 from overworld.tokenizers.bars import N_REPEATS, Layout
 
 __all__ = ["BarEngine"]
@@ -141,6 +141,7 @@ class BarEngine:
         self.fed = ids.shape[1]
         self.grammar = self._grammar(self.level, primer)
         self.bar: list[int] = [L.BAR] if primer else []
+        self.seen: list[int] = []  # the notes sampled since, -1 for other tokens (the filters' history)
         self.stale = False
 
     def rewind(self, keep: int) -> None:
@@ -180,17 +181,14 @@ class BarEngine:
                 self._feed(token)
 
     def _sample(self) -> int:
-        config, grammar = self.config, self.grammar
-        logits = self.logits.float()
-        t, s = config.temperature, config.structure_temperature
-        if s and s != t and t > 0:
-            logits = torch.where(grammar.structural()[:, None], logits * (t / s), logits)
-        logits = apply_filters(logits.masked_fill(~grammar.allowed(), float("-inf")), config)
-        probs = torch.softmax(logits, dim=-1)  # (1, V)
+        history = torch.tensor([self.seen], dtype=torch.long, device=self.device)  # (1, t): recent notes
+        probs = torch.softmax(next_logits(self.logits, self.grammar, self.config, history), dim=-1)  # (1, V)
         return int(torch.multinomial(probs, 1, generator=self.generator)[0, 0])
 
     def _feed(self, token: int) -> None:
         ids = torch.tensor([token], dtype=torch.long, device=self.device)
+        note = bool(self.grammar.note_tokens()[token])
+        self.seen = [*self.seen[-self.config.repetition_window + 1 :], token if note else -1]
         self.grammar.update(ids)
         self.logits = self.lm.step(ids[:, None], self.cache)[:, -1]  # (1, V): one incremental step
         self.fed += 1
