@@ -16,9 +16,9 @@ import sys
 from overworld.data.shards import read_split
 from overworld.evaluation.infill import held_out_gaps, token_bits
 from overworld.models import load_model
-from overworld.tokenizers.bars import N_REPEATS, _run
 from overworld.tokenizers.bars import Layout as L
 from overworld.tokenizers.bars_infill import bar_starts, part_spans
+from overworld.tokenizers.bars_layout import N_REPEATS, _run
 
 
 def breakdown(model_dir: str, split: str, bars: int = 4) -> str:

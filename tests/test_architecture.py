@@ -47,15 +47,7 @@ KNOWN_UPWARD: dict[tuple[str, str], str] = {
 }
 
 # Known circles still to break, as the edges that close them: (importer, imported) -> why.
-KNOWN_CIRCLES: dict[tuple[str, str], str] = {
-    ("overworld.tokenizers.bars_encode", "overworld.tokenizers.bars"): (
-        "bars.py holds the vocabulary layout and the BarTokenizer; its parts import the layout back"
-    ),
-    ("overworld.tokenizers.bars_grammar", "overworld.tokenizers.bars"): "as above",
-    ("overworld.tokenizers.bars_infill", "overworld.tokenizers.bars"): "as above",
-    ("overworld.tokenizers.bars_plan", "overworld.tokenizers.bars"): "as above",
-    ("overworld.tokenizers.bars_vary", "overworld.tokenizers.bars"): "as above",
-}
+KNOWN_CIRCLES: dict[tuple[str, str], str] = {}
 
 
 def module_name(path: Path) -> str:

@@ -57,7 +57,7 @@ def _biased(**groups: float) -> BiasedModel:
 def _is_canonical(tok, ids: np.ndarray) -> bool:
     """What the grammar lets through decodes without skipping a token: every TRACK gives a part (a
     REPEAT finds its bar), every PITCH a note, and the notes survive a round trip."""
-    from overworld.tokenizers.bars import _run
+    from overworld.tokenizers.bars_layout import _run
 
     parts = _run(ids)[1]
     tracks = int(((ids >= L.TRACK) & (ids < L.REPEAT)).sum())

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from overworld.midi.gm import DRUMS
-from overworld.tokenizers.bars import (
+from overworld.tokenizers.bars_layout import (
     DURATIONS,
     N_REPEATS,
     STEPS_PER_QUARTER,

@@ -34,7 +34,7 @@ from torch import Tensor
 
 from overworld.errors import ConfigError
 from overworld.midi.gm import DRUMS, N_INSTRUMENTS
-from overworld.tokenizers.bars import (
+from overworld.tokenizers.bars_layout import (
     DURATIONS,
     MAX_POSITIONS,
     N_REPEATS,

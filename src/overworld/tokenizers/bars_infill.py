@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from overworld.errors import ConfigError
-from overworld.tokenizers.bars import N_REPEATS, Layout, _run
+from overworld.tokenizers.bars_layout import N_REPEATS, Layout, _run
 
 __all__ = [
     "MAX_GAP_BARS",

@@ -40,7 +40,7 @@ from torch import Tensor
 
 from overworld.errors import ConfigError
 from overworld.midi.gm import DRUMS, N_INSTRUMENTS
-from overworld.tokenizers.bars import MAX_POSITIONS, N_REPEATS, STEPS_PER_QUARTER, Layout
+from overworld.tokenizers.bars_layout import MAX_POSITIONS, N_REPEATS, STEPS_PER_QUARTER, Layout
 
 __all__ = ["MAX_PLAN_BARS", "Plan", "PlanMask", "plan_of"]
 

@@ -25,7 +25,7 @@ import torch
 from torch import Tensor
 
 from overworld.midi.gm import DRUMS, N_INSTRUMENTS
-from overworld.tokenizers.bars import N_REPEATS, Layout
+from overworld.tokenizers.bars_layout import N_REPEATS, Layout
 
 __all__ = ["BONUS", "MAX_NOTES", "PartMemory"]
 
