@@ -24,6 +24,7 @@ __all__ = [
     "MAX_CONFIG_BYTES",
     "MAX_SEED",
     "MODEL_NAMES",
+    "SYNTH_NAMES",
     "DataConfig",
     "ModelConfig",
     "SampleConfig",
@@ -98,6 +99,8 @@ MAX_WORKERS = 256  # parsing processes at once, whatever the cores
 # config checks its names without importing the models that use it
 MODEL_NAMES = ("music-transformer", "lstm")
 ATTENTION_NAMES = ("relative", "rope", "alibi")
+# the names of render's SYNTHS registry (a test keeps them equal), for the configs that name a synth
+SYNTH_NAMES = ("soundfont", "chiptune")
 MAX_PARAMETERS = 2_000_000_000  # a ModelConfig that would build more is refused before allocating
 MAX_SEQUENCE_LENGTH = 65_536  # the attention of one window grows as its square
 

@@ -1,5 +1,5 @@
 """Game-ready music: exactly N bars at a tempo, metre and key, a form, a seamless loop, calm and intense
-versions, and a console's voices; then a folder per piece with the MIDI, the mix, stems and piece.json.
+versions, and a console's line-up (its instruments and polyphony: :mod:`overworld.generation.consoles`).
 
 :func:`compose` returns :class:`Composition` objects (the score in ticks at the exact tempo, its bars,
 sections and loop points); :mod:`overworld.export` renders and writes them. The steps, each seeded:
@@ -30,10 +30,11 @@ from typing import Any
 
 import numpy as np
 
-from overworld.config import MAX_SEED, SampleConfig
+from overworld.config import MAX_SEED, SYNTH_NAMES, SampleConfig
 from overworld.config.fields import check_ranges, control
 from overworld.errors import ConfigError
 from overworld.generation.arrangement import Arrangement
+from overworld.generation.consoles import LINEUPS, lineup
 from overworld.generation.form import FORMS, parse_form, sections
 from overworld.generation.intensity import Intensity, with_intensity
 
@@ -87,15 +88,11 @@ _PLANNED = "a plan drawn from the model's training pieces, where it has plans.js
 
 
 def _consoles() -> dict[str, str]:
-    from overworld.render.consoles import CONSOLES
-
-    return {name: c.description for name, c in CONSOLES.items()}
+    return {name: c.description for name, c in LINEUPS.items()}
 
 
 def _synths() -> dict[str, str]:
-    from overworld.render import SYNTHS
-
-    return dict.fromkeys(SYNTHS, "")
+    return dict.fromkeys(SYNTH_NAMES, "")
 
 
 @dataclass(frozen=True)
@@ -162,8 +159,6 @@ class ComposeConfig:
     formats: tuple[str, ...] = control(("ogg",), "audio formats", cli=False, studio=False)
 
     def __post_init__(self) -> None:
-        from overworld.render import SYNTHS
-        from overworld.render.consoles import console
         from overworld.theory import parse_key
         from overworld.tokenizers.bars import TIME_SIGNATURES
 
@@ -181,14 +176,14 @@ class ComposeConfig:
         for level in self.intensity:
             Intensity(level)
         if self.console:
-            console(self.console)
+            lineup(self.console)
         if self.like and not Path(self.like).is_file():
             raise ConfigError(f"--like {self.like}: no such file")
         check_ranges(self, prefix="")
         checks = (
             ("bars", 1 <= self.total_bars <= MAX_BARS and (self.bars is None or self.bars >= 1), _BARS),
             ("intensity", len(self.intensity) <= 4, "at most 4 levels"),
-            ("synth", self.synth in SYNTHS, f"one of {', '.join(SYNTHS)}"),
+            ("synth", self.synth in SYNTH_NAMES, f"one of {', '.join(SYNTH_NAMES)}"),
             ("console", not (self.console and self.synth != "chiptune"), "played by the chiptune synth"),
             ("formats", bool(self.formats) and set(self.formats) <= set(AUDIO_FORMATS), _FORMATS),
         )
@@ -257,13 +252,11 @@ def resolve_key(key: str, seed: int) -> str:
 
 def base_settings(model: Any, config: ComposeConfig, key: str, sampling: SampleConfig | None) -> SampleConfig:
     """The sampling settings of every step: the model's (or ``sampling``) with the key, metre and tempo,
-    and a console's line-up and voices."""
-    from overworld.render.consoles import console
-
+    and a console's line-up and polyphony."""
     base = sampling or getattr(model, "sampling", None) or SampleConfig()
     changes: dict[str, Any] = {"key": key, "time_signature": config.time_signature, "bpm": config.bpm}
     if config.console:
-        machine = console(config.console)
+        machine = lineup(config.console)
         budget = base.max_instruments
         high = budget[1] if isinstance(budget, tuple) else budget
         changes.update(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import types
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,26 @@ __all__ = [
     "render_wav",
 ]
 
-SYNTHS = ("soundfont", "chiptune")
+
+def _soundfont(score: Any, sample_rate: int, max_seconds: float, soundfont: str | Path | None) -> Any:
+    from overworld.render.soundfont import synthesize
+
+    return synthesize(score.clip(0, max_seconds, clip_end=True), sample_rate, soundfont)
+
+
+def _chiptune(score: Any, sample_rate: int, max_seconds: float, soundfont: str | Path | None) -> Any:
+    from overworld.render.chiptune import synthesize
+
+    audio, _report = synthesize(score, sample_rate, max_seconds)
+    return audio
+
+
+# the synths, each ``(score, sample_rate, max_seconds, soundfont) -> samples``; their names are also
+# overworld.config.SYNTH_NAMES, for the configs below render that name one (a test keeps the two equal)
+SYNTHS: dict[str, Callable[[Any, int, float, str | Path | None], Any]] = {
+    "soundfont": _soundfont,
+    "chiptune": _chiptune,
+}
 
 
 def render(
@@ -47,7 +67,7 @@ def render(
     from overworld.render.audio import normalise_loudness, trim, write_audio
 
     if synth not in SYNTHS:
-        raise OverworldError(f"unknown synth {synth!r}; choose soundfont or chiptune")
+        raise OverworldError(f"unknown synth {synth!r}; choose {' or '.join(SYNTHS)}")
     if not (isinstance(sample_rate, int) and 4000 <= sample_rate <= 192_000):
         raise OverworldError(f"the sample rate must be 4,000-192,000 Hz, not {sample_rate}")
     if not 0 < max_seconds <= 24 * 3600:  # also refuses nan
@@ -55,14 +75,7 @@ def render(
     # a generous load limit: whatever is longer than max_seconds is cut below, not refused
     score = as_score(source, max_seconds=max(3600.0, max_seconds))
     cap = int(max_seconds * sample_rate)
-    if synth == "chiptune":
-        from overworld.render.chiptune import synthesize
-
-        audio, _report = synthesize(score, sample_rate, max_seconds)
-    else:
-        from overworld.render.soundfont import synthesize
-
-        audio = synthesize(score.clip(0, max_seconds, clip_end=True), sample_rate, soundfont)
+    audio = SYNTHS[synth](score, sample_rate, max_seconds, soundfont)
     audio = np.asarray(audio[:cap], dtype=np.float32)
     audio = trim(audio, sample_rate, min(music_end(score), max_seconds))
     audio = normalise_loudness(audio, sample_rate)

@@ -1,113 +1,98 @@
-"""Game consoles as the chiptune synth plays them: each machine's instrument line-up and voice limits.
+"""Game consoles as the chiptune synth plays them: each machine's voices, on its line-up.
 
-A :class:`Console` names the General MIDI programs a piece for that machine may use (the sampler keeps to
-them: ``SampleConfig.instruments``), the voice kind each is played with, and how many voices of each kind
-the chip has (the sampler keeps polyphony to their total; the synth steals the oldest note when a kind
-runs out, as the chip's channel does). The voices are the chiptune synth's (:data:`OSCILLATORS`):
-
-* ``nes``: the Ricoh 2A03: two pulse channels, a triangle and a noise channel;
-* ``gameboy``: two pulse channels, the 4-bit wave channel (here a bass) and noise;
-* ``snes``: the S-DSP's eight sampled voices (six tonal here, two noise for the drums);
-* ``genesis``: the YM2612's six FM channels and the SN76489's three squares and noise.
+What a piece for a machine may use (its General MIDI programs, each on one chip channel, and how many notes
+the chip sounds at once) is composition's data: :mod:`overworld.generation.consoles`. Here each line-up
+gets its voices: how many of each voice kind the synth's chip has (:class:`ChipVoices`; the synth steals
+the oldest note when a kind runs out, as the chip's channel does) and each pulse channel's duty. The voice
+kinds are the chiptune synth's oscillators (:data:`OSCILLATORS`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from overworld.errors import ConfigError
+from overworld.generation.consoles import LINEUPS, LineUp, lineup
 from overworld.midi.gm import DRUMS
 from overworld.render.chiptune import OSCILLATORS, ChipVoices, voice_for
 
-__all__ = ["CONSOLES", "Console", "console"]
+__all__ = ["CONSOLES", "DUTIES", "Console", "console"]
+
+# the pulse duty of each pulse channel of a line-up, {console: {GM program: duty}}
+DUTIES: dict[str, dict[int, float]] = {
+    "nes": {80: 0.5, 81: 0.25},
+    "gameboy": {80: 0.5, 81: 0.25},
+    "snes": {},
+    "genesis": {80: 0.5},
+}
 
 
 @dataclass(frozen=True)
 class Console:
-    """One machine: ``lineup`` is ``(GM program or 128 for drums, voice kind, pulse duty)`` per instrument."""
+    """One machine as the synth plays it: its :class:`~overworld.generation.consoles.LineUp` and the duty
+    of each of its pulse instruments, ``(GM program, duty)``."""
 
-    name: str
-    description: str
-    voices: ChipVoices
-    lineup: tuple[tuple[int, str, float], ...]
+    lineup: LineUp
+    duties: tuple[tuple[int, float], ...] = ()
 
     def __post_init__(self) -> None:
-        limits = self.voices.limits()
-        for program, kind, _duty in self.lineup:
-            if kind not in OSCILLATORS or limits[kind] <= 0:
-                raise ConfigError(
-                    f"console {self.name}: instrument {program} uses {kind}, which it has no voice of"
-                )
+        kinds = {f.name for f in dataclasses.fields(ChipVoices)}
+        for kind, _count in self.lineup.chip:
+            if kind not in OSCILLATORS or kind not in kinds:
+                raise ConfigError(f"console {self.name}: the chiptune synth has no {kind} voice")
+        pulses = {program for program, kind in self.lineup.parts if kind == "pulse"}
+        duties = dict(self.duties)
+        if set(duties) != pulses or not all(0 < d < 1 for d in duties.values()):
+            raise ConfigError(
+                f"console {self.name}: a duty between 0 and 1 for each pulse instrument {sorted(pulses)}, "
+                f"not {duties}"
+            )
+
+    @property
+    def name(self) -> str:
+        return self.lineup.name
+
+    @property
+    def description(self) -> str:
+        return self.lineup.description
 
     @property
     def instruments(self) -> tuple[int, ...]:
         """The GM programs (128: drums) a piece for this console may use."""
-        return tuple(sorted(program for program, _, _ in self.lineup))
+        return self.lineup.instruments
 
     @property
     def polyphony(self) -> int:
         """Notes the chip can sound at once."""
-        return sum(self.voices.limits().values())
+        return self.lineup.polyphony
 
     @property
     def channels(self) -> dict[int, str]:
-        """The chip channel each instrument of the line-up plays on, ``{GM program (128: drums): name}``:
-        its voice kind, numbered where the machine has several of that kind in its line-up (``nes``:
-        ``pulse-1``, ``pulse-2``, ``triangle``, ``noise``)."""
-        kinds = [kind for _, kind, _ in self.lineup]
-        seen: dict[str, int] = {}
-        names = {}
-        for program, kind, _ in self.lineup:
-            seen[kind] = seen.get(kind, 0) + 1
-            names[program] = f"{kind}-{seen[kind]}" if kinds.count(kind) > 1 else kind
-        return names
+        """The chip channel of each instrument of the line-up (see ``LineUp.channels``)."""
+        return self.lineup.channels
+
+    @property
+    def voices(self) -> ChipVoices:
+        """How many notes each voice kind of the chip sounds at once (no voices of a kind it lacks)."""
+        none = dict.fromkeys((f.name for f in dataclasses.fields(ChipVoices)), 0)
+        return ChipVoices(**{**none, **dict(self.lineup.chip)})
 
     def voice(self, program: int, is_drum: bool) -> tuple[str, float]:
         """The voice kind and duty of an instrument (one outside the line-up: the synth's default)."""
         key = DRUMS if is_drum else program
-        for p, kind, duty in self.lineup:
+        for p, kind in self.lineup.parts:
             if p == key:
-                return kind, duty
+                return kind, dict(self.duties).get(p, 0.0)
         return voice_for(program, is_drum)
 
 
 CONSOLES: dict[str, Console] = {
-    "nes": Console(
-        "nes",
-        "Ricoh 2A03: 2 pulses, triangle, noise",
-        ChipVoices(pulse=2, triangle=1, noise=1),
-        ((80, "pulse", 0.5), (81, "pulse", 0.25), (38, "triangle", 0.0), (DRUMS, "noise", 0.0)),
-    ),
-    "gameboy": Console(
-        "gameboy",
-        "Game Boy DMG: 2 pulses, 4-bit wave, noise",
-        ChipVoices(pulse=2, triangle=0, noise=1, wave=1),
-        ((80, "pulse", 0.5), (81, "pulse", 0.25), (38, "wave", 0.0), (DRUMS, "noise", 0.0)),
-    ),
-    "snes": Console(
-        "snes",
-        "SNES S-DSP: 8 sampled voices",
-        ChipVoices(pulse=0, triangle=0, noise=2, sample=6),
-        (
-            (0, "sample", 0.0),
-            (33, "sample", 0.0),
-            (48, "sample", 0.0),
-            (61, "sample", 0.0),
-            (73, "sample", 0.0),
-            (DRUMS, "noise", 0.0),
-        ),
-    ),
-    "genesis": Console(
-        "genesis",
-        "Mega Drive: YM2612 6 FM + SN76489 3 squares, noise",
-        ChipVoices(pulse=3, triangle=0, noise=1, fm=6),
-        ((38, "fm", 0.0), (62, "fm", 0.0), (81, "fm", 0.0), (80, "pulse", 0.5), (DRUMS, "noise", 0.0)),
-    ),
+    name: Console(up, tuple(DUTIES.get(name, {}).items())) for name, up in LINEUPS.items()
 }
 
 
 def console(name: str) -> Console:
     """The console called ``name``; an unknown name is a :class:`ConfigError` listing the known ones."""
-    if name not in CONSOLES:
-        raise ConfigError(f"unknown console {name!r}; choose one of: {', '.join(CONSOLES)}")
+    lineup(name)
     return CONSOLES[name]
