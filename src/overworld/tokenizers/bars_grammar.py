@@ -34,6 +34,23 @@ from torch import Tensor
 
 from overworld.errors import ConfigError
 from overworld.midi.gm import DRUMS, N_INSTRUMENTS
+from overworld.tokenizers.bars_ahead import AheadMixin
+from overworld.tokenizers.bars_kinds import (
+    BAR,
+    DUR,
+    END,
+    HORIZON,
+    PITCH,
+    POS,
+    REPEAT,
+    START,
+    TEMPO,
+    TIMESIG,
+    TRACK,
+    VEL,
+    MaskTables,
+    kind_table,
+)
 from overworld.tokenizers.bars_layout import (
     DURATIONS,
     MAX_POSITIONS,
@@ -41,7 +58,6 @@ from overworld.tokenizers.bars_layout import (
     STEPS_PER_QUARTER,
     TIME_SIGNATURES,
     Layout,
-    _run,
     bar_steps,
     tempo_bin,
     tempo_of_bin,
@@ -55,23 +71,15 @@ __all__ = ["BarGrammar"]
 # B batch, V vocabulary, I instruments, K bars back, P positions, H steps ahead, D durations
 
 L = Layout
-START, BAR, TIMESIG, TEMPO, TRACK, REPEAT, POS, VEL, PITCH, DUR, END = range(11)  # token kinds
-_HORIZON = MAX_POSITIONS + DURATIONS[-1]  # steps from the bar line that sounding notes are tracked over
+_BETWEEN = {START, BAR, TIMESIG, TEMPO, REPEAT, DUR}  # kinds a part, a bar or the end may follow
 
 
-def _kind_table() -> Tensor:
-    """``(V,)``: the kind of every token id."""
-    kind = torch.full((L.SIZE,), END, dtype=torch.long)
-    kind[L.BAR] = BAR
-    bounds = ((L.TIMESIG, L.TEMPO, TIMESIG), (L.TEMPO, L.TRACK, TEMPO), (L.TRACK, L.REPEAT, TRACK),
-              (L.REPEAT, L.POS, REPEAT), (L.POS, L.VEL, POS), (L.VEL, L.PITCH, VEL),
-              (L.PITCH, L.DUR, PITCH), (L.DUR, L.FILL, DUR), (L.AHEAD, L.SIZE, REPEAT))  # fmt: skip
-    for first, end, k in bounds:
-        kind[first:end] = k
-    return kind
+def _rows(mask: Tensor, rows: Tensor | None) -> Tensor:
+    """``mask (B, X)`` in ``rows (B,)`` only (None: every row)."""
+    return mask if rows is None else mask & rows[:, None]
 
 
-class BarGrammar(BudgetMixin):
+class BarGrammar(AheadMixin, BudgetMixin):
     """The decoding state of ``batch_size`` bar-token sequences, and the masks it implies."""
 
     plan: PlanMask | None = None  # arrangement plans the rows follow (:meth:`follow`)
@@ -107,7 +115,7 @@ class BarGrammar(BudgetMixin):
         self.tokenizer = tokenizer
         self.device = dev = torch.device(device)
         b = batch_size
-        self.kind_of = _kind_table().to(dev)
+        self.kind_of = kind_table().to(dev)
         self.max_polyphony = int(max_polyphony)
         self.max_note_seconds = float(max_note_seconds)
         self.grid_step = STEPS_PER_QUARTER // grid if grid else 1
@@ -124,6 +132,8 @@ class BarGrammar(BudgetMixin):
         self.bar_lengths = torch.tensor([bar_steps(*s) for s in TIME_SIGNATURES], device=dev)
         self.tempos = torch.tensor([tempo_of_bin(i) for i in range(L.TRACK - L.TEMPO)], device=dev)
         self.durations = torch.tensor(DURATIONS, device=dev)
+        self.tab = MaskTables(dev, self.grid_step)
+        self.part_cache: dict[str, object] = {}  # values fixed while a part (and its bar, tempo) lasts
         self.in_key = torch.ones(128, dtype=torch.bool, device=dev)  # pitched notes allowed by the key
         if key:
             self.in_key = torch.tensor([p % 12 in key for p in range(128)], device=dev)
@@ -148,6 +158,7 @@ class BarGrammar(BudgetMixin):
             )
         self.plan = PlanMask(plans, self.device, offset=1 if under_way else 0)
         self.memory = PartMemory(len(self.rows), self.device)
+        self.part_cache.clear()
 
     def _start_state(self, b: int) -> None:
         """Every sequence before its first token."""
@@ -165,11 +176,13 @@ class BarGrammar(BudgetMixin):
         self.inst, self.pos, self.vel, self.pitch = full(-1), full(-1), full(-1), full(-1)
         self.parts = torch.zeros(b, N_INSTRUMENTS, dtype=torch.bool, device=dev)  # in this bar
         self.history = torch.zeros(b, N_REPEATS, N_INSTRUMENTS, dtype=torch.bool, device=dev)  # k+1 back
-        self.sounding = torch.zeros(b, _HORIZON, dtype=torch.int16, device=dev)  # from this bar line
+        self.sounding = torch.zeros(b, HORIZON, dtype=torch.int16, device=dev)  # from this bar line
         self.start_bars, self.start_seconds = full(0), full(0.0, torch.float64)
         self.done = full(False, torch.bool)
         self.ahead_notes = full(0)  # in an AHEAD k part: the notes of the part it copies
         self.ahead_vels = full(0)  # and how many of their velocities it has given
+        self.part_cache.clear()
+        self._may: Tensor | None = None  # may_play() until the next PITCH
 
     # ----------------------------------------------------------------------------------- protocol
     def prime(self, primer: list[int]) -> list[int]:
@@ -191,19 +204,9 @@ class BarGrammar(BudgetMixin):
         prime_rows(self, self.primer, len(self.rows), self.device)
         self.start_bars = self.bars.clone()
         self.start_seconds = self.elapsed + self._bar_seconds()
+        self.part_cache.clear()
         self.must_start_bar = context is not None
         return self.primer if context is None else context
-
-    def _read_future(self, future: list[int]) -> None:
-        """Which instruments have a part in each whole bar of an infilling context's future, and its notes."""
-        future = future[future.index(L.BAR) :] if L.BAR in future else []
-        self.future = future
-        parts = _run(future)[1]
-        size = (future.count(L.BAR), N_INSTRUMENTS)
-        self.future_notes = torch.zeros(size, dtype=torch.long, device=self.device)
-        for (bar, inst), notes in parts.items():
-            self.future_notes[bar, inst] = len(notes)
-        self.future_parts = self.future_notes > 0
 
     def finish(self, row: int, body: list[int], inclusive: bool) -> list[int]:
         """The primer (for infilling: the past) and ``body``, or ``body`` alone with the primer's repeats
@@ -218,38 +221,58 @@ class BarGrammar(BudgetMixin):
         return self.bar_len.double() * 60.0 / (self.qpm * STEPS_PER_QUARTER) * (self.bars > 0)
 
     def update(self, tokens: Tensor) -> None:
-        """Advance every sequence by one token, ``tokens (B,)``."""
+        """Advance every sequence by one token, ``tokens (B,)``; each kind's state moves only where a row
+        wrote one."""
         tok = tokens.to(self.device).long().clamp(0, L.SIZE - 1)
         kind = torch.where(self.done, END, self.kind_of[tok])
-        self._new_bar(kind == BAR)
-        sig = kind == TIMESIG
-        self.bar_len = torch.where(sig, self.bar_lengths[(tok - L.TIMESIG).clamp(0, len(TIME_SIGNATURES) - 1)],
-                                   self.bar_len)  # fmt: skip
-        self.has_sig |= sig
-        tempo = kind == TEMPO
-        self.qpm = torch.where(tempo, self.tempos[(tok - L.TEMPO).clamp(0, len(self.tempos) - 1)], self.qpm)
-        self.has_tempo |= tempo
-        track = kind == TRACK
+        kinds = set(kind.tolist())
+        if BAR in kinds:
+            self._new_bar(kind == BAR)
+        if TIMESIG in kinds:
+            sig = kind == TIMESIG
+            index = (tok - L.TIMESIG).clamp(0, len(TIME_SIGNATURES) - 1)
+            self.bar_len = torch.where(sig, self.bar_lengths[index], self.bar_len)
+            self.has_sig |= sig
+        if TEMPO in kinds:
+            tempo = kind == TEMPO
+            self.qpm = torch.where(
+                tempo, self.tempos[(tok - L.TEMPO).clamp(0, len(self.tempos) - 1)], self.qpm
+            )
+            self.has_tempo |= tempo
+        if TRACK in kinds:
+            self._track(kind == TRACK, tok)
+        if POS in kinds:
+            pos = kind == POS
+            self.pos = torch.where(pos, tok - L.POS, self.pos)
+            self.pitch = torch.where(pos, -1, self.pitch)
+        if VEL in kinds:
+            self.vel = torch.where(kind == VEL, tok - L.VEL, self.vel)
+        if len(self.future_notes):  # without a future, no AHEAD part and nothing it copies
+            self._ahead_state(tok, kind)
+        if PITCH in kinds:
+            pitch = kind == PITCH
+            self.pitch = torch.where(pitch, tok - L.PITCH, self.pitch)
+            self.used[self.rows[pitch], self.inst[pitch].clamp(min=0)] = True
+            self._may = None
+        if DUR in kinds:
+            self._sound(kind == DUR, tok)
+        self.last = torch.where(self.done, self.last, kind)
+        if END in kinds:
+            self.done |= tok == L.EOS
+        self.must_start_bar = False
+        if kinds & {BAR, TRACK, TEMPO}:
+            self.part_cache.clear()
+        if self.memory is not None:
+            self.memory.update(self, tok, bar=BAR in kinds, repeat=REPEAT in kinds, pitch=PITCH in kinds,
+                               dur=DUR in kinds)  # fmt: skip
+
+    def _track(self, track: Tensor, tok: Tensor) -> None:
+        """Rows in ``track`` start instrument ``tok``'s part."""
         self.inst = torch.where(track, tok - L.TRACK, self.inst)
-        r = self.rows[track]
-        self.parts[r, self.inst[track]] = True
+        self.parts[self.rows[track], self.inst[track]] = True
         self.vel = torch.where(track, -1, self.vel)
         self.pos = torch.where(track, -1, self.pos)
-        pos = kind == POS
-        self.pos = torch.where(pos, tok - L.POS, self.pos)
-        self.pitch = torch.where(pos | track, -1, self.pitch)
-        self.vel = torch.where(kind == VEL, tok - L.VEL, self.vel)
-        self._ahead_state(tok, kind)
-        pitch = kind == PITCH
-        self.pitch = torch.where(pitch, tok - L.PITCH, self.pitch)
-        r = self.rows[pitch]
-        self.used[r, self.inst[pitch].clamp(min=0)] = True
-        self._sound(kind == DUR, tok)
-        self.last = torch.where(self.done, self.last, kind)
-        self.done |= tok == L.EOS
-        self.must_start_bar = False
-        if self.memory is not None:
-            self.memory.update(self, tok)
+        self.pitch = torch.where(track, -1, self.pitch)
 
     def bias(self) -> Tensor | None:
         """``(B, V)`` logits to add before sampling, or None: a plan's variations lean on their guide
@@ -258,43 +281,23 @@ class BarGrammar(BudgetMixin):
             return None
         return self.memory.bias(self, self.plan.varied(self))
 
-    def _ahead_state(self, tok: Tensor, kind: Tensor) -> None:
-        """An ``AHEAD k`` part notes how many notes it copies; each ``VEL`` after it gives one velocity."""
-        ahead = (tok >= L.AHEAD) & (kind == REPEAT)
-        if ahead.any():
-            n = len(self.future_notes)
-            f = self._future_bars()[self.rows, (tok - L.AHEAD).clamp(0, N_REPEATS - 1)]  # (B,)
-            notes = self.future_notes[f.clamp(0, max(n - 1, 0)), self.inst.clamp(min=0)] if n else 0 * f
-            self.ahead_notes = torch.where(ahead, notes, self.ahead_notes)
-        self.ahead_vels = torch.where(
-            ahead, 0, self.ahead_vels + ((kind == VEL) & (self.ahead_notes > 0)).long()
-        )
-        ended = (kind == TRACK) | (kind == BAR) | (kind == END)
-        self.ahead_notes = torch.where(ended, 0, self.ahead_notes)
-        self.ahead_vels = torch.where(ended, 0, self.ahead_vels)
-
     def _new_bar(self, bar: Tensor) -> None:
         """Rows in ``bar`` start a bar: shift the history and the sounding notes by the old bar."""
-        if not bar.any():
-            return
         self.elapsed = torch.where(bar, self.elapsed + self._bar_seconds(), self.elapsed)
         shifted = torch.roll(self.history, 1, dims=1)
         shifted[:, 0] = self.parts
         self.history = torch.where(bar[:, None, None], shifted, self.history)
         self.parts = torch.where(bar[:, None], False, self.parts)
-        steps = torch.arange(_HORIZON, device=self.device)
-        src = steps[None, :] + self.bar_len[:, None] * (self.bars > 0)[:, None]  # (B, H)
-        moved = torch.where(src < _HORIZON, self.sounding.gather(1, src.clamp(max=_HORIZON - 1)), 0)
+        src = self.tab.horizon[None, :] + self.bar_len[:, None] * (self.bars > 0)[:, None]  # (B, H)
+        moved = torch.where(src < HORIZON, self.sounding.gather(1, src.clamp(max=HORIZON - 1)), 0)
         self.sounding = torch.where(bar[:, None], moved.to(self.sounding.dtype), self.sounding)
         self.bars += bar.long()
         self.inst = torch.where(bar, -1, self.inst)
 
     def _sound(self, dur: Tensor, tok: Tensor) -> None:
         """Rows in ``dur`` wrote a note at ``pos`` lasting ``tok``'s duration: count it as sounding."""
-        if not dur.any():
-            return
         length = self.durations[(tok - L.DUR).clamp(0, len(DURATIONS) - 1)]
-        steps = torch.arange(_HORIZON, device=self.device)[None, :]
+        steps = self.tab.horizon[None, :]
         span = (steps >= self.pos[:, None]) & (steps < (self.pos + length)[:, None]) & dur[:, None]
         self.sounding += span.to(self.sounding.dtype)
 
@@ -302,8 +305,7 @@ class BarGrammar(BudgetMixin):
         """``(B,)``: rows whose next token is a structural choice: after a ``TRACK`` (repeat an earlier bar
         of the part or write it) and after a ``REPEAT`` or a bar's opening (which part comes next, or the
         bar's end); the notes themselves are not."""
-        k = self.last
-        return (k == TRACK) | (k == REPEAT) | (k == BAR) | (k == TIMESIG) | (k == TEMPO)
+        return self.tab.structural[self.last]
 
     def composed(self, unit: str) -> Tensor:
         """``(B,)`` bars begun since the primer (the bar under way not yet composed), or seconds to this
@@ -319,11 +321,31 @@ class BarGrammar(BudgetMixin):
 
     # --------------------------------------------------------------------------------------- masks
     def allowed(self) -> Tensor:
-        """Boolean ``(B, V)``: True where the token may come next."""
+        """Boolean ``(B, V)``: True where the token may come next. Each kind's slice is built only where
+        some row's last token lets that kind come next (it is all False otherwise)."""
         b = len(self.rows)
         ok = torch.zeros(b, L.SIZE, dtype=torch.bool, device=self.device)
         k = self.last
-        free_pos = self._positions()  # (B, P) positions a note may start at
+        kinds = set(k.tolist())
+        between_kinds = kinds & (_BETWEEN | ({VEL} if len(self.future_notes) else set()))
+        free_pos = self._positions() if between_kinds or kinds & {TRACK, DUR} else None  # (B, P)
+        if between_kinds:
+            self._structure(ok, k, kinds, free_pos)
+        self._part_masks(ok, k, kinds, free_pos)
+        if self.plan is not None and (between_kinds or TRACK in kinds):
+            self.plan.restrict(self, ok, k == TRACK, free_pos)
+        if self.must_start_bar:  # the first token of an infilled gap
+            ok[:] = False
+            ok[:, L.BAR] = True
+        stuck = ~ok.any(dim=1)
+        ok[:, L.EOS] |= stuck
+        if END in kinds:  # a finished row's last kind
+            ok[self.done] = False
+            ok[self.done, L.PAD] = True
+        return ok
+
+    def _structure(self, ok: Tensor, k: Tensor, kinds: set[int], free_pos: Tensor) -> None:
+        """The tokens between parts: TIMESIG, TEMPO, TRACK, BAR, EOS."""
         tracks = self._tracks(free_pos)  # (B, I)
         bar_ok, eos_ok = self._bar_or_end(k)
         first = self.bars == 1
@@ -331,96 +353,112 @@ class BarGrammar(BudgetMixin):
         later = (
             ~first if not self.steady else torch.zeros_like(first)
         )  # bars where metre and tempo may change
-        ok[:, L.TIMESIG : L.TEMPO] = ((k == BAR) & (first & ~self.has_sig | later))[
-            :, None
-        ] & self.signatures[None, :]
-        tempo = ((k == BAR) & later) | (k == TIMESIG)
-        ok[:, L.TEMPO : L.TRACK] = self._tempo_mask(tempo)
-        copied = self.ahead_notes > 0
-        vels_done = copied & (self.ahead_vels == self.ahead_notes)  # AHEAD k and all its velocities
+        if kinds & {BAR, TIMESIG}:
+            sig = (k == BAR) & (first & ~self.has_sig | later)
+            ok[:, L.TIMESIG : L.TEMPO] = sig[:, None] & self.signatures[None, :]
+            ok[:, L.TEMPO : L.TRACK] = self._tempo_mask(((k == BAR) & later) | (k == TIMESIG))
         between = (opening & ~(first & ~(self.has_sig & self.has_tempo))) | (k == DUR)
-        between |= ((k == REPEAT) & (self.ahead_vels == 0)) | ((k == VEL) & vels_done)
+        between |= k == REPEAT
+        if len(self.future_notes):  # after AHEAD k: its velocities first
+            copied = self.ahead_notes > 0
+            vels_done = copied & (self.ahead_vels == self.ahead_notes)  # AHEAD k and all its velocities
+            between &= (k != REPEAT) | (self.ahead_vels == 0)
+            between |= (k == VEL) & vels_done
         ok[:, L.TRACK : L.REPEAT] = tracks & between[:, None]
         ok[:, L.BAR] = bar_ok & (between | (k == START))
         ok[:, L.EOS] = eos_ok & between
-        self._part_masks(ok, k, free_pos)
-        if self.plan is not None:
-            self.plan.restrict(self, ok, k == TRACK, free_pos)
-        if self.must_start_bar:  # the first token of an infilled gap
-            ok[:] = False
-            ok[:, L.BAR] = True
-        stuck = ~ok.any(dim=1)
-        ok[:, L.EOS] |= stuck
-        ok[self.done] = False
-        ok[self.done, L.PAD] = True
-        return ok
 
-    def _part_masks(self, ok: Tensor, k: Tensor, free_pos: Tensor) -> None:
+    def _only(self, k: Tensor, kinds: set[int], wanted: set[int]) -> Tensor | None:
+        """``(B,)``: rows whose last kind is in ``wanted``; None where every row's is."""
+        if kinds <= wanted:
+            return None
+        rows = torch.zeros_like(self.done)
+        for kind in kinds & wanted:
+            rows |= k == kind
+        return rows
+
+    def _part_masks(self, ok: Tensor, k: Tensor, kinds: set[int], free_pos: Tensor | None) -> None:
         """The tokens inside a part: REPEAT, AHEAD, POS, VEL, PITCH, DUR."""
-        inst = self.inst.clamp(min=0)
-        ok[:, L.REPEAT : L.POS] = self.history[self.rows, :, inst] & (k == TRACK)[:, None]
-        ok[:, L.AHEAD : L.SIZE] = self._ahead(inst) & (k == TRACK)[:, None]
-        after = torch.arange(MAX_POSITIONS, device=self.device)[None, :] > self.pos[:, None]
-        ok[:, L.POS : L.VEL] = free_pos & after & ((k == TRACK) | (k == DUR))[:, None]
-        if self.plan is not None:  # the onset grid of the instrument in the plan's source
-            ok[:, L.POS : L.VEL] &= self.plan.positions(self)
-        pitches = torch.arange(128, device=self.device)[None, :] > self.pitch[:, None]  # (B, 128)
+        if TRACK in kinds:
+            after_track = (k == TRACK)[:, None]
+            inst = self.inst.clamp(min=0)
+            ok[:, L.REPEAT : L.POS] = self.history[self.rows, :, inst] & after_track
+            if len(self.future_parts) and self.max_bars is not None:
+                ok[:, L.AHEAD : L.SIZE] = self._ahead(inst) & after_track
+        if free_pos is not None and kinds & {TRACK, DUR}:
+            starts = free_pos & self.tab.after_pos[self.pos + 1]
+            if self.plan is not None:  # the onset grid of the instrument in the plan's source
+                starts &= self.plan.positions(self)
+            ok[:, L.POS : L.VEL] = _rows(starts, self._only(k, kinds, {TRACK, DUR}))
+        copies = len(self.future_notes) > 0
+        if kinds & {POS, VEL, DUR}:
+            self._note_masks(ok, k, kinds)
+        if copies:  # after AHEAD k: none, or one velocity for each note it copies
+            copied = self.ahead_notes > 0
+            ok[:, L.VEL : L.PITCH] |= (
+                copied
+                & (((k == REPEAT) & (self.inst >= 0)) | ((k == VEL) & (self.ahead_vels < self.ahead_notes)))
+            )[:, None]
+        if PITCH in kinds:
+            ok[:, L.DUR : L.FILL] = _rows(self._durations(), self._only(k, kinds, {PITCH}))
+
+    def _note_masks(self, ok: Tensor, k: Tensor, kinds: set[int]) -> None:
+        """A note's VEL and PITCH, after a POS, VEL or DUR."""
+        pitches = self.tab.above[self.pitch + 1] & self._pitch_range()  # (B, 128)
         here = self.sounding.gather(1, self.pos.clamp(min=0)[:, None]).squeeze(1)  # (B,)
         pitches &= (here < self.max_polyphony)[:, None]
-        pitches &= self.in_key[None, :] | (self.inst == DRUMS)[:, None]  # the key binds pitched parts only
-        if self.plan is not None:  # and the plan's range of the instrument
-            pitches &= self.plan.pitches(self) | (self.inst == DRUMS)[:, None]
-        any_pitch = pitches.any(dim=1)
-        vels = torch.arange(L.PITCH - L.VEL, device=self.device)[None, :] != self.vel[:, None]
-        may_vel = ((k == POS) | (k == DUR)) & any_pitch
-        ok[:, L.VEL : L.PITCH] = vels & may_vel[:, None]
-        copied = self.ahead_notes > 0  # after AHEAD k: none, or one velocity for each note it copies
-        ok[:, L.VEL : L.PITCH] |= (
-            copied
-            & (((k == REPEAT) & (self.inst >= 0)) | ((k == VEL) & (self.ahead_vels < self.ahead_notes)))
-        )[:, None]
-        may_pitch = (((k == POS) & (self.vel >= 0)) | (k == VEL) | (k == DUR)) & ~copied
-        ok[:, L.PITCH : L.DUR] = pitches & may_pitch[:, None]
-        longest = self.max_note_seconds * self.qpm * STEPS_PER_QUARTER / 60.0  # (B,) steps
-        fits = self.durations[None, :] <= longest[:, None]  # (B, D)
-        ahead = self.pos.clamp(min=0)[:, None] + torch.arange(DURATIONS[-1], device=self.device)[None, :]
-        crowd = self.sounding.gather(1, ahead.clamp(max=_HORIZON - 1)).cummax(dim=1).values  # (B, 192)
-        fits &= crowd[:, self.durations - 1] < self.max_polyphony  # room over the whole note
+        copied = self.ahead_notes > 0 if len(self.future_notes) else None
+        if kinds & {POS, DUR}:
+            may_vel = pitches.any(dim=1)
+            only = self._only(k, kinds, {POS, DUR})
+            may_vel = may_vel if only is None else may_vel & only
+            ok[:, L.VEL : L.PITCH] = self.tab.other_vel[self.vel + 1] & may_vel[:, None]
+        may_pitch = self._only(k, kinds, {VEL, DUR})
+        if POS in kinds:
+            may_pitch = ((k == POS) & (self.vel >= 0)) | (k == VEL) | (k == DUR)
+        if copied is not None:
+            may_pitch = ~copied if may_pitch is None else may_pitch & ~copied
+        ok[:, L.PITCH : L.DUR] = _rows(pitches, may_pitch)
+
+    def _pitch_range(self) -> Tensor:
+        """``(B, 128)``: the pitches the part under way may take: in the key, and in the plan's range of
+        its instrument (drums: any); kept while the part lasts."""
+        cached = self.part_cache.get("pitches")
+        if cached is None:
+            drums = (self.inst == DRUMS)[:, None]
+            cached = self.in_key[None, :] | drums  # the key binds pitched parts only
+            if self.plan is not None:  # and the plan's range of the instrument
+                cached = cached & (self.plan.pitches(self) | drums)
+            self.part_cache["pitches"] = cached
+        return cached  # type: ignore[return-value]
+
+    def _durations(self) -> Tensor:
+        """``(B, D)``: the durations a note at ``pos`` may have: up to ``max_note_seconds`` at the bar's
+        tempo, and with fewer than ``max_polyphony`` notes sounding over it."""
+        fits = self.part_cache.get("durations")
+        if fits is None:
+            longest = self.max_note_seconds * self.qpm * STEPS_PER_QUARTER / 60.0  # (B,) steps
+            fits = self.part_cache["durations"] = self.durations[None, :] <= longest[:, None]  # (B, D)
+        held = self.sounding.gather(1, self.tab.held_steps[self.pos.clamp(min=0)])  # (B, 192)
+        crowd = held.cummax(dim=1).values
+        fits = fits & (crowd[:, self.durations - 1] < self.max_polyphony)  # room over the whole note
         fits[:, 0] = True  # the shortest note always fits where its PITCH was allowed
-        ok[:, L.DUR : L.FILL] = fits & (k == PITCH)[:, None]
-
-    def _future_bars(self) -> Tensor:
-        """``(B, K)``: the future's bar that ``AHEAD k`` points to from this bar of the gap (the gap being
-        ``max_bars`` long); outside ``0 .. F - 1`` where it points to none."""
-        gap_bar = self.bars - self.start_bars - 1  # (B,) 0 = the gap's first bar
-        return (
-            gap_bar[:, None]
-            + torch.arange(1, N_REPEATS + 1, device=self.device)[None, :]
-            - (self.max_bars or 0)
-        )
-
-    def _ahead(self, inst: Tensor) -> Tensor:
-        """``(B, K)``: ``AHEAD k`` may copy instrument ``inst``'s part ``k`` bars later: a bar of the
-        future where it has one."""
-        n = len(self.future_parts)
-        if not n or self.max_bars is None:
-            return torch.zeros(len(self.rows), N_REPEATS, dtype=torch.bool, device=self.device)
-        f = self._future_bars()
-        inside = (f >= 0) & (f < n)  # (B, K)
-        return inside & self.future_parts[f.clamp(0, n - 1), inst[:, None]]
+        return fits
 
     def _positions(self) -> Tensor:
         """``(B, P)``: positions inside the bar, on the grid, where fewer than max_polyphony notes sound."""
-        p = torch.arange(MAX_POSITIONS, device=self.device)
-        inside = (p[None, :] < self.bar_len[:, None]) & (p % self.grid_step == 0)[None, :]
-        return inside & (self.sounding[:, :MAX_POSITIONS] < self.max_polyphony)
+        return self.tab.inside[self.bar_len] & (self.sounding[:, :MAX_POSITIONS] < self.max_polyphony)
 
     def _tracks(self, free_pos: Tensor) -> Tensor:
         """``(B, I)``: instruments whose part may start now (after the current one, allowed, in budget,
         with a repeat or a free position to go to)."""
-        later = torch.arange(N_INSTRUMENTS, device=self.device)[None, :] > self.inst[:, None]
-        can_fill = free_pos.any(dim=1)[:, None] | self.history.any(dim=1)
-        return later & self.may_play() & can_fill & ~self.parts
+        if self._may is None:
+            self._may = self.may_play()
+        played = self.part_cache.get("played")
+        if played is None:
+            played = self.part_cache["played"] = self.history.any(dim=1)  # (B, I) within N_REPEATS bars
+        can_fill = free_pos.any(dim=1)[:, None] | played
+        return self.tab.later_inst[self.inst + 1] & self._may & can_fill & ~self.parts
 
     def _tempo_mask(self, may: Tensor) -> Tensor:
         """``(B, tempo bins)``: any tempo where ``may``, only the asked one when ``bpm`` was given."""

@@ -57,37 +57,52 @@ class PartMemory:
         self.previous = torch.full((batch_size, N_INSTRUMENTS), -1, dtype=torch.long, device=device)  # pitch
         self.rows = torch.arange(batch_size, device=device)
 
-    def update(self, grammar: Any, tok: Tensor) -> None:
+    def update(self, grammar: Any, tok: Tensor, *, bar: bool = True, repeat: bool = True, pitch: bool = True,
+               dur: bool = True) -> None:  # fmt: skip
         """Take in ``tok (B,)`` after ``grammar`` has (its bar, instrument, position, velocity and pitch
-        already include it)."""
+        already include it); ``bar``, ``repeat``, ``pitch``, ``dur``: False where no row wrote that kind
+        of token (the grammar knows), so that only those do work here."""
         live = ~grammar.done | (tok == L.EOS)
+        self.last = torch.where(live, tok, self.last)
+        if not (bar or repeat or pitch or dur):
+            return
         slot = grammar.bars % SLOTS  # (B,)
         inst = grammar.inst.clamp(min=0)
-        bar = live & (tok == L.BAR)
-        if bar.any():
-            self.count[self.rows[bar], slot[bar]] = 0
+        if bar:
+            new = live & (tok == L.BAR)
+            self.count[self.rows[new], slot[new]] = 0
+        if repeat:
+            self._repeat(grammar, tok, live, slot, inst)
+        if pitch or dur:
+            self._note(grammar, tok, live & (grammar.inst >= 0), slot, inst, pitch, dur)
+
+    def _note(self, grammar: Any, tok: Tensor, part: Tensor, slot: Tensor, inst: Tensor, pitches: bool,
+              durations: bool) -> None:  # fmt: skip
+        """A ``PITCH`` starts a kept note (and is the instrument's previous pitch); a ``DUR`` ends it."""
+        n = self.count[self.rows, slot, inst]  # (B,)
+        if pitches:
+            pitch = part & (tok >= L.PITCH) & (tok < L.DUR)
+            written = pitch & (grammar.inst != DRUMS)
+            self.previous[self.rows[written], inst[written]] = tok[written] - L.PITCH
+            pitch &= n < MAX_NOTES
+            r, s, i = self.rows[pitch], slot[pitch], inst[pitch]
+            note = torch.stack([grammar.pos[pitch], grammar.vel[pitch], tok[pitch] - L.PITCH,
+                                torch.full_like(r, -1)], dim=1)  # fmt: skip
+            self.notes[r, s, i, n[pitch]] = note.to(self.notes.dtype)
+            self.count[r, s, i] += 1
+        if durations:
+            dur = part & (tok >= L.DUR) & (tok < L.FILL) & (n > 0)
+            r, s, i = self.rows[dur], slot[dur], inst[dur]
+            self.notes[r, s, i, n[dur] - 1, _DUR] = (tok[dur] - L.DUR).to(self.notes.dtype)
+
+    def _repeat(self, grammar: Any, tok: Tensor, live: Tensor, slot: Tensor, inst: Tensor) -> None:
+        """A ``REPEAT k`` part keeps the notes of the part it repeats."""
         repeat = live & (tok >= L.REPEAT) & (tok < L.POS) & (grammar.inst >= 0)
         if repeat.any():
             r, i = self.rows[repeat], inst[repeat]
             src = (grammar.bars[repeat] - (tok[repeat] - L.REPEAT + 1)) % SLOTS
             self.notes[r, slot[repeat], i] = self.notes[r, src, i]
             self.count[r, slot[repeat], i] = self.count[r, src, i]
-        pitch = live & (tok >= L.PITCH) & (tok < L.DUR) & (grammar.inst >= 0)
-        n = self.count[self.rows, slot, inst]  # (B,)
-        pitch &= n < MAX_NOTES
-        written = live & (tok >= L.PITCH) & (tok < L.DUR) & (grammar.inst >= 0) & (grammar.inst != DRUMS)
-        self.previous[self.rows[written], inst[written]] = tok[written] - L.PITCH
-        if pitch.any():
-            r, s, i = self.rows[pitch], slot[pitch], inst[pitch]
-            note = torch.stack([grammar.pos[pitch], grammar.vel[pitch], tok[pitch] - L.PITCH,
-                                torch.full_like(r, -1)], dim=1)  # fmt: skip
-            self.notes[r, s, i, n[pitch]] = note.to(self.notes.dtype)
-            self.count[r, s, i] += 1
-        dur = live & (tok >= L.DUR) & (tok < L.FILL) & (grammar.inst >= 0) & (n > 0)
-        if dur.any():
-            r, s, i = self.rows[dur], slot[dur], inst[dur]
-            self.notes[r, s, i, n[dur] - 1, _DUR] = (tok[dur] - L.DUR).to(self.notes.dtype)
-        self.last = torch.where(live, tok, self.last)
 
     def bias(self, grammar: Any, back: Tensor) -> Tensor:
         """``(B, V)`` logits to add: :data:`BONUS` on the guide's next token in the rows whose part under
@@ -97,7 +112,9 @@ class PartMemory:
         inst = grammar.inst.clamp(min=0)
         previous = self.previous[self.rows, inst]  # (B,)
         struck = (previous >= 0) & (grammar.inst >= 0) & (grammar.inst != DRUMS)
-        bias[self.rows[struck], L.PITCH + previous[struck]] = -RESTRIKE
+        bias.scatter_(
+            1, (L.PITCH + previous.clamp(min=0))[:, None], torch.where(struck, -RESTRIKE, 0.0)[:, None]
+        )
         active = (back > 0) & ~grammar.done
         if active.any():
             self._guide(grammar, back, active, bias)
