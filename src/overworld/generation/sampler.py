@@ -85,15 +85,8 @@ def generate(
     config = _settings(config or getattr(model, "sampling", None) or SampleConfig(), settings)
     length = _length(num, length, seconds, bars)
     device = next(lm.parameters()).device
-    if device.type == "cpu":  # a thread per core only spins at batch 1 (overworld.threads)
-        from overworld.threads import choose_threads
-
-        size = lm.num_parameters() if hasattr(lm, "num_parameters") else None  # a test's stand-in has none
-        choose_threads(batch=num, parameters=size)
-    primer = [int(t) for t in np.asarray(primer_ids if primer_ids is not None else [], dtype=np.int64)]
-    bad = [t for t in primer if not 0 <= t < tokenizer.vocab_size]
-    if bad:
-        raise ConfigError(f"primer token {bad[0]} is outside the vocabulary of {tokenizer.vocab_size}")
+    _threads(lm, num, device)
+    primer = _primer(primer_ids, tokenizer)
     _check_memory(lm, num, length, len(primer) + 1, device)
     generator = torch.Generator(device=device).manual_seed(int(seed))
     plans = _plans(model, config, plans, num, bars, seed)
@@ -114,6 +107,25 @@ def generate(
         pieces.append(np.asarray(grammar.finish(row, body, inclusive), dtype=np.int64))
     log.info("generated %d pieces of up to %d tokens (seed %d)", num, steps, seed)
     return pieces
+
+
+def _threads(lm: Any, num: int, device: torch.device) -> None:
+    """On a CPU, torch's threads for a batch of ``num`` on this model (a thread per core only spins at
+    batch 1: :mod:`overworld.threads`)."""
+    if device.type == "cpu":
+        from overworld.threads import choose_threads
+
+        size = lm.num_parameters() if hasattr(lm, "num_parameters") else None  # a test's stand-in has none
+        choose_threads(batch=num, parameters=size)
+
+
+def _primer(primer_ids: np.ndarray | list[int] | None, tokenizer: Tokenizer) -> list[int]:
+    """The primer's ids as ints, each checked against the vocabulary."""
+    primer = [int(t) for t in np.asarray(primer_ids if primer_ids is not None else [], dtype=np.int64)]
+    bad = [t for t in primer if not 0 <= t < tokenizer.vocab_size]
+    if bad:
+        raise ConfigError(f"primer token {bad[0]} is outside the vocabulary of {tokenizer.vocab_size}")
+    return primer
 
 
 def _plans(
