@@ -182,7 +182,7 @@ class BarGrammar(AheadMixin, BudgetMixin):
         self.ahead_notes = full(0)  # in an AHEAD k part: the notes of the part it copies
         self.ahead_vels = full(0)  # and how many of their velocities it has given
         self.part_cache.clear()
-        self._may: Tensor | None = None  # may_play() until the next PITCH
+        self._may: tuple[int, Tensor] | None = None  # may_play() while ``used`` stays as it was
 
     # ----------------------------------------------------------------------------------- protocol
     def prime(self, primer: list[int]) -> list[int]:
@@ -253,7 +253,6 @@ class BarGrammar(AheadMixin, BudgetMixin):
             pitch = kind == PITCH
             self.pitch = torch.where(pitch, tok - L.PITCH, self.pitch)
             self.used[self.rows[pitch], self.inst[pitch].clamp(min=0)] = True
-            self._may = None
         if DUR in kinds:
             self._sound(kind == DUR, tok)
         self.last = torch.where(self.done, self.last, kind)
@@ -452,13 +451,13 @@ class BarGrammar(AheadMixin, BudgetMixin):
     def _tracks(self, free_pos: Tensor) -> Tensor:
         """``(B, I)``: instruments whose part may start now (after the current one, allowed, in budget,
         with a repeat or a free position to go to)."""
-        if self._may is None:
-            self._may = self.may_play()
+        if self._may is None or self._may[0] != self.used._version:  # recomputed once ``used`` changes
+            self._may = (self.used._version, self.may_play())
         played = self.part_cache.get("played")
         if played is None:
             played = self.part_cache["played"] = self.history.any(dim=1)  # (B, I) within N_REPEATS bars
         can_fill = free_pos.any(dim=1)[:, None] | played
-        return self.tab.later_inst[self.inst + 1] & self._may & can_fill & ~self.parts
+        return self.tab.later_inst[self.inst + 1] & self._may[1] & can_fill & ~self.parts
 
     def _tempo_mask(self, may: Tensor) -> Tensor:
         """``(B, tempo bins)``: any tempo where ``may``, only the asked one when ``bpm`` was given."""

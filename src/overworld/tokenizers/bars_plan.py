@@ -292,48 +292,63 @@ class PlanMask:
         return grammar.bars - grammar.start_bars - 1 + self.offset
 
     def varied(self, grammar: Any) -> Tensor:
-        """``(B,)``: how many bars back the part under way varies (0: it varies none, or is past the plan)."""
-        bar = self.bar(grammar)
-        inside = (bar >= 0) & (bar < self.lengths) & (grammar.inst >= 0)
-        j = self.varies[grammar.rows, bar.clamp(0, self.varies.shape[1] - 1), grammar.inst.clamp(min=0)]
-        return torch.where(inside, j, 0)
+        """``(B,)``: how many bars back the part under way varies (0: it varies none, or is past the plan);
+        kept in ``grammar.part_cache`` while the part lasts."""
+        j = grammar.part_cache.get("plan_varied")
+        if j is None:
+            bar = self.bar(grammar)
+            inside = (bar >= 0) & (bar < self.lengths) & (grammar.inst >= 0)
+            j = self.varies[grammar.rows, bar.clamp(0, self.varies.shape[1] - 1), grammar.inst.clamp(min=0)]
+            j = grammar.part_cache["plan_varied"] = torch.where(inside, j, 0)
+        return j
 
     def positions(self, grammar: Any) -> Tensor:
         """``(B, P)``: where the current part's instrument may start a note: on the grid its onsets keep
         to in the plan's source (sixteenths, eighths, triplets), wherever the plan has one."""
-        return self.on_grid[grammar.rows, grammar.inst.clamp(min=0)]
+        on_grid = grammar.part_cache.get("plan_positions")
+        if on_grid is None:
+            on_grid = grammar.part_cache["plan_positions"] = self.on_grid[
+                grammar.rows, grammar.inst.clamp(min=0)
+            ]
+        return on_grid
 
     def pitches(self, grammar: Any) -> Tensor:
         """``(B, 128)``: the pitches the current part's instrument may take: its range in the plan's
         source (a bass stays a bass, a lead a lead), wherever the plan has one."""
         return self.window[grammar.rows, grammar.inst.clamp(min=0)]
 
+    def _bar_under_way(self, grammar: Any) -> tuple[Tensor, Tensor, Tensor]:
+        """``planned (B,)``: rows inside their plan; ``want (B, I)``: its parts in the bar under way (-1
+        silent, 0 new, k a repeat); ``copies (B, I)``: where the planned repeat is there to take. Kept in
+        ``grammar.part_cache`` while the part lasts."""
+        view = grammar.part_cache.get("plan_bar")
+        if view is None:
+            bar = self.bar(grammar)
+            planned = (bar >= 0) & (bar < self.lengths)  # (B,)
+            want = self.parts[grammar.rows, bar.clamp(0, self.parts.shape[1] - 1)]  # (B, I)
+            back = (want - 1).clamp(0, grammar.history.shape[1] - 1)[:, None, :]  # (B, 1, I)
+            copies = (want > 0) & grammar.history.gather(1, back).squeeze(1)  # (B, I)
+            view = grammar.part_cache["plan_bar"] = (planned, want, copies)
+        return view
+
     def restrict(self, grammar: Any, ok: Tensor, after_track: Tensor, free_pos: Tensor) -> None:
         """Narrow the grammar's mask ``ok (B, V)`` in place to what each row's plan allows now;
         ``after_track (B,)``: rows whose last token was a ``TRACK``; ``free_pos (B, P)``: positions with
         room for a note. A part that has no room left in its bar (every free position taken by notes
         held over it) is passed over rather than started with nowhere to go."""
-        rows = grammar.rows
-        bar = self.bar(grammar)
-        planned = (bar >= 0) & (bar < self.lengths)  # (B,)
-        want = self.parts[rows, bar.clamp(0, self.parts.shape[1] - 1)]  # (B, I)
-        later = torch.arange(N_INSTRUMENTS, device=ok.device)[None, :] > grammar.inst[:, None]
+        planned, want, copies = self._bar_under_way(grammar)
+        later = grammar.tab.later_inst[grammar.inst + 1]  # (B, I)
         room = (self.on_grid & free_pos[:, None, :]).any(dim=2)  # (B, I): a note can start somewhere
-        back = (want - 1).clamp(0, grammar.history.shape[1] - 1)[:, None, :]  # (B, 1, I)
-        copies = (want > 0) & grammar.history.gather(1, back).squeeze(
-            1
-        )  # (B, I): the planned repeat is there
         remaining = (want >= 0) & ~grammar.parts & later & (room | copies)  # (B, I)
-        first = torch.zeros_like(remaining)
-        first[rows, remaining.long().argmax(dim=1)] = True
-        first &= remaining
+        first = remaining & (remaining.cumsum(dim=1) == 1)  # (B, I): the first instrument remaining
         between = ok[:, L.TRACK : L.REPEAT].any(dim=1) | ok[:, L.BAR] | ok[:, L.EOS]
         ends = remaining.any(dim=1) & planned & between
         track_rows = planned & between
         ok[:, L.TRACK : L.REPEAT] = torch.where(track_rows[:, None], first, ok[:, L.TRACK : L.REPEAT])
         ok[:, L.BAR] &= ~ends
         ok[:, L.EOS] &= ~ends
-        self._part_start(grammar, ok, planned & after_track, want)
+        if after_track.any():
+            self._part_start(grammar, ok, planned & after_track, want)
 
     @staticmethod
     def _part_start(grammar: Any, ok: Tensor, after_track: Tensor, want: Tensor) -> None:

@@ -25,6 +25,7 @@ import torch
 from torch import Tensor
 
 from overworld.midi.gm import DRUMS, N_INSTRUMENTS
+from overworld.tokenizers.bars_kinds import DUR, PITCH, POS, TRACK, VEL
 from overworld.tokenizers.bars_layout import N_REPEATS, Layout
 
 __all__ = ["BONUS", "MAX_NOTES", "PartMemory"]
@@ -53,7 +54,6 @@ class PartMemory:
         shape = (batch_size, SLOTS, N_INSTRUMENTS)
         self.notes = torch.zeros((*shape, MAX_NOTES, 4), dtype=torch.int16, device=device)  # (B, S, I, N, 4)
         self.count = torch.zeros(shape, dtype=torch.long, device=device)  # (B, S, I)
-        self.last = torch.full((batch_size,), -1, dtype=torch.long, device=device)  # each row's last token
         self.previous = torch.full((batch_size, N_INSTRUMENTS), -1, dtype=torch.long, device=device)  # pitch
         self.rows = torch.arange(batch_size, device=device)
 
@@ -62,10 +62,9 @@ class PartMemory:
         """Take in ``tok (B,)`` after ``grammar`` has (its bar, instrument, position, velocity and pitch
         already include it); ``bar``, ``repeat``, ``pitch``, ``dur``: False where no row wrote that kind
         of token (the grammar knows), so that only those do work here."""
-        live = ~grammar.done | (tok == L.EOS)
-        self.last = torch.where(live, tok, self.last)
         if not (bar or repeat or pitch or dur):
             return
+        live = ~grammar.done | (tok == L.EOS)
         slot = grammar.bars % SLOTS  # (B,)
         inst = grammar.inst.clamp(min=0)
         if bar:
@@ -78,22 +77,25 @@ class PartMemory:
 
     def _note(self, grammar: Any, tok: Tensor, part: Tensor, slot: Tensor, inst: Tensor, pitches: bool,
               durations: bool) -> None:  # fmt: skip
-        """A ``PITCH`` starts a kept note (and is the instrument's previous pitch); a ``DUR`` ends it."""
-        n = self.count[self.rows, slot, inst]  # (B,)
+        """A ``PITCH`` starts a kept note (and is the instrument's previous pitch); a ``DUR`` ends it. Every
+        row writes back its entry, unchanged where it wrote neither."""
+        rows = self.rows
+        n = self.count[rows, slot, inst]  # (B,)
         if pitches:
             pitch = part & (tok >= L.PITCH) & (tok < L.DUR)
             written = pitch & (grammar.inst != DRUMS)
-            self.previous[self.rows[written], inst[written]] = tok[written] - L.PITCH
+            self.previous[rows, inst] = torch.where(written, tok - L.PITCH, self.previous[rows, inst])
             pitch &= n < MAX_NOTES
-            r, s, i = self.rows[pitch], slot[pitch], inst[pitch]
-            note = torch.stack([grammar.pos[pitch], grammar.vel[pitch], tok[pitch] - L.PITCH,
-                                torch.full_like(r, -1)], dim=1)  # fmt: skip
-            self.notes[r, s, i, n[pitch]] = note.to(self.notes.dtype)
-            self.count[r, s, i] += 1
+            at = n.clamp(max=MAX_NOTES - 1)
+            note = torch.stack([grammar.pos, grammar.vel, tok - L.PITCH, torch.full_like(tok, -1)], dim=1)
+            kept = self.notes[rows, slot, inst, at]  # (B, 4)
+            self.notes[rows, slot, inst, at] = torch.where(pitch[:, None], note.to(kept.dtype), kept)
+            self.count[rows, slot, inst] = n + pitch.long()
         if durations:
             dur = part & (tok >= L.DUR) & (tok < L.FILL) & (n > 0)
-            r, s, i = self.rows[dur], slot[dur], inst[dur]
-            self.notes[r, s, i, n[dur] - 1, _DUR] = (tok[dur] - L.DUR).to(self.notes.dtype)
+            at = (n - 1).clamp(min=0)
+            kept = self.notes[rows, slot, inst, at, _DUR]  # (B,)
+            self.notes[rows, slot, inst, at, _DUR] = torch.where(dur, (tok - L.DUR).to(kept.dtype), kept)
 
     def _repeat(self, grammar: Any, tok: Tensor, live: Tensor, slot: Tensor, inst: Tensor) -> None:
         """A ``REPEAT k`` part keeps the notes of the part it repeats."""
@@ -109,60 +111,68 @@ class PartMemory:
         way varies the part ``back (B,)`` bars back (0: none), and -:data:`RESTRIKE` on a pitched
         instrument's previous pitch."""
         bias = torch.zeros(len(self.rows), L.SIZE, device=back.device)
-        inst = grammar.inst.clamp(min=0)
-        previous = self.previous[self.rows, inst]  # (B,)
-        struck = (previous >= 0) & (grammar.inst >= 0) & (grammar.inst != DRUMS)
-        bias.scatter_(
-            1, (L.PITCH + previous.clamp(min=0))[:, None], torch.where(struck, -RESTRIKE, 0.0)[:, None]
-        )
-        active = (back > 0) & ~grammar.done
-        if active.any():
-            self._guide(grammar, back, active, bias)
+        pitched = grammar.part_cache.get("pitched")
+        if pitched is None:
+            pitched = grammar.part_cache["pitched"] = (grammar.inst >= 0) & (grammar.inst != DRUMS)
+        previous = self.previous[self.rows, grammar.inst.clamp(min=0)]  # (B,)
+        struck = torch.where((previous >= 0) & pitched, -RESTRIKE, 0.0)  # (B,)
+        bias.scatter_(1, (L.PITCH + previous.clamp(min=0))[:, None], struck[:, None])
+        if self._guide_of(grammar, back) is not None:
+            self._guide(grammar, back, (back > 0) & ~grammar.done, bias)
         return bias
+
+    def _guide_of(self, grammar: Any, back: Tensor) -> tuple[Tensor, ...] | None:
+        """The guides of the parts under way, kept while they last: their notes ``(B, N, 4)``, note counts
+        ``(B,)``, keys ``(B, N)`` (position * 128 + pitch, in writing order) and notes held ``(B, N)``;
+        None where no row's part varies one."""
+        if "guide" not in grammar.part_cache:
+            guide = None
+            if bool((back > 0).any()):
+                src = (grammar.bars - back) % SLOTS
+                inst = grammar.inst.clamp(min=0)
+                notes = self.notes[self.rows, src, inst].long()  # (B, N, 4)
+                count = self.count[self.rows, src, inst]  # (B,)
+                keys = notes[..., _POS] * 128 + notes[..., _PITCH]  # (B, N)
+                held = torch.arange(MAX_NOTES, device=count.device)[None, :] < count[:, None]  # (B, N)
+                guide = (notes, count, keys, held)
+            grammar.part_cache["guide"] = guide
+        return grammar.part_cache["guide"]  # type: ignore[no-any-return]
 
     def _guide(self, grammar: Any, back: Tensor, active: Tensor, bias: Tensor) -> None:
         """Add :data:`BONUS` to ``bias`` on the guide's next token in the ``active`` rows."""
-        src = (grammar.bars - back) % SLOTS
-        inst = grammar.inst.clamp(min=0)
-        notes = self.notes[self.rows, src, inst].long()  # (B, N, 4)
-        count = torch.where(active, self.count[self.rows, src, inst], 0)  # (B,)
-        held = torch.arange(MAX_NOTES, device=count.device)[None, :] < count[:, None]  # (B, N)
-        keys = notes[..., _POS] * 128 + notes[..., _PITCH]  # (B, N) in writing order: (position, pitch)
+        notes, count, keys, held = self._guide_of(grammar, back)  # type: ignore[misc]
+        count = torch.where(active, count, 0)  # (B,)
+        held = held & active[:, None]  # (B, N)
         keys = torch.where(held, keys, -1)
         cursor = grammar.pos * 128 + grammar.pitch  # (B,): where the part under way has got to
         after = held & (keys > cursor[:, None])
         has_next = after.any(dim=1) & active
         nxt = notes[self.rows, after.long().argmax(dim=1)]  # (B, 4): the guide's next note
-        target = self._target(grammar, nxt, has_next, notes, keys, cursor)
+        last = grammar.last  # (B,) the kind of each row's last token
+        between = (last == TRACK) | (last == DUR)  # a note's position or the part's end may come
+        target = self._target(grammar, nxt, has_next, notes, keys, cursor, between)
         aim = active & (target >= 0)
-        bias[self.rows[aim], target[aim]] += BONUS
-        ends = active & ~has_next & (count > 0) & self._between()
-        bias[ends, L.TRACK : L.REPEAT] += BONUS
-        bias[ends, L.BAR] += BONUS
-        bias[ends, L.EOS] += BONUS
-
-    def _between(self) -> Tensor:
-        """``(B,)``: rows whose next token may start a note's position or end the part (after a ``TRACK``
-        or a ``DUR``)."""
-        last = self.last
-        return ((last >= L.TRACK) & (last < L.REPEAT)) | ((last >= L.DUR) & (last < L.FILL))
+        bias[self.rows, target.clamp(min=0)] += torch.where(aim, BONUS, 0.0)
+        ends = active & ~has_next & (count > 0) & between
+        bonus = torch.where(ends, BONUS, 0.0)[:, None]  # (B, 1)
+        bias[:, L.TRACK : L.REPEAT] += bonus
+        bias[:, L.BAR] += bonus[:, 0]
+        bias[:, L.EOS] += bonus[:, 0]
 
     def _target(self, grammar: Any, nxt: Tensor, has_next: Tensor, notes: Tensor, keys: Tensor,
-                cursor: Tensor) -> Tensor:  # fmt: skip
+                cursor: Tensor, between: Tensor) -> Tensor:  # fmt: skip
         """``(B,)``: the token the guide would write next, -1 where it has none."""
-        last = self.last
+        last = grammar.last
         here = has_next & (nxt[:, _POS] == grammar.pos)  # the guide's next note is at this position
         vel_or_pitch = torch.where(
             nxt[:, _VEL] != grammar.vel, L.VEL + nxt[:, _VEL], L.PITCH + nxt[:, _PITCH]
         )
         target = torch.full_like(last, -1)
-        between = self._between() & has_next
+        between = between & has_next
         target = torch.where(between, torch.where(here, vel_or_pitch, L.POS + nxt[:, _POS]), target)
-        at_pos = (last >= L.POS) & (last < L.VEL) & here
-        target = torch.where(at_pos, vel_or_pitch, target)
-        at_vel = (last >= L.VEL) & (last < L.PITCH) & here
-        target = torch.where(at_vel, L.PITCH + nxt[:, _PITCH], target)
+        target = torch.where((last == POS) & here, vel_or_pitch, target)
+        target = torch.where((last == VEL) & here, L.PITCH + nxt[:, _PITCH], target)
         same = keys == cursor[:, None]  # (B, N): the guide has the pitch just written, here
         dur = notes[self.rows, same.long().argmax(dim=1), _DUR]  # (B,)
-        at_pitch = (last >= L.PITCH) & (last < L.DUR) & same.any(dim=1) & (dur >= 0)
+        at_pitch = (last == PITCH) & same.any(dim=1) & (dur >= 0)
         return torch.where(at_pitch, L.DUR + dur, target)
