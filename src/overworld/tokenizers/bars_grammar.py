@@ -79,6 +79,15 @@ def _rows(mask: Tensor, rows: Tensor | None) -> Tensor:
     return mask if rows is None else mask & rows[:, None]
 
 
+def _check(time_signature: tuple[int, int] | None, grid: int) -> None:
+    """A metre the bar tokens write and a grid that divides their 12 steps a beat, else a one-line error."""
+    if time_signature is not None and time_signature not in TIME_SIGNATURES:
+        known = ", ".join(f"{n}/{d}" for n, d in TIME_SIGNATURES)
+        raise ConfigError(f"the bar tokenizer writes {known}; not {time_signature[0]}/{time_signature[1]}")
+    if grid and STEPS_PER_QUARTER % grid:
+        raise ConfigError(f"the bar tokenizer's grid is 12 steps a beat: --grid must divide 12, not {grid}")
+
+
 class BarGrammar(AheadMixin, BudgetMixin):
     """The decoding state of ``batch_size`` bar-token sequences, and the masks it implies."""
 
@@ -103,15 +112,7 @@ class BarGrammar(AheadMixin, BudgetMixin):
         steady: bool = False,
         device: torch.device | str = "cpu",
     ) -> None:
-        if time_signature is not None and time_signature not in TIME_SIGNATURES:
-            known = ", ".join(f"{n}/{d}" for n, d in TIME_SIGNATURES)
-            raise ConfigError(
-                f"the bar tokenizer writes {known}; not {time_signature[0]}/{time_signature[1]}"
-            )
-        if grid and STEPS_PER_QUARTER % grid:
-            raise ConfigError(
-                f"the bar tokenizer's grid is 12 steps a beat: --grid must divide 12, not {grid}"
-            )
+        _check(time_signature, grid)
         self.tokenizer = tokenizer
         self.device = dev = torch.device(device)
         b = batch_size
