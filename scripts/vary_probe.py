@@ -17,8 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from overworld.tokenizers.bars import N_REPEATS
-from overworld.tokenizers.bars_plan import _read_parts
+from overworld.tokenizers.bars_plan import _read_parts, best_earlier
 
 
 def best_matches(pieces: list[np.ndarray]) -> tuple[np.ndarray, int, int]:
@@ -32,14 +31,11 @@ def best_matches(pieces: list[np.ndarray]) -> tuple[np.ndarray, int, int]:
                 if k > 0:
                     repeats += 1
                     continue
-                earlier = [
-                    notes[b - j][inst] for j in range(1, min(N_REPEATS, b) + 1) if inst in notes[b - j]
-                ]
-                if not earlier:
+                jaccard, back = best_earlier(notes, b, inst)
+                if not back:
                     first += 1
                     continue
-                mine = notes[b][inst]
-                best.append(max(len(mine & e) / len(mine | e) if mine | e else 1.0 for e in earlier))
+                best.append(jaccard)
     return np.asarray(best), repeats, first
 
 

@@ -204,16 +204,26 @@ def plan_of(ids: Sequence[int] | np.ndarray, source: str = "") -> Plan | None:
 def _varied(notes: list[dict[int, frozenset[tuple[int, int]]]], bar: int, inst: int) -> int:
     """How many bars back the part ``inst`` of ``bar`` varies (0: none): the earlier part of the
     instrument within 16 bars whose onsets it shares most, when that is at least :data:`VARY_JACCARD`."""
+    best, back = best_earlier(notes, bar, inst)
+    return back if best >= VARY_JACCARD else 0
+
+
+def best_earlier(
+    notes: list[dict[int, frozenset[tuple[int, int]]]], bar: int, inst: int
+) -> tuple[float, int]:
+    """The largest Jaccard index of onsets between the part ``inst`` of ``bar`` and one of the instrument's
+    parts up to 16 bars back, and how far back that part is (the nearest among equals); ``(0.0, 0)``
+    where there is none."""
     mine = notes[bar].get(inst, frozenset())
-    best, back = VARY_JACCARD, 0
+    best, back = 0.0, 0
     for j in range(1, min(N_REPEATS, bar) + 1):
         theirs = notes[bar - j].get(inst)
         if theirs is None or not (mine or theirs):
             continue
         jaccard = len(mine & theirs) / len(mine | theirs)
-        if jaccard >= best and (jaccard > best or not back):
+        if jaccard > best or not back:
             best, back = jaccard, j
-    return back
+    return best, back
 
 
 def _read_parts(
