@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from overworld.config import SampleConfig
-from overworld.config.filters import repetition_penalty
+from overworld.config.filters import min_p, repetition_penalty
 from overworld.generation.filters import FILTERS, apply_filters, temperature, top_k, top_p
 
 
@@ -39,6 +39,18 @@ def test_top_p_keeps_smallest_nucleus():
     assert kept(1.0) == [True] * 4
     shuffled = logits[:, [2, 0, 3, 1]]  # order in the vocabulary does not matter
     assert torch.isfinite(top_p(shuffled, 0.6)).flatten().tolist() == [False, True, False, True]
+
+
+def test_min_p_drops_the_tail_relative_to_the_best_and_keeps_the_odds():
+    probs = torch.tensor([[0.5, 0.3, 0.15, 0.05], [0.9, 0.04, 0.03, 0.03]])
+    logits = probs.log()
+    kept = lambda p: torch.isfinite(min_p(logits, p)).tolist()  # noqa: E731
+    assert kept(0.2) == [[True, True, True, False], [True, False, False, False]]  # 0.2 x 0.5 = 0.1; 0.18
+    assert kept(1.0) == [[True, False, False, False], [True, False, False, False]]  # the best always stays
+    assert torch.equal(min_p(logits, 0.0), logits)
+    out = min_p(logits, 0.2)
+    survivors = torch.softmax(out[0], -1)[:3]
+    assert torch.allclose(survivors / survivors.sum(), probs[0, :3] / probs[0, :3].sum())  # odds unchanged
 
 
 def test_temperature_scales_and_zero_is_greedy():

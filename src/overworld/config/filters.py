@@ -26,7 +26,7 @@ from overworld.config.fields import control
 if TYPE_CHECKING:
     from torch import Tensor
 
-__all__ = ["FILTERS", "Filter", "repetition_penalty", "temperature", "top_k", "top_p"]
+__all__ = ["FILTERS", "Filter", "min_p", "repetition_penalty", "temperature", "top_k", "top_p"]
 
 # B batch, V vocabulary, t tokens generated so far
 
@@ -85,6 +85,20 @@ def top_p(logits: Tensor, value: float) -> Tensor:
     return logits.masked_fill(drop, float("-inf"))
 
 
+def min_p(logits: Tensor, value: float) -> Tensor:
+    """Min-p (Nguyen et al. 2024): drop the tokens less likely than ``value`` times the most likely one of
+    their row. Unlike a lower temperature it leaves the odds between the tokens it keeps as they were, so it
+    cuts the improbable tail (a stray far pitch, a crowded chord) without piling notes onto the mode;
+    ``value`` 0 is off."""
+    import torch
+
+    if value <= 0:
+        return logits
+    probs = torch.softmax(logits, dim=-1)  # (B, V)
+    keep = probs >= value * probs.amax(dim=-1, keepdim=True)  # the best token of each row always stays
+    return logits.masked_fill(~keep, float("-inf"))
+
+
 def repetition_penalty(logits: Tensor, value: float, window: int, history: Tensor) -> Tensor:
     """CTRL's penalty (Keskar et al. 2019): the logits of the notes among the last ``window`` tokens of
     ``history`` ``(B, t)`` divided by ``value`` where positive and multiplied by it where negative, so a
@@ -139,6 +153,19 @@ FILTERS: dict[str, Filter] = {
                 high=1,
                 step=0.01,
                 what="above 0 and at most 1 (off)",
+            )
+        },
+    ),
+    "min_p": Filter(
+        min_p,
+        {
+            "min_p": control(
+                0.0,
+                "drop tokens less likely than MIN_P times the best one; 0: off",
+                low=0,
+                high=1,
+                step=0.01,
+                what="between 0 (off) and 1",
             )
         },
     ),
