@@ -20,12 +20,15 @@ music composed per second of compute at batch 1 and 8 (``--batches``), ``--bars`
 milliseconds per token of the model's one-token steps and of the rest (grammar, filters, sampling).
 
     python benchmarks/bench_generate.py --real-time-only --batches 1
+    git worktree add /tmp/old <commit>   # then this checkout beside that one, interleaved, same load:
+    python benchmarks/bench_generate.py --real-time-only --batches 1 --baseline /tmp/old/src --rounds 5
     python benchmarks/bench_generate.py --step-ms 100 1000 2047 3000   # ms per one-token step, batch 1
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import torch
@@ -128,19 +131,24 @@ class _TimedSteps:
         del self.lm.step  # the class's method again
 
 
-def real_time(model_dir: str, bars: int, batches: list[int], device: torch.device) -> None:
+def real_time(
+    model_dir: str, bars: int, batches: list[int], device: torch.device, header: bool = True
+) -> None:
     """Seconds of music per second of compute of a trained model (default: the bundled one) with its
-    recommended settings, ``bars`` bars a piece, at each batch size; and the milliseconds per token of the
-    model's one-token steps and of the rest (grammar, filters, sampling, bookkeeping). The CPU seconds (the
-    process's, and the model steps' thread time) say how much of the wall clock was work on a busy machine."""
+    recommended settings, ``bars`` bars a piece, at each batch size; the milliseconds per token in all
+    and those of the model's one-token steps (on the sampler's worker thread where it overlaps them with the
+    grammar, :mod:`overworld.generation.stepper`, so the two may add up to more than the whole). The CPU
+    seconds (the process's, and the model steps' thread time) say how much of the wall clock was work on a
+    busy machine."""
     from overworld.generation.pieces import compose_pieces
     from overworld.models.storage import load_model
 
     model = load_model(model_dir, device=device)
-    print(f"\n{model_dir}: {sum(p.numel() for p in model.model.parameters()) / 1e6:.2f} M parameters, "
-          f"{model.tokenizer.name} tokens, recommended settings, {bars} bars a piece")  # fmt: skip
-    print(f"{'device':<8}{'batch':>6}{'music s':>10}{'compute s':>11}{'x real time':>13}{'cpu s':>7}{'tokens':>8}"
-          f"{'model ms/tok':>14}{'rest ms/tok':>13}{'model cpu ms/tok':>18}")  # fmt: skip
+    if header:
+        print(f"\n{model_dir}: {sum(p.numel() for p in model.model.parameters()) / 1e6:.2f} M parameters, "
+              f"{model.tokenizer.name} tokens, recommended settings, {bars} bars a piece")  # fmt: skip
+        print(f"{'code':<10}{'batch':>6}{'music s':>10}{'compute s':>11}{'x real time':>13}{'cpu s':>7}{'tokens':>8}"
+              f"{'ms/tok':>8}{'model ms/tok':>14}{'model cpu ms/tok':>18}{'load':>6}")  # fmt: skip
     for batch in batches:
         compose_pieces(model, model.sampling, num=batch, bars=1, seed=0)  # warm-up
         _sync(device)
@@ -152,12 +160,38 @@ def real_time(model_dir: str, bars: int, batches: list[int], device: torch.devic
             timed.close()
         _sync(device)
         took, cpu = time.perf_counter() - start, time.process_time() - cpu_start
-        music = sum(p.seconds for p in pieces)
-        per_model = timed.seconds / max(1, timed.steps) * 1000
-        per_rest = (took - timed.seconds) / max(1, timed.steps) * 1000
-        per_cpu = timed.cpu_seconds / max(1, timed.steps) * 1000
-        print(f"{device.type:<8}{batch:>6}{music:>10.1f}{took:>11.2f}{music / took:>12.1f}x{cpu:>7.1f}{timed.steps:>8}"
-              f"{per_model:>14.2f}{per_rest:>13.2f}{per_cpu:>18.2f}", flush=True)  # fmt: skip
+        music, steps = sum(p.seconds for p in pieces), max(1, timed.steps)
+        code = f"{device.type}" if not os.environ.get("BENCH_LABEL") else os.environ["BENCH_LABEL"]
+        print(f"{code:<10}{batch:>6}{music:>10.1f}{took:>11.2f}{music / took:>12.1f}x{cpu:>7.1f}{timed.steps:>8}"
+              f"{took / steps * 1000:>8.2f}{timed.seconds / steps * 1000:>14.2f}"
+              f"{timed.cpu_seconds / steps * 1000:>18.2f}{os.getloadavg()[0]:>6.1f}", flush=True)  # fmt: skip
+
+
+def side_by_side(args: argparse.Namespace) -> None:
+    """The real-time table of this checkout and of the package at ``--baseline`` (its ``src``, e.g. a
+    ``git worktree add /tmp/old <commit>``), each in a fresh process, ``--rounds`` times interleaved, so
+    both meet the same load; the median ratio of each pair is printed last."""
+    import re
+    import statistics
+    import subprocess
+    import sys
+
+    command = [sys.executable, __file__, "--real-time-only", "--device", "cpu", "--model", args.model,
+               "--bars", str(args.bars), "--batches", *map(str, args.batches), "--quiet-header"]  # fmt: skip
+    speed = re.compile(r"([\d.]+)x")
+    ratios = []
+    for round_ in range(args.rounds):
+        found = {}
+        for label, path in (("baseline", args.baseline), ("this", None)):
+            env = dict(os.environ, BENCH_LABEL=f"{label}")
+            if path:
+                env["PYTHONPATH"] = path
+            line = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout.strip()
+            print(line.splitlines()[-1], flush=True)
+            found[label] = float(speed.findall(line.splitlines()[-1])[0])
+        ratios.append(found["this"] / found["baseline"])
+        print(f"round {round_ + 1}: this / baseline = {ratios[-1]:.2f}", flush=True)
+    print(f"median of {len(ratios)} rounds: this / baseline = {statistics.median(ratios):.2f}")
 
 
 def step_times(model_dir: str, lengths: list[int], steps: int, device: torch.device) -> None:
@@ -194,7 +228,7 @@ def step_times(model_dir: str, lengths: list[int], steps: int, device: torch.dev
             print(f"{device.type:<8}{length:>8}{median:>11.3f}{p10:>9.3f}", flush=True)
 
 
-def main() -> None:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contexts", type=int, nargs="+", default=[1024, 2048])
     parser.add_argument("--d-model", type=int, default=256)
@@ -216,19 +250,32 @@ def main() -> None:
     parser.add_argument("--step-ms", type=int, nargs="+", metavar="CACHED",
                         help="only the trained model's ms per one-token step with CACHED tokens fed (e.g. 100 1000 2047 "
                         "3000)")  # fmt: skip
+    parser.add_argument("--baseline", metavar="SRC",
+                        help="also time the package at SRC (a worktree's src/), interleaved, side by side")  # fmt: skip
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="interleaved rounds with --baseline (default: 3)"
+    )
+    parser.add_argument("--quiet-header", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--steps", type=int, default=200, help="timed steps for --step-ms (default: 200)")
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = _parser().parse_args()
     devices = [torch.device("cpu")]
     if args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available()):
         devices = (
             [torch.device("cuda")] if args.device == "cuda" else [torch.device("cpu"), torch.device("cuda")]
         )
+    if args.baseline:
+        side_by_side(args)
+        return
     if args.step_ms:
         for device in devices:
             step_times(args.model, args.step_ms, args.steps, device)
         return
     for device in devices if args.real_time_only else ():
-        real_time(args.model, args.bars, args.batches, device)
+        real_time(args.model, args.bars, args.batches, device, header=not args.quiet_header)
     if args.real_time_only:
         return
     print(f"Music Transformer (relative attention), {args.layers} blocks, d={args.d_model}, {args.heads} heads, "
