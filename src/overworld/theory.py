@@ -1,11 +1,24 @@
 """The little music theory the controls need: keys (a tonic and a mode) as pitch classes, and time
-signatures as text. ``"D minor"``, ``"F# dorian"``, ``"Bb"`` (major), ``"C mixolydian"``; ``"3/4"``."""
+signatures as text. ``"D minor"``, ``"F# dorian"``, ``"Bb"`` (major), ``"C mixolydian"``; ``"3/4"``.
+
+The metres the bar grid holds (:data:`TIME_SIGNATURES`) are written here, below the tokenizers, so the
+controls' checks (:func:`bar_metre`) and the studio read them without loading the bar tokenizer, whose
+``TIMESIG`` tokens are these in this order; :class:`Metred` gives a config with a tempo and a time
+signature its bar's length once."""
 
 from __future__ import annotations
 
 from overworld.errors import ConfigError
 
-__all__ = ["MODES", "parse_key", "parse_time_signature"]
+__all__ = [
+    "MODES",
+    "TICKS_PER_QUARTER",
+    "TIME_SIGNATURES",
+    "Metred",
+    "bar_metre",
+    "parse_key",
+    "parse_time_signature",
+]
 
 MODES: dict[str, tuple[int, ...]] = {
     "major": (0, 2, 4, 5, 7, 9, 11),
@@ -22,6 +35,12 @@ MODES: dict[str, tuple[int, ...]] = {
     "minor pentatonic": (0, 3, 5, 7, 10),
     "blues": (0, 3, 5, 6, 7, 10),
 }
+# the metres of the bar grid (the bar tokens' TIMESIG ids, in this order): what compose, play and the studio offer
+TIME_SIGNATURES: tuple[tuple[int, int], ...] = (
+    (4, 4), (3, 4), (2, 4), (5, 4), (6, 4), (7, 4), (8, 4), (2, 2), (3, 2),
+    (3, 8), (5, 8), (6, 8), (7, 8), (9, 8), (12, 8),
+)  # fmt: skip
+TICKS_PER_QUARTER = 480  # the ticks composed and live bars are written in (the bar tokenizer decodes at 480)
 _TONICS = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
 _ACCIDENTALS = {"": 0, "#": 1, "b": -1}  # at most one: a sharp or a flat
 
@@ -55,3 +74,35 @@ def parse_time_signature(text: str) -> tuple[int, int]:
     if not sep or not 1 <= n <= 32 or d not in (1, 2, 4, 8, 16, 32):
         raise ConfigError(f"a time signature looks like 4/4 or 6/8, not {text!r}")
     return n, d
+
+
+def bar_metre(text: str) -> tuple[int, int]:
+    """``"6/8"`` -> ``(6, 8)`` for a metre the bar grid holds (:data:`TIME_SIGNATURES`). Raises
+    :class:`ConfigError` naming them."""
+    metre = parse_time_signature(text)
+    if metre not in TIME_SIGNATURES:
+        known = ", ".join(f"{n}/{d}" for n, d in TIME_SIGNATURES)
+        raise ConfigError(f"the bar grid holds the time signatures {known}; not {text}")
+    return metre
+
+
+class Metred:
+    """What a config or a piece with ``bpm`` and ``time_signature`` (text) knows of its bars: the metre,
+    a bar's seconds and its ticks at :data:`TICKS_PER_QUARTER`. A mixin of frozen dataclasses."""
+
+    bpm: float
+    time_signature: str
+
+    @property
+    def metre(self) -> tuple[int, int]:
+        return parse_time_signature(self.time_signature)
+
+    @property
+    def bar_seconds(self) -> float:
+        num, den = self.metre
+        return num * 4 / den * 60.0 / self.bpm
+
+    @property
+    def bar_ticks(self) -> int:
+        num, den = self.metre
+        return TICKS_PER_QUARTER * 4 * num // den

@@ -11,7 +11,9 @@ excluded), ``off`` (a value allowed outside the range, e.g. 0 for "not set"), ``
 error says it), ``flag`` (default ``--field-name``), ``default_text`` (what the CLI says the default is
 where it is not the field's own, e.g. "all"), ``choices``, ``parse`` (the name of a text parser in
 :data:`overworld.generation.surface.PARSERS`: "instruments", "budget", "levels"), ``step`` (the page's
-number step), ``cli``/``studio`` False (set by the program, not a flag or a widget).
+number step), ``cli``/``studio`` False (set by the program, not a flag or a widget), ``refused`` (a
+grammar-level control: the one-line error of a tokenizer whose grammar cannot keep it, ``{name}`` the
+tokenizer's; :func:`overworld.tokenizers.base.refuse_controls`).
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """:class:`SampleConfig`, one generation call's settings: the filters' (:data:`~overworld.config.filters.
 FILTERS`, first, in registry order) and the grammar's controls, each a field declared once with
-:func:`~overworld.config.fields.control`."""
+:func:`~overworld.config.fields.control`. A grammar-level control that some grammars cannot keep says how
+they refuse it (``refused``: the one-line error, ``{name}`` the tokenizer's), and
+:func:`overworld.tokenizers.base.refuse_controls` refuses it wherever a grammar does not declare it kept."""
 
 from __future__ import annotations
 
@@ -25,6 +27,9 @@ FilterSettings.__doc__ = "The settings of the sampling filters (:data:`overworld
 _INSTRUMENTS = (
     "allowed instruments: GM numbers, GM names, 'drums', presets nes/square/triangle/noise (nes = 80 Lead 1 "
     "square, 81 Lead 2 sawtooth, 38 Synth Bass 1, drums)"
+)
+_INSTRUMENTS_REFUSED = (
+    "instruments can only be restricted with the bar or performance tokenizer or MidiTok's without BPE"
 )
 _GRID = (
     "keep every onset on a grid of N even steps a beat at --bpm from the primer's start (4: sixteenths, 12: "
@@ -51,9 +56,12 @@ class SampleConfig(FilterSettings):
         "distinct instruments in one piece at most, or a range like 4-9 that each piece draws its own "
         "budget from; 0: no limit",
         parse="budget",
+        refused=_INSTRUMENTS_REFUSED,
     )
     # allowed instrument ids (GM program 0-127, 128 drums); empty: all
-    instruments: tuple[int, ...] = control((), _INSTRUMENTS, parse="instruments", default_text="all")
+    instruments: tuple[int, ...] = control(
+        (), _INSTRUMENTS, parse="instruments", default_text="all", refused=_INSTRUMENTS_REFUSED
+    )
     bpm: float = control(
         0.0,
         "the tempo (performance tokens: of the grid onsets keep to)",
@@ -63,15 +71,26 @@ class SampleConfig(FilterSettings):
         what="0 (not set) or between 10 and 1000",
         default_text="not set",
     )
-    grid: int = control(0, _GRID, low=0, high=96, what="between 0 (free timing) and 96 steps a beat")
+    grid: int = control(
+        0,
+        _GRID,
+        low=0,
+        high=96,
+        what="between 0 (free timing) and 96 steps a beat",
+        refused="a beat grid is for the bar and performance tokenizers; {name}'s timing is its own",
+    )
     key: str = control(
         "",
         "pitched notes only in this key: 'D minor', 'F# dorian', 'Bb' (major), 'A minor pentatonic'...; "
         "drums untouched",
         default_text="any pitch",
+        refused="a key is for the bar and performance tokenizers; {name} cannot keep one",
     )
     time_signature: str = control(
-        "", "bar tokens: every bar in this metre, e.g. 3/4 or 6/8", default_text="the model's choice"
+        "",
+        "bar tokens: every bar in this metre, e.g. 3/4 or 6/8",
+        default_text="the model's choice",
+        refused="a time signature needs the bar tokenizer; {name} has no bars",
     )
     steady: bool = control(
         False,

@@ -2,7 +2,9 @@
 MidiTok's schemes, all behind one interface (:class:`Tokenizer`), each owning its grammar.
 
 Adding a tokenizer is one module in this folder (a :class:`Tokenizer` subclass whose ``grammar()`` builds
-its sampling constraints) plus one line in :data:`TOKENIZERS`.
+its sampling constraints) plus one line in :data:`TOKENIZERS`. What writing bar by bar needs (infilling,
+loops, composition, live play) is a declared protocol, :class:`~overworld.tokenizers.abilities.BarAbilities`,
+which callers ask for with :func:`bars_of`; a tokenizer that does not declare it is refused there.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from overworld.errors import ConfigError
+from overworld.tokenizers.abilities import BarAbilities, bars_of
 from overworld.tokenizers.base import Tokenizer
 
 __all__ = [
@@ -20,7 +23,10 @@ __all__ = [
     "OPTION_LIMITS",
     "TOKENIZERS",
     "TOKENIZER_NAMES",
+    "BarAbilities",
     "Tokenizer",
+    "bar_grid",
+    "bars_of",
     "check_options",
     "load_tokenizer",
     "make_tokenizer",
@@ -70,6 +76,12 @@ def _entry(name: str, what: str = "tokenizer") -> Entry:
 def make_tokenizer(name: str = "bars", **options: Any) -> Tokenizer:
     """A fresh tokenizer by name (see :data:`TOKENIZERS`)."""
     return _entry(name).build(name, **options)
+
+
+def bar_grid() -> BarAbilities:
+    """The default tokenizer's bar abilities without a model: to count a file's bars the way infilling
+    will before the model loads (a span outside the piece is one line, at once)."""
+    return bars_of(make_tokenizer(), "counting bars")
 
 
 # a tokenizer.json is a few kB (MidiTok with a learned BPE vocabulary: a few MB); parsing takes several

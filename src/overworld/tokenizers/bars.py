@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from overworld.midi.gm import DRUMS, instrument_name
+from overworld.tokenizers.abilities import BarAbilities
 from overworld.tokenizers.bars_layout import (  # the layout lives there; re-exported here
     _I64,
     _TEMPO_RATIO,
@@ -83,13 +84,23 @@ __all__ = [
 L = Layout
 
 
-class BarTokenizer(Tokenizer):
-    """Bars of per-instrument parts with one-token repeats (vocabulary 483); see the module docstring."""
+class BarTokenizer(Tokenizer, BarAbilities):
+    """Bars of per-instrument parts with one-token repeats (vocabulary 483); see the module docstring.
+    It declares the bar abilities (:class:`~overworld.tokenizers.abilities.BarAbilities`) that infilling,
+    loops, intensity, composition and live play ask for."""
 
     name = "bars"
-    can_infill = True
-    arranges = True  # its pieces have arrangement plans (overworld.tokenizers.bars_plan) a grammar follows
+    layout = Layout
+    velocity_bin = VELOCITY_BIN
+    repeat_reach = N_REPEATS
     steps_per_quarter = STEPS_PER_QUARTER
+
+    @property
+    def note_end(self) -> int:
+        """The grammar's kind after a note's last token, its ``DUR`` (its tables load torch: lazily)."""
+        from overworld.tokenizers.bars_kinds import DUR
+
+        return DUR
 
     vocab_size = property(lambda self: L.SIZE)  # type: ignore[assignment]
     pad_id = property(lambda self: L.PAD)  # type: ignore[assignment]
@@ -204,17 +215,11 @@ class BarTokenizer(Tokenizer):
     # ---------------------------------------------------------------------------------------- sampling
     def grammar(self, batch_size: int, config: Any, *, budgets: Any, max_seconds: float | None = None,
                 max_bars: int | None = None, device: Any) -> Any:  # fmt: skip
-        """:class:`~overworld.tokenizers.bars_grammar.BarGrammar` with every control."""
-        from overworld.theory import parse_key, parse_time_signature
+        """:class:`~overworld.tokenizers.bars_grammar.BarGrammar`, which reads every control of ``config``."""
         from overworld.tokenizers.bars_grammar import BarGrammar
 
-        key = parse_key(config.key) if config.key else None
-        metre = parse_time_signature(config.time_signature) if config.time_signature else None
-        return BarGrammar(self, batch_size, max_polyphony=config.max_polyphony,
-                          max_note_seconds=config.max_note_seconds, instruments=config.instruments,
-                          max_instruments=budgets, bpm=config.bpm, grid=config.grid,
-                          max_seconds=max_seconds, max_bars=max_bars, key=key, time_signature=metre,
-                          steady=config.steady, device=device)  # fmt: skip
+        return BarGrammar(self, batch_size, config, budgets=budgets, max_seconds=max_seconds, max_bars=max_bars,
+                          device=device)  # fmt: skip
 
     def primer_slice(self, ids: np.ndarray, seconds: float, rng: np.random.Generator) -> np.ndarray:
         """About ``seconds`` of whole bars from a random bar line, standing alone (see :meth:`tail`)."""
@@ -242,6 +247,31 @@ class BarTokenizer(Tokenizer):
         from overworld.tokenizers.bars_infill import infill_context
 
         return infill_context(self, ids, first, end, length)
+
+    def bar_starts(self, ids: Any) -> np.ndarray:
+        """See :func:`overworld.tokenizers.bars_infill.bar_starts`."""
+        from overworld.tokenizers.bars_infill import bar_starts
+
+        return bar_starts(ids)
+
+    def past_bars(self, ids: np.ndarray, starts: np.ndarray, first: int, budget: int) -> list[int]:
+        """See :func:`overworld.tokenizers.bars_infill.past_bars`."""
+        from overworld.tokenizers.bars_infill import past_bars
+
+        return past_bars(ids, starts, first, budget)
+
+    # ------------------------------------------------------------------------------ arrangement plans
+    def plan_of(self, ids: np.ndarray, source: str = "") -> Any:
+        """See :func:`overworld.tokenizers.bars_plan.plan_of`."""
+        from overworld.tokenizers.bars_plan import plan_of
+
+        return plan_of(ids, source=source)
+
+    def read_plan(self, data: dict[str, Any]) -> Any:
+        """See :meth:`overworld.tokenizers.bars_plan.Plan.from_dict`."""
+        from overworld.tokenizers.bars_plan import Plan
+
+        return Plan.from_dict(data)
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": self.name, "vocab_size": L.SIZE}

@@ -32,8 +32,10 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from overworld.config import SampleConfig
 from overworld.errors import ConfigError
 from overworld.midi.gm import DRUMS, N_INSTRUMENTS
+from overworld.theory import bar_metre, parse_key
 from overworld.tokenizers.bars_ahead import AheadMixin
 from overworld.tokenizers.bars_kinds import (
     BAR,
@@ -79,11 +81,8 @@ def _rows(mask: Tensor, rows: Tensor | None) -> Tensor:
     return mask if rows is None else mask & rows[:, None]
 
 
-def _check(time_signature: tuple[int, int] | None, grid: int) -> None:
-    """A metre the bar tokens write and a grid that divides their 12 steps a beat, else a one-line error."""
-    if time_signature is not None and time_signature not in TIME_SIGNATURES:
-        known = ", ".join(f"{n}/{d}" for n, d in TIME_SIGNATURES)
-        raise ConfigError(f"the bar tokenizer writes {known}; not {time_signature[0]}/{time_signature[1]}")
+def _check(grid: int) -> None:
+    """A grid that divides the bar tokens' 12 steps a beat, else a one-line error."""
     if grid and STEPS_PER_QUARTER % grid:
         raise ConfigError(f"the bar tokenizer's grid is 12 steps a beat: --grid must divide 12, not {grid}")
 
@@ -98,36 +97,35 @@ class BarGrammar(AheadMixin, BudgetMixin):
         self,
         tokenizer: object,
         batch_size: int,
+        config: SampleConfig | None = None,
         *,
-        max_polyphony: int = 16,
-        max_note_seconds: float = 8.0,
-        instruments: tuple[int, ...] = (),
-        max_instruments: int | Tensor = 0,
-        bpm: float = 0.0,
-        grid: int = 0,
+        budgets: int | Tensor = 0,
         max_seconds: float | None = None,
         max_bars: int | None = None,
-        key: frozenset[int] | None = None,
-        time_signature: tuple[int, int] | None = None,
-        steady: bool = False,
         device: torch.device | str = "cpu",
     ) -> None:
-        _check(time_signature, grid)
+        """Rows under ``config``'s grammar-level controls (default: :class:`SampleConfig`'s), ``budgets``
+        (each row's instrument budget, 0 none) and a length in ``max_seconds`` or ``max_bars``."""
+        config = config or SampleConfig()
+        _check(config.grid)
+        key = parse_key(config.key) if config.key else None
+        time_signature = bar_metre(config.time_signature) if config.time_signature else None
+        grid, bpm, instruments = config.grid, config.bpm, config.instruments
         self.tokenizer = tokenizer
         self.device = dev = torch.device(device)
         b = batch_size
         self.kind_of = kind_table().to(dev)
-        self.max_polyphony = int(max_polyphony)
-        self.max_note_seconds = float(max_note_seconds)
+        self.max_polyphony = int(config.max_polyphony)
+        self.max_note_seconds = float(config.max_note_seconds)
         self.grid_step = STEPS_PER_QUARTER // grid if grid else 1
         self.tempo_only = tempo_bin(bpm) if bpm > 0 else -1
         self.max_seconds, self.max_bars = max_seconds, max_bars
-        self.steady = bool(steady)  # metre and tempo only in the first bar
+        self.steady = bool(config.steady)  # metre and tempo only in the first bar
         self.allowed_instruments = torch.ones(N_INSTRUMENTS, dtype=torch.bool, device=dev)
         if instruments:
             self.allowed_instruments[:] = False
             self.allowed_instruments[list(instruments)] = True
-        self.budget = torch.as_tensor(max_instruments, device=dev).long().expand(b)
+        self.budget = torch.as_tensor(budgets, device=dev).long().expand(b)
         self.used = torch.zeros(b, N_INSTRUMENTS, dtype=torch.bool, device=dev)
         self.rows = torch.arange(b, device=dev)
         self.bar_lengths = torch.tensor([bar_steps(*s) for s in TIME_SIGNATURES], device=dev)

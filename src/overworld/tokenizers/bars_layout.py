@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from overworld.midi.gm import DRUMS, N_INSTRUMENTS
+from overworld.theory import TIME_SIGNATURES  # the metres, written once (the controls check them)
 
 __all__ = [
     "DURATIONS",
@@ -36,10 +37,6 @@ __all__ = [
 _I64 = np.int64
 
 STEPS_PER_QUARTER = 12
-TIME_SIGNATURES: tuple[tuple[int, int], ...] = (
-    (4, 4), (3, 4), (2, 4), (5, 4), (6, 4), (7, 4), (8, 4), (2, 2), (3, 2),
-    (3, 8), (5, 8), (6, 8), (7, 8), (9, 8), (12, 8),
-)  # fmt: skip
 DURATIONS: tuple[int, ...] = (
     1,
     2,

@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -72,6 +72,7 @@ class Plan:
     source: str = ""
     grids: tuple[tuple[int, int], ...] = ()  # (instrument, grid steps its onsets keep to: 3 sixteenths...)
     notes: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    MAX_BARS: ClassVar[int] = MAX_PLAN_BARS  # the longest plan (a piece's first bars)
 
     def __post_init__(self) -> None:
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 import json
+from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,32 +22,18 @@ __all__ = ["Tokenizer", "refuse_controls"]
 
 
 def refuse_controls(
-    name: str,
-    config: SampleConfig,
-    *,
-    instruments: bool = True,
-    grid: bool = True,
-    key: bool = True,
-    max_bars: int | None = None,
+    name: str, config: SampleConfig, keeps: Collection[str] = (), *, max_bars: int | None = None
 ) -> None:
-    """Raise :class:`ConfigError` for a control that tokenizer ``name`` cannot keep: ``instruments`` (an
-    instrument set or budget), ``grid`` (a beat grid), ``key``, a time signature (only bar tokens keep
-    one) or a length in bars."""
+    """Raise :class:`ConfigError` for a control that tokenizer ``name``'s grammar cannot keep: a field of
+    ``config`` that declares how it is ``refused`` (an instrument set or budget, a beat grid, a key, a
+    time signature...), set, and not in ``keeps`` (the grammar's ``KEEPS``), or a length in bars."""
+    import dataclasses
+
     from overworld.errors import ConfigError
 
-    if key and config.key:
-        raise ConfigError(f"a key is for the bar and performance tokenizers; {name} cannot keep one")
-    if config.time_signature:
-        raise ConfigError(f"a time signature needs the bar tokenizer; {name} has no bars")
-
-    if instruments and (config.instruments or config.max_instruments):
-        raise ConfigError(
-            "instruments can only be restricted with the bar or performance tokenizer or MidiTok's without BPE"
-        )
-    if grid and config.grid:
-        raise ConfigError(
-            f"a beat grid is for the bar and performance tokenizers; {name}'s timing is its own"
-        )
+    for f in dataclasses.fields(config):
+        if "refused" in f.metadata and f.name not in keeps and getattr(config, f.name):
+            raise ConfigError(f.metadata["refused"].format(name=name))
     if max_bars is not None:
         raise ConfigError(f"a length in bars needs the bar tokenizer; {name} has no bars, ask for seconds")
 
@@ -123,8 +110,17 @@ class Tokenizer(abc.ABC):
         default takes the opening ~50 tokens a second."""
         return ids[: max(16, int(seconds * 50))]
 
-    can_infill = False  # whether infill_example / infill_context are implemented
-    arranges = False  # whether its pieces have arrangement plans its grammar can follow (``follow(plans)``)
+    @property
+    def can_infill(self) -> bool:
+        """Whether it declares the bar abilities (:class:`~overworld.tokenizers.abilities.BarAbilities`):
+        infilling (``infill_example``, ``infill_context``), arrangement plans its grammar follows
+        (``follow(plans)``), loops and composition. Callers that need them ask
+        :func:`~overworld.tokenizers.abilities.bars_of`; this is for a yes or no (the studio, a model card)."""
+        from overworld.tokenizers.abilities import has_bars
+
+        return has_bars(self)
+
+    arranges = can_infill  # its pieces have arrangement plans its grammar can follow: the same ability
 
     def infill_example(self, piece: np.ndarray, rng: np.random.Generator, length: int) -> np.ndarray | None:
         """A training window of ``length + 1`` tokens that teaches filling a gap from both sides, or

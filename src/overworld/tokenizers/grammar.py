@@ -9,6 +9,12 @@ The grammar's clock is part of the protocol: which rows face a structural choice
 at the structure temperature), how much music each row has composed (``composed``, for progress), and
 which tokens are notes (``note_tokens``, what a filter of earlier tokens such as the repetition penalty
 looks at). Every grammar implements them; the sampler asks nothing else.
+
+A grammar is built from the sampling config whole (``Grammar(..., batch_size, config, *, budgets,
+max_seconds, max_bars, device)``) and reads the controls it keeps; a control that declares how it is
+refused, set and missing from the grammar's ``KEEPS``, is a one-line error before the grammar is built
+(:func:`overworld.tokenizers.base.refuse_controls`).
+What writing bar by bar needs beyond sampling is the other protocol, :mod:`overworld.tokenizers.abilities`.
 """
 
 from __future__ import annotations

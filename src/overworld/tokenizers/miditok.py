@@ -140,18 +140,9 @@ class MidiTokTokenizer(Tokenizer):
             )
         from overworld.tokenizers.miditok_grammar import MidiTokGrammar
 
-        refuse_controls(self.name, config, instruments=False, max_bars=max_bars)
-        return MidiTokGrammar(
-            self.inner,
-            batch_size,
-            instruments=config.instruments,
-            max_instruments=budgets,
-            max_polyphony=config.max_polyphony,
-            max_note_seconds=config.max_note_seconds,
-            max_seconds=max_seconds,
-            seconds_of=self.seconds,
-            device=device,
-        )
+        refuse_controls(self.name, config, MidiTokGrammar.KEEPS, max_bars=max_bars)
+        return MidiTokGrammar(self.inner, batch_size, config, budgets=budgets, max_seconds=max_seconds,
+                              seconds_of=self.seconds, device=device)  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
         with tempfile.TemporaryDirectory() as tmp:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from overworld.config import SampleConfig
 from overworld.errors import ConfigError
 from overworld.midi.gm import DRUMS, N_INSTRUMENTS
 from overworld.tokenizers.grammar import BudgetMixin, SecondsLimit, prime_rows
@@ -75,19 +76,26 @@ class MidiTokGrammar(BudgetMixin):
     the masks it implies. Raises :class:`ConfigError` for a BPE-trained tokenizer (its ids are merges of
     several tokens, which no type graph describes)."""
 
+    KEEPS = frozenset(
+        {"max_instruments", "instruments"}
+    )  # the refusable controls it keeps (the others are refused)
+
     def __init__(
         self,
         inner: object,
         batch_size: int,
+        config: SampleConfig | None = None,
         *,
-        instruments: tuple[int, ...] = (),
-        max_instruments: int | Tensor = 0,
-        max_polyphony: int = 16,
-        max_note_seconds: float = 8.0,
+        budgets: int | Tensor = 0,
         max_seconds: float | None = None,
         seconds_of: object = None,
         device: torch.device | str = "cpu",
     ) -> None:
+        """Rows under ``config``'s instrument, polyphony and note-length controls (default:
+        :class:`SampleConfig`'s), ``budgets`` (each row's instrument budget, 0 none) and ``max_seconds``
+        (measured by ``seconds_of(ids)``)."""
+        config = config or SampleConfig()
+        max_polyphony, max_note_seconds = config.max_polyphony, config.max_note_seconds
         if getattr(inner, "is_trained", False):
             raise ConfigError("the MidiTok grammar needs a tokenizer without BPE merges")
         if not 1 <= max_polyphony <= _SLOTS:
@@ -96,7 +104,7 @@ class MidiTokGrammar(BudgetMixin):
             raise ConfigError(f"max_note_seconds must be positive, not {max_note_seconds}")
         self.device = torch.device(device)
         index = self._read_vocab(inner)
-        self._start_state(index, batch_size, instruments, max_instruments, max_polyphony, max_note_seconds)
+        self._start_state(index, batch_size, config.instruments, budgets, max_polyphony, max_note_seconds)
         self.primer: list[int] = []
         self.limit = SecondsLimit(seconds_of, batch_size, max_seconds, self.pad, self.eos)
 

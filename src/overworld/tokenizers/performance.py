@@ -212,24 +212,13 @@ class PerformanceTokenizer(Tokenizer):
         max_bars: int | None = None,
         device: Any,
     ) -> Any:
-        """:class:`~overworld.tokenizers.performance_grammar.PerformanceGrammar` with every control."""
-        from overworld.theory import parse_key
+        """:class:`~overworld.tokenizers.performance_grammar.PerformanceGrammar`, which reads every control
+        of ``config`` but the metre and a length in bars (it has no bars)."""
         from overworld.tokenizers.base import refuse_controls
         from overworld.tokenizers.performance_grammar import PerformanceGrammar
 
-        refuse_controls(self.name, config, instruments=False, grid=False, key=False, max_bars=max_bars)
-        return PerformanceGrammar(
-            batch_size,
-            max_polyphony=config.max_polyphony,
-            max_note_seconds=config.max_note_seconds,
-            max_instruments=budgets,
-            bpm=config.bpm,
-            grid=config.grid,
-            instruments=config.instruments,
-            max_seconds=max_seconds,
-            key=parse_key(config.key) if config.key else None,
-            device=device,
-        )
+        refuse_controls(self.name, config, PerformanceGrammar.KEEPS, max_bars=max_bars)
+        return PerformanceGrammar(batch_size, config, budgets=budgets, max_seconds=max_seconds, device=device)
 
     def primer_slice(self, ids: np.ndarray, seconds: float, rng: np.random.Generator) -> np.ndarray:
         """``seconds`` of the piece from a random time shift, with the instrument and velocity in force."""

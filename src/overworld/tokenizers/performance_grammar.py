@@ -33,7 +33,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from overworld.config import SampleConfig
 from overworld.errors import ConfigError
+from overworld.theory import parse_key
 from overworld.tokenizers import vocab as V
 from overworld.tokenizers.grammar import BudgetMixin, prime_rows
 
@@ -88,20 +90,26 @@ def clean_primer(ids: list[int]) -> list[int]:
 class PerformanceGrammar(BudgetMixin):
     """The decoding state of ``batch_size`` performance-token sequences, and the masks it implies."""
 
+    KEEPS = frozenset(
+        {"max_instruments", "instruments", "grid", "key"}
+    )  # the refusable controls it keeps (the others are refused)
+
     def __init__(
         self,
         batch_size: int,
+        config: SampleConfig | None = None,
         *,
-        max_polyphony: int = 16,
-        max_note_seconds: float = 8.0,
-        instruments: tuple[int, ...] = (),
+        budgets: int | Tensor = 0,
         max_seconds: float | None = None,
-        max_instruments: int | Tensor = 0,
-        bpm: float = 0.0,
-        grid: int = 0,
-        key: frozenset[int] | None = None,
         device: torch.device | str = "cpu",
     ) -> None:
+        """Rows under ``config``'s grammar-level controls (default: :class:`SampleConfig`'s), ``budgets``
+        (each row's instrument budget, 0 none) and a length in ``max_seconds``."""
+        config = config or SampleConfig()
+        max_polyphony, max_note_seconds, bpm, grid = (
+            config.max_polyphony, config.max_note_seconds, config.bpm, config.grid
+        )  # fmt: skip
+        instruments, key = config.instruments, parse_key(config.key) if config.key else None
         if max_polyphony < 1:
             raise ConfigError(f"max_polyphony must be at least 1, not {max_polyphony}")
         if max_note_seconds < V.STEP_SECONDS:
@@ -129,7 +137,7 @@ class PerformanceGrammar(BudgetMixin):
         self.notes = torch.zeros(b, dtype=torch.long, device=self.device)  # NOTE_ONs since the start
         self.done = torch.zeros(b, dtype=torch.bool, device=self.device)
         self.last_kind = torch.zeros(b, dtype=torch.long, device=self.device)  # 1 INSTRUMENT, 2 VELOCITY
-        self.budget = torch.as_tensor(max_instruments, device=self.device).long().expand(b)  # 0: no limit
+        self.budget = torch.as_tensor(budgets, device=self.device).long().expand(b)  # 0: no limit
         self.used = torch.zeros(b, V.N_INSTRUMENTS, dtype=torch.bool, device=self.device)  # played a note
         self.primer: list[int] = []
         self.carry: list[int] = []
