@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from overworld.errors import ConfigError
-from overworld.tokenizers.bars_infill import bar_starts, past_bars
+from overworld.tokenizers.abilities import bars_of
 
 __all__ = ["Gap", "InfillReport", "held_out_gaps", "infill_likelihood", "token_bits"]
 
@@ -92,12 +92,13 @@ def held_out_gaps(
 ) -> tuple[list[Gap], int, int]:
     """The gaps of ``bars`` bars that :func:`infill_likelihood` scores in ``pieces`` for a window of
     ``length`` tokens; and how many pieces were used and how many were too short."""
+    tokenizer = bars_of(tokenizer, "infilling")
     gaps: list[Gap] = []
     used = skipped = 0
     for piece in pieces:
         ids = np.asarray(piece, dtype=np.int64)
         ids = ids[(ids != tokenizer.bos_id) & (ids != tokenizer.eos_id)]
-        starts = bar_starts(ids)
+        starts = tokenizer.bar_starts(ids)
         n = len(starts)
         if n < 3 * bars:
             skipped += 1
@@ -113,7 +114,9 @@ def held_out_gaps(
             notes = tokenizer.count_notes(ids[: starts[end]]) - tokenizer.count_notes(ids[: starts[first]])
             if notes == 0:
                 continue
-            past = past_bars(ids, starts, first, length - len(own) - 1)  # the longest past that fits
+            past = tokenizer.past_bars(
+                ids, starts, first, length - len(own) - 1
+            )  # the longest past that fits
             gaps.append(Gap(first, end, notes, past, own, context, gap))
     return gaps, used, skipped
 
@@ -133,8 +136,7 @@ def infill_likelihood(model: Any, pieces: list[np.ndarray], *, bars: int = 4) ->
     """Score every gap of ``bars`` bars of ``pieces`` (token ids of a prepared split) past-only and with
     the future; ``model`` is what :func:`~overworld.models.load_model` returns."""
     tokenizer, lm = model.tokenizer, model.model
-    if not getattr(tokenizer, "can_infill", False):
-        raise ConfigError(f"--infill needs a bar-token model; this one uses {tokenizer.name} tokens")
+    bars_of(tokenizer, "--infill")  # a one-line ConfigError before any work
     if not 1 <= bars <= 16:
         raise ConfigError(f"infill gaps are 1-16 bars, not {bars}")
     was_training = lm.training

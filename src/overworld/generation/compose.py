@@ -37,6 +37,8 @@ from overworld.generation.arrangement import Arrangement
 from overworld.generation.consoles import LINEUPS, lineup
 from overworld.generation.form import FORMS, parse_form, sections
 from overworld.generation.intensity import Intensity, with_intensity
+from overworld.theory import TICKS_PER_QUARTER, Metred, bar_metre
+from overworld.tokenizers.abilities import bars_of
 
 __all__ = ["KEYS", "MAX_BARS", "SETS", "ComposeConfig", "Composition", "compose"]
 
@@ -44,7 +46,7 @@ log = logging.getLogger(__name__)
 
 INTENSITY_INSTRUMENTS = 4  # a drawn plan for intensity levels has at least these: calm keeps 3 at most
 MAX_BARS = 128  # bars of one piece (intro, body and ending): a 16-bar loop takes seconds on a laptop CPU
-TPQ = 480  # the bar tokenizer decodes at 480 ticks a quarter
+TPQ = TICKS_PER_QUARTER  # the bar tokenizer decodes at 480 ticks a quarter
 # the keys --key auto draws from: the common keys of game music
 KEYS = (
     "C major",
@@ -96,7 +98,7 @@ def _synths() -> dict[str, str]:
 
 
 @dataclass(frozen=True)
-class ComposeConfig:
+class ComposeConfig(Metred):
     """What to compose and how to write it. ``bars`` None: the form's length (``form`` x ``section_bars``),
     else 16. ``key`` ``"auto"``: one of :data:`KEYS`, drawn from the seed. ``intensity`` empty: the model's
     own budgets; several levels: versions sharing their structure."""
@@ -160,13 +162,10 @@ class ComposeConfig:
 
     def __post_init__(self) -> None:
         from overworld.theory import parse_key
-        from overworld.tokenizers.bars import TIME_SIGNATURES
 
         if self.key != "auto":
             parse_key(self.key)
-        if self.metre not in TIME_SIGNATURES:
-            known = ", ".join(f"{n}/{d}" for n, d in TIME_SIGNATURES)
-            raise ConfigError(f"the bar grid holds the time signatures {known}; not {self.time_signature}")
+        bar_metre(self.time_signature)
         form = parse_form(self.form) if self.form else ""
         if form and self.bars is not None and self.bars != len(form) * self.section_bars:
             raise ConfigError(
@@ -192,12 +191,6 @@ class ComposeConfig:
                 raise ConfigError(f"{name} must be {what}, not {getattr(self, name)!r}")
 
     @property
-    def metre(self) -> tuple[int, int]:
-        from overworld.theory import parse_time_signature
-
-        return parse_time_signature(self.time_signature)
-
-    @property
     def letters(self) -> str:
         return parse_form(self.form) if self.form else "A"
 
@@ -214,7 +207,7 @@ class ComposeConfig:
 
 
 @dataclass(frozen=True)
-class Composition:
+class Composition(Metred):
     """One composed version: the score (ticks, one exact tempo and metre), its bars and where its parts
     and loop lie (bars 0-based, ends excluded), its key, intensity and seed."""
 
@@ -229,16 +222,6 @@ class Composition:
     intensity: float | None
     seed: int
     sampling: SampleConfig
-
-    @property
-    def bar_seconds(self) -> float:
-        num, den = (int(x) for x in self.time_signature.split("/"))
-        return num * 4 / den * 60.0 / self.bpm
-
-    @property
-    def bar_ticks(self) -> int:
-        num, den = (int(x) for x in self.time_signature.split("/"))
-        return TPQ * 4 * num // den
 
     def sample(self, bar: int, sample_rate: int) -> int:
         """The sample where bar ``bar`` (0-based) starts."""
@@ -289,12 +272,12 @@ class _Composer:
         following the piece's plan from its bar ``plan_bar`` (0-based, the intro's first)."""
         from overworld.generation.sampler import generate
 
-        tokenizer = self.model.tokenizer
+        tokenizer = bars_of(self.model.tokenizer, "compose")
         primer: list[int] = []
         if at_bar and piece.count():
             ids = np.asarray(tokenizer.encode(piece.closed(at_bar).score(*self.metre)), dtype=np.int64)
             budget = self.model.model.config.sequence_length // 2
-            starts = np.flatnonzero(ids == 3)  # BAR
+            starts = tokenizer.bar_starts(ids)
             first = next((b for b in range(len(starts)) if len(ids) - starts[b] <= budget), len(starts) - 1)
             primer = tokenizer.tail(ids, first)
         plans = None if self.plan is None else [self.plan.segment(plan_bar, bars)]
@@ -433,11 +416,7 @@ def compose(
     """Compose one piece (one :class:`Composition` per intensity level, sharing its structure) with a
     bar-token model (what :func:`~overworld.models.load_model` returns). ``sampling``: the settings to
     start from (default: the model's). Raises :class:`ConfigError` for a model that cannot write bars."""
-    if not getattr(model.tokenizer, "can_infill", False):
-        raise ConfigError(
-            f"compose needs a bar-token model (bars and infilling); this one uses "
-            f"{getattr(model.tokenizer, 'name', 'other')} tokens: train one with prepare --tokenizer bars"
-        )
+    bars_of(model.tokenizer, "compose")  # bars and infilling: a one-line ConfigError before any work
     say = progress or (lambda step: None)
     key = resolve_key(config.key, seed)
     settings = base_settings(model, config, key, sampling)

@@ -29,6 +29,7 @@ from overworld.config import SampleConfig
 from overworld.errors import ConfigError
 from overworld.generation.sampler import generate
 from overworld.midi.gm import DRUMS, instrument_name
+from overworld.tokenizers.abilities import BarAbilities, bars_of
 
 __all__ = ["SETS", "Infilled", "check_span", "infill", "line_up", "load_piece", "parse_bars", "write_take"]
 
@@ -78,13 +79,13 @@ def check_span(score: Any, bars: tuple[int, int] | str, piece_bars: int = 0) -> 
     """``(first, last, start tick, end tick)`` of ``bars`` in ``score``, checked against its bars (counted
     from its time signatures up to the bar of its last note, at least ``piece_bars``) without a model: a
     :class:`ConfigError` for a span outside the piece."""
-    from overworld.tokenizers.bars import BarTokenizer
+    from overworld.tokenizers import bar_grid
 
     first, last = parse_bars(bars) if isinstance(bars, str) else bars
-    count = len(BarTokenizer().bar_ticks(score, piece_bars))
+    count = len(bar_grid().bar_ticks(score, piece_bars))
     if last > count:
         raise ConfigError(f"bars {first}-{last} are outside the piece's {count} bars")
-    lines = BarTokenizer().bar_ticks(score, max(piece_bars, last + 1))
+    lines = bar_grid().bar_ticks(score, max(piece_bars, last + 1))
     return first, last, int(lines[first - 1]), int(lines[last])
 
 
@@ -113,9 +114,7 @@ def infill(
     ``piece_bars``: how many bars the piece lasts where its last ones are silent (a composed loop; a file
     counts up to the bar of its last note). Raises :class:`ConfigError` for a span outside the piece or a
     model that cannot infill."""
-    tokenizer = model.tokenizer
-    if not getattr(tokenizer, "can_infill", False):
-        raise ConfigError(f"infilling needs a bar-token model; this one uses {tokenizer.name} tokens")
+    tokenizer = bars_of(model.tokenizer, "infilling")
     first, last = parse_bars(bars) if isinstance(bars, str) else bars
     score = load_piece(source)
     ids, lines = tokenizer.encode_bars(score, piece_bars)
@@ -149,7 +148,7 @@ def _kept(score: Any, span: tuple[int, int], only: tuple[int, ...]) -> dict[int,
 
 
 def _new_notes(
-    score: Any, tokenizer: Any, gap: np.ndarray, span: tuple[int, int], only: tuple[int, ...]
+    score: Any, tokenizer: BarAbilities, gap: np.ndarray, span: tuple[int, int], only: tuple[int, ...]
 ) -> dict[int, np.ndarray]:
     """The notes ``gap`` writes, instrument -> rows ``(tick, duration, pitch, velocity)`` in ``score``'s
     ticks from the span's start; a note still sounding at the span's end is ended there, and none starts

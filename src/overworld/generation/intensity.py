@@ -36,12 +36,10 @@ from torch import Tensor
 from overworld.config import SampleConfig
 from overworld.errors import ConfigError
 from overworld.midi.gm import DRUMS
-from overworld.tokenizers.bars import VELOCITY_BIN, Layout
-from overworld.tokenizers.bars_grammar import DUR as NOTE_END  # the kind of token that ends a note
+from overworld.tokenizers.abilities import BarAbilities, bars_of
 
 __all__ = ["Intensity", "IntensityGrammar", "layer_levels", "with_intensity"]
 
-L = Layout
 DRUMS_FROM = 0.4  # the drum kit plays from this intensity on
 
 
@@ -150,8 +148,12 @@ class IntensityGrammar:
     ``notes[0]`` of them while anything else may come, nor before ``layers`` parts while another part may
     start. State, ``done`` and clocks are ``inner``'s."""
 
-    def __init__(self, inner: Any, bins: tuple[int, int], notes: tuple[int, int], layers: int = 0) -> None:
+    def __init__(
+        self, inner: Any, bars: BarAbilities, bins: tuple[int, int], notes: tuple[int, int], layers: int = 0
+    ) -> None:
         self.inner, self.notes, self.layers = inner, notes, layers
+        self.layout = L = bars.layout  # the ids of the kinds it counts
+        self.note_end = bars.note_end  # the inner grammar's kind after a note's last token
         vel = torch.arange(L.PITCH - L.VEL)
         self.refused = torch.zeros(L.SIZE, dtype=torch.bool)
         self.refused[L.VEL : L.PITCH] = (vel < bins[0]) | (vel > bins[1])
@@ -166,6 +168,7 @@ class IntensityGrammar:
         return getattr(self.inner, name)
 
     def update(self, tokens: Tensor) -> None:
+        L = self.layout
         tok = tokens.to(self.written.device).long()
         pitch = (tok >= L.PITCH) & (tok < L.DUR)
         self.written = torch.where(tok == L.BAR, 0, self.written + pitch.long())
@@ -174,6 +177,7 @@ class IntensityGrammar:
         self.inner.update(tokens)
 
     def allowed(self) -> Tensor:
+        L = self.layout
         ok = self.inner.allowed() & ~self.refused.to(self.written.device)[None, :]
         full = (self.written >= self.notes[1]) & (ok & self.ending[None, :].to(ok.device)).any(dim=1)
         ok[full] &= ~self.closing.to(ok.device)[None, :]
@@ -190,6 +194,7 @@ class IntensityGrammar:
         new note in this part once the bar's notes leave only two for each part still to come."""
         if not self.layers:  # nothing to require (a plan sets the layers): skip the work
             return
+        L = self.layout
         need = (self.layers - self.parts).clamp(min=0)  # (B,)
         tracks = ok[:, L.TRACK : L.REPEAT]  # (B, I)
         after = tracks.flip(1).long().cumsum(1).flip(1) - tracks.long()  # allowed instruments above each
@@ -197,7 +202,7 @@ class IntensityGrammar:
         narrow = (need > 0) & enough.any(dim=1)
         ok[narrow, L.TRACK : L.REPEAT] = enough[narrow]
         # near the bar's note cap, keep two notes for each part still missing: after a note, the next part
-        room = (self.written >= self.notes[1] - 2 * need) & (self.inner.last == NOTE_END)
+        room = (self.written >= self.notes[1] - 2 * need) & (self.inner.last == self.note_end)
         ok[narrow & room, L.POS : L.DUR] = False
         thin = (need > 0) & tracks.any(dim=1)
         ok[thin] &= ~self.ending.to(ok.device)[None, :]
@@ -206,7 +211,9 @@ class IntensityGrammar:
 class _IntensityTokenizer:
     """A bar tokenizer whose grammars keep to an intensity; everything else is the tokenizer's."""
 
-    def __init__(self, tokenizer: Any, bins: tuple[int, int], notes: tuple[int, int], layers: int) -> None:
+    def __init__(
+        self, tokenizer: BarAbilities, bins: tuple[int, int], notes: tuple[int, int], layers: int
+    ) -> None:
         self._tokenizer, self._bins, self._notes, self._layers = tokenizer, bins, notes, layers
 
     def __getattr__(self, name: str) -> Any:
@@ -214,7 +221,7 @@ class _IntensityTokenizer:
 
     def grammar(self, *args: Any, **kwargs: Any) -> IntensityGrammar:
         return IntensityGrammar(
-            self._tokenizer.grammar(*args, **kwargs), self._bins, self._notes, self._layers
+            self._tokenizer.grammar(*args, **kwargs), self._tokenizer, self._bins, self._notes, self._layers
         )
 
 
@@ -224,8 +231,9 @@ def with_intensity(model: Any, intensity: Intensity, *, planned: bool = False) -
     (:meth:`overworld.tokenizers.bars_plan.Plan.layers`) and a part the plan asks for must have room."""
     from types import SimpleNamespace
 
+    bars = bars_of(model.tokenizer, "an intensity")
     lo, hi = intensity.velocities
-    bins = (lo // VELOCITY_BIN, hi // VELOCITY_BIN)
+    bins = (lo // bars.velocity_bin, hi // bars.velocity_bin)
     notes, layers = ((0, 10**6), 0) if planned else (intensity.notes_per_bar, intensity.layers)
-    tokenizer = _IntensityTokenizer(model.tokenizer, bins, notes, layers)
+    tokenizer = _IntensityTokenizer(bars, bins, notes, layers)
     return SimpleNamespace(model=model.model, tokenizer=tokenizer, sampling=getattr(model, "sampling", None))

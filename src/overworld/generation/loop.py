@@ -28,11 +28,9 @@ import torch
 from overworld.config import SampleConfig
 from overworld.generation.arrangement import Arrangement
 from overworld.generation.infill import infill
-from overworld.tokenizers.bars import Layout
+from overworld.tokenizers.abilities import BarAbilities, bars_of
 
 __all__ = ["Transitions", "close_loop", "local_transitions", "loop_transitions"]
-
-L = Layout
 
 
 def close_loop(
@@ -80,9 +78,9 @@ class Transitions:
         return min(self.bars) <= self.seam <= max(self.bars) if self.bars else False
 
 
-def _written_out(tokenizer: Any, ids: np.ndarray, bar: int) -> list[int]:
+def _written_out(tokenizer: BarAbilities, ids: np.ndarray, bar: int) -> list[int]:
     """Bar ``bar`` (0-based) of ``ids`` with its repeats written out, without its metre and tempo."""
-    tail = tokenizer.tail(ids, bar)
+    tail, L = tokenizer.tail(ids, bar), tokenizer.layout
     ends = [i for i, t in enumerate(tail) if t == L.BAR]
     one = tail[: ends[1]] if len(ends) > 1 else tail
     return [t for t in one if not L.TIMESIG <= t < L.TRACK]
@@ -102,10 +100,10 @@ def _bar_nll(lm: Any, prefix: list[int], bar: list[int], window: int) -> np.ndar
 
 def loop_transitions(model: Any, piece: Arrangement, bars: int, metre: tuple[float, int, int]) -> Transitions:
     """Score the transitions of ``piece`` looped (see the module docstring)."""
-    tokenizer, lm = model.tokenizer, model.model
+    tokenizer, lm = bars_of(model.tokenizer, "scoring a loop"), model.model
     twice = piece.closed(bars).place(piece.closed(bars), bars)
     ids = np.asarray(tokenizer.encode(twice.score(*metre)), dtype=np.int64)
-    starts = np.flatnonzero(ids == L.BAR)
+    starts = tokenizer.bar_starts(ids)
     window = lm.config.sequence_length
     was = lm.training
     lm.eval()
@@ -129,7 +127,7 @@ def local_transitions(
     is a ``REPEAT``), for bars 2..N and for bar 1 after bar N (the seam). Every transition sees the same
     amount of music, and none is scored in a coding the model never trained on; an empty bar scores NaN
     and is left out of the range."""
-    tokenizer, lm = model.tokenizer, model.model
+    tokenizer, lm = bars_of(model.tokenizer, "scoring a loop"), model.model
     body = piece.closed(bars)
     context = min(context, bars)
     looped = body.place(body, bars).place(body, 2 * bars)
@@ -140,7 +138,7 @@ def local_transitions(
         for b in range(bars, 2 * bars):
             notes = body.bars(b - bars, b - bars + 1).count()
             ids = np.asarray(tokenizer.encode(looped.bars(b - context, b + 1).score(*metre)), dtype=np.int64)
-            starts = np.flatnonzero(ids == L.BAR)
+            starts = tokenizer.bar_starts(ids)
             if not notes or len(starts) <= context:
                 scores.append(float("nan"))
                 continue

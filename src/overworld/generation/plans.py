@@ -1,7 +1,8 @@
 """Where a piece's arrangement plan comes from: drawn from the plans of the model's training pieces
 (``plans.json`` beside the weights, written by :func:`write_plans`), or read from a piece the user names
-(``--like FILE.mid``). See :mod:`overworld.tokenizers.bars_plan` for what a plan is and how the grammar
-keeps to it.
+(``--like FILE.mid``), through the tokenizer's bar abilities (:func:`~overworld.tokenizers.abilities.bars_of`:
+``plan_of``, ``read_plan``). See :mod:`overworld.tokenizers.bars_plan` for what a plan is and how the
+grammar keeps to it.
 
 A drawn plan is a stretch of one training piece's plan, starting on a 4-bar line, going round to the
 piece's start when the piece is shorter than the music asked for; with a line-up (``--instruments``, a
@@ -13,13 +14,16 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from overworld.errors import ConfigError, DataError
 from overworld.midi.gm import DRUMS
-from overworld.tokenizers.bars_plan import MAX_PLAN_BARS, Plan, plan_of
+from overworld.tokenizers.abilities import bars_of
+
+if TYPE_CHECKING:
+    from overworld.tokenizers.bars_plan import Plan  # a type only: plans come through the abilities
 
 __all__ = ["PLANS_FILE", "draw_plans", "like_plan", "read_plans", "write_plans"]
 
@@ -36,9 +40,10 @@ def read_plans(model: Any) -> list[Plan]:
         return []
     if path.stat().st_size > MAX_PLANS_BYTES:
         raise DataError(f"{path} is over {MAX_PLANS_BYTES // 2**20} MB; not a plans file")
+    bars = bars_of(model.tokenizer, "arrangement plans")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return [Plan.from_dict(d) for d in data["plans"]]
+        return [bars.read_plan(d) for d in data["plans"]]
     except (ValueError, KeyError, TypeError, ConfigError) as exc:
         raise DataError(f"{path}: not a plans file ({exc})") from exc
 
@@ -47,8 +52,10 @@ def write_plans(prepared: str | Path, out: str | Path, split: str = "train") -> 
     """Write the plans of every piece of a prepared bar-token folder's ``split`` to ``out``; returns
     how many. Pieces with fewer than 4 bars are left out."""
     from overworld.data.shards import read_shard
+    from overworld.tokenizers import load_tokenizer
 
     folder = Path(prepared)
+    bars = bars_of(load_tokenizer(folder / "tokenizer.json"), "arrangement plans")
     tokens, index = read_shard(folder, split)
     files = [
         f for f in json.loads((folder / "manifest.json").read_text())["files"] if f.get("split") == split
@@ -57,7 +64,7 @@ def write_plans(prepared: str | Path, out: str | Path, split: str = "train") -> 
     plans = []
     for n, (start, end) in enumerate(zip(bounds[:-1], bounds[1:])):
         name = Path(files[n]["path"]).name if n < len(files) else f"piece {n}"
-        plan = plan_of(np.asarray(tokens[start:end]), source=name)
+        plan = bars.plan_of(np.asarray(tokens[start:end]), source=name)
         if plan is not None and len(plan.bars) >= PHRASE:
             plans.append(plan.to_dict())
     target = Path(out)
@@ -69,7 +76,7 @@ def write_plans(prepared: str | Path, out: str | Path, split: str = "train") -> 
 
 def _stretch(plan: Plan, bars: int | None, rng: np.random.Generator) -> Plan:
     """``bars`` bars of ``plan`` from a phrase line (the whole plan without a length)."""
-    want = min(bars or len(plan.bars), MAX_PLAN_BARS)
+    want = min(bars or len(plan.bars), plan.MAX_BARS)
     lines = range(0, max(1, len(plan.bars) - want + 1), PHRASE)
     return plan.segment(int(rng.choice(list(lines))), want)
 
@@ -104,9 +111,10 @@ def like_plan(model: Any, path: str | Path, bars: int | None = None, instruments
     is shorter), on ``instruments`` when given."""
     from overworld.midi import load_score
 
+    tokenizer = bars_of(model.tokenizer, "--like")
     score = load_score(path, ttype="tick")
-    plan = plan_of(model.tokenizer.encode(score), source=Path(path).name)
+    plan = tokenizer.plan_of(tokenizer.encode(score), source=Path(path).name)
     if plan is None:
         raise DataError(f"{path} has no bars with notes to take an arrangement from")
-    plan = plan.segment(0, min(bars or len(plan.bars), MAX_PLAN_BARS))
+    plan = plan.segment(0, min(bars or len(plan.bars), plan.MAX_BARS))
     return plan.remapped(instruments) if instruments else plan

@@ -21,6 +21,7 @@ from overworld.config import MAX_SEED, SampleConfig
 from overworld.errors import ConfigError
 from overworld.generation.arrangement import Arrangement
 from overworld.midi.gm import DRUMS
+from overworld.tokenizers.abilities import bars_of
 
 __all__ = [
     "MAX_STINGERS",
@@ -116,9 +117,10 @@ def _source(model: Any, source: Any, seed: int) -> tuple[Any, SampleConfig, list
     if isinstance(source, Composition):
         if source.intensity is not None:
             model = with_intensity(model, Intensity(source.intensity))
-        ids = np.asarray(model.tokenizer.encode(source.score), dtype=np.int64)
-        bars = model.tokenizer.bar_ticks(source.score)
-        return model, source.sampling, model.tokenizer.tail(ids, max(0, len(bars) - 2)) if len(ids) else []
+        tokenizer = bars_of(model.tokenizer, "stingers")
+        ids = np.asarray(tokenizer.encode(source.score), dtype=np.int64)
+        bars = tokenizer.bar_ticks(source.score)
+        return model, source.sampling, tokenizer.tail(ids, max(0, len(bars) - 2)) if len(ids) else []
     if isinstance(source, ComposeConfig):
         return model, base_settings(model, source, resolve_key(source.key, seed), None), []
     if isinstance(source, SampleConfig):
@@ -141,8 +143,7 @@ def stingers(
     from overworld.theory import parse_time_signature
 
     check_count(n)
-    if not getattr(model.tokenizer, "can_infill", False):
-        raise ConfigError("stingers need a bar-token model (prepare --tokenizer bars)")
+    bars_of(model.tokenizer, "stingers")  # a one-line ConfigError before any work
     if not bars or any(b not in (1, 2) for b in bars):
         raise ConfigError(f"a stinger is 1 or 2 bars, not {bars!r}")
     model, settings, primer = _source(model, source, seed)

@@ -9,7 +9,7 @@ intensity changes, so a change acts from the next bar while the model's context 
 stream composes every bar at one level, its full arrangement, and applies the intensity by layers as bars
 are handed out: :mod:`overworld.live.stream`.)
 
-Every bar is kept standing alone (:meth:`~overworld.tokenizers.bars.BarTokenizer.tail`: its repeats of
+Every bar is kept standing alone (:meth:`~overworld.tokenizers.abilities.BarAbilities.tail`: its repeats of
 earlier bars written out, its metre and tempo named), so it decodes by itself and the window can start at
 any bar.
 """
@@ -27,19 +27,20 @@ from overworld.config import SampleConfig
 from overworld.generation.controls import draw_budgets
 from overworld.generation.intensity import Intensity, with_intensity
 from overworld.generation.sampler import next_logits
-from overworld.tokenizers.bars import N_REPEATS, Layout
+from overworld.tokenizers import bar_grid
+from overworld.tokenizers.abilities import BarLayout, bars_of, has_bars
 
 __all__ = ["BarEngine"]
 
-L = Layout
 KEPT_BARS = 64  # bars remembered (rewinds and the window reach at most this far back)
 ENDLESS = 10**9  # the grammar's bar limit: never reached, so it never ends the piece
 PLAN_BARS = 128  # bars of the plan a grammar holds to (it is rebuilt long before they run out)
 
 
-def standalone(bars: list[list[int]]) -> list[int]:
+def standalone(bars: list[list[int]], layout: type[BarLayout] | None = None) -> list[int]:
     """Bars (each from its ``BAR``; the first names the metre and tempo) as one piece: the metre and
-    tempo named once, in its first bar."""
+    tempo named once, in its first bar. ``layout``: the tokens' (default: the bar tokenizer's)."""
+    L = layout or bar_grid().layout
     out: list[int] = []
     for i, bar in enumerate(bars):
         out.extend(bar if i == 0 else [t for t in bar if not L.TIMESIG <= t < L.TRACK])
@@ -49,7 +50,7 @@ def standalone(bars: list[list[int]]) -> list[int]:
 def _plan(model: Any, settings: SampleConfig, seed: int) -> Any:
     """One training piece's whole arrangement plan (on the line-up), when the settings follow plans and
     the model has them; the engine goes round it bar by bar (:mod:`overworld.generation.plans`)."""
-    if not settings.plan or not getattr(model.tokenizer, "arranges", False):
+    if not settings.plan or not has_bars(model.tokenizer):
         return None
     from overworld.generation.compose import INTENSITY_INSTRUMENTS
     from overworld.generation.plans import draw_plans, read_plans
@@ -64,6 +65,8 @@ class BarEngine:
 
     def __init__(self, model: Any, settings: SampleConfig, *, seed: int, context: int) -> None:
         self.model, self.settings = model, dataclasses.replace(settings, steady=True)
+        self.tokenizer = bars_of(model.tokenizer, "live music")
+        self.layout = self.tokenizer.layout
         self.plan = _plan(model, self.settings, seed)  # the arrangement the endless piece goes round
         self.lm = model.model
         self.context = max(64, min(int(context), self.lm.config.sequence_length - 1))
@@ -115,16 +118,13 @@ class BarEngine:
     def _window(self, budget: int) -> list[int]:
         """The last bars whose tokens fit in ``budget`` (at most 16 + 1, for repeats), as one piece
         whose repeats are found again, then the ``BAR`` of the next bar."""
-        size, start = 0, len(self.bars)
-        while (
-            start > 0 and len(self.bars) - start <= N_REPEATS and size + len(self.bars[start - 1]) <= budget
-        ):
+        size, start, reach, L = 0, len(self.bars), self.tokenizer.repeat_reach, self.layout
+        while start > 0 and len(self.bars) - start <= reach and size + len(self.bars[start - 1]) <= budget:
             start -= 1
             size += len(self.bars[start])
         if start == len(self.bars):
             return [L.BAR]
-        tokenizer = self.model.tokenizer
-        ids = tokenizer.tail(standalone(self.bars[start:]), 0)
+        ids = self.tokenizer.tail(standalone(self.bars[start:], L), 0)
         missing = len(self.bars) - start - ids.count(L.BAR)  # silent bars at the end
         return [*ids, *[L.BAR] * missing, L.BAR]
 
@@ -140,7 +140,7 @@ class BarEngine:
                 self.logits = self.lm.step(ids[:, begin : begin + chunk], self.cache)[:, -1]  # (1, V)
         self.fed = ids.shape[1]
         self.grammar = self._grammar(self.level, primer)
-        self.bar: list[int] = [L.BAR] if primer else []
+        self.bar: list[int] = [self.layout.BAR] if primer else []
         self.seen: list[int] = []  # the notes sampled since, -1 for other tokens (the filters' history)
         self.stale = False
 
@@ -173,8 +173,8 @@ class BarEngine:
                 if cancel():
                     return None
                 token = self._sample()
-                if token == L.BAR and self.bar:
-                    done, self.bar = self.bar, [L.BAR]
+                if token == self.layout.BAR and self.bar:
+                    done, self.bar = self.bar, [token]
                     self._feed(token)
                     return self._keep(done)
                 self.bar.append(token)
@@ -195,8 +195,8 @@ class BarEngine:
 
     def _keep(self, bar: list[int]) -> list[int]:
         """Remember ``bar`` standing alone (its repeats written out from the bars before it)."""
-        back = self.bars[-N_REPEATS:]
-        alone = self.model.tokenizer.tail(standalone([*back, bar]), len(back))
+        back = self.bars[-self.tokenizer.repeat_reach :]
+        alone = self.tokenizer.tail(standalone([*back, bar], self.layout), len(back))
         self.adopt(alone)
         self.stale = False
         return list(alone)

@@ -35,9 +35,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from overworld.errors import ConfigError, OverworldError
+from overworld.errors import OverworldError
 from overworld.generation.intensity import Intensity, layer_levels
 from overworld.live.bar import TPQ, Bar, LiveConfig
+from overworld.tokenizers.abilities import bars_of
 
 __all__ = ["LOOP_BARS", "TPQ", "Bar", "LiveConfig", "LiveMusic", "LiveStats"]
 
@@ -66,9 +67,7 @@ class LiveMusic:
     call :meth:`next`. See the module docstring."""
 
     def __init__(self, model: Any, config: LiveConfig | None = None, seed: int = 0) -> None:
-        if not getattr(model.tokenizer, "can_infill", False):
-            raise ConfigError(f"live music needs a bar-token model; this one uses "
-                              f"{getattr(model.tokenizer, 'name', 'other')} tokens")  # fmt: skip
+        bars_of(model.tokenizer, "live music")  # a one-line ConfigError before any work
         from overworld.generation.compose import resolve_key
 
         self.model, self.config, self.seed = model, config or LiveConfig(), int(seed)

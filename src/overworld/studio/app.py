@@ -47,7 +47,7 @@ def info(studio: Studio) -> dict[str, Any]:
     from overworld.generation.controls import INSTRUMENT_PRESETS
     from overworld.generation.form import FORMS
     from overworld.render.consoles import CONSOLES
-    from overworld.tokenizers.bars import TIME_SIGNATURES
+    from overworld.theory import TIME_SIGNATURES
 
     sampling = getattr(studio.model, "sampling", None)
     return {

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from overworld.config import SampleConfig
-from overworld.errors import ConfigError
 from overworld.studio.store import TakeStore
 from overworld.studio.takes import Take, bar_lines_of, write_free_piece, zip_folder
+from overworld.tokenizers.abilities import bars_of, has_bars
 
 __all__ = ["Progress", "Studio"]
 
@@ -57,7 +57,7 @@ class Studio:
     @property
     def can_bars(self) -> bool:
         """Whether the model writes bars: compose and regenerating bars need one."""
-        return bool(getattr(self.model.tokenizer, "can_infill", False))
+        return has_bars(self.model.tokenizer)
 
     @property
     def limitation(self) -> str:
@@ -71,9 +71,7 @@ class Studio:
         )
 
     def require_bars(self, what: str) -> None:
-        if not self.can_bars:
-            kind = getattr(self.model.tokenizer, "name", "other")
-            raise ConfigError(f"{what} needs a bar-token model; this one uses {kind} tokens")
+        bars_of(self.model.tokenizer, what)
 
     def sampling(self, changes: dict[str, Any], base: SampleConfig | None = None) -> SampleConfig:
         """``base`` (default: the model's recommended settings) with the page's changes, checked."""

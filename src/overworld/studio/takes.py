@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from overworld.config import SampleConfig, config_from_dict, config_to_dict
+from overworld.tokenizers.abilities import bars_of, has_bars
 
 __all__ = ["Take", "bar_lines_of", "take_from_record", "write_free_piece", "zip_folder"]
 
@@ -128,9 +129,9 @@ def bar_lines_of(score: Any, tokenizer: Any) -> tuple[float, ...]:
     tokenizer without bars."""
     import symusic
 
-    if not getattr(tokenizer, "can_infill", False) or not len(score.tracks):
+    if not has_bars(tokenizer) or not len(score.tracks):
         return ()
-    lines = [int(t) for t in tokenizer.bar_ticks(score)]
+    lines = [int(t) for t in bars_of(tokenizer, "bar lines").bar_ticks(score)]
     step = lines[-1] - lines[-2] if len(lines) > 1 else 4 * score.ticks_per_quarter
     lines.append(lines[-1] + step)
     probe = symusic.Score(score.ticks_per_quarter)  # the tempo map converts the ticks to seconds

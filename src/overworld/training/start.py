@@ -21,6 +21,7 @@ from overworld.data.shards import read_manifest
 from overworld.devices import pick_device
 from overworld.errors import ConfigError, DataError
 from overworld.tokenizers import Tokenizer
+from overworld.tokenizers.abilities import bars_of
 from overworld.training.checkpoint import TrainState, load_train_state, nonfinite, restore
 from overworld.training.distributed import Distributed, setup_distributed
 from overworld.training.metrics import Metrics
@@ -219,8 +220,8 @@ def _attach_data(run: Run) -> None:
     """Training windows (augmented) and validation windows, when the data has a validation split."""
     length, config = run.model_config.sequence_length, run.config
     augment = Augment(config.augment_transpose, config.augment_stretch)
-    if config.infill_rate and not run.tokenizer.can_infill:
-        raise ConfigError(f"--infill-rate needs a tokenizer that can infill (bars), not {run.tokenizer.name}")
+    if config.infill_rate:
+        bars_of(run.tokenizer, "--infill-rate")  # infilling windows need bars
     run.train_windows = TokenWindows(
         run.data, "train", length, augment=augment, tokenizer=run.tokenizer, infill_rate=config.infill_rate
     )
