@@ -1,6 +1,6 @@
-"""Every control is declared once (STYLE rule 19): the flags of generate, compose and infill, the studio's
-form and widgets and generation_config.json all come from the config fields, and agree on every field's
-name, default and range."""
+"""Every control is declared once (STYLE rule 19): the flags of generate, compose, infill and play, the
+studio's form and widgets and generation_config.json all come from the config fields, and agree on every
+field's name, default and range."""
 
 from __future__ import annotations
 
@@ -163,3 +163,66 @@ def test_generation_config_json_holds_every_field(tmp_path):
     assert config_from_dict(SampleConfig, data) == config
     with pytest.raises(ConfigError, match="unknown key 'top_q'"):
         config_from_dict(SampleConfig, {**data, "top_q": 1})
+
+
+def test_play_takes_every_live_control_with_its_default():
+    from overworld.live import LiveConfig
+
+    parser = _subparser("play")
+    actions = _actions(parser)
+    declared = list(controls(LiveConfig, where="cli"))
+    # the cache's size and the full arrangement's level are the program's, not flags
+    assert {f.name for f in dataclasses.fields(LiveConfig)} - {f.name for f in declared} == {
+        "context",
+        "full",
+    }
+    for f in dataclasses.fields(LiveConfig):
+        assert "help" in f.metadata, f.name  # every field is a declared control
+    for f in declared:
+        action = actions[f.name]
+        assert flag_of(f) in action.option_strings and action.default == f.default, f.name
+        assert f.metadata["help"] in action.help and "(default: " in action.help, f.name
+    assert LiveConfig(**from_args(LiveConfig, parser.parse_args([]))) == LiveConfig()
+    args = parser.parse_args(
+        ["--bpm", "90", "--time-signature", "6/8", "--instruments", "nes", "--ahead", "3"]
+    )
+    config = LiveConfig(**from_args(LiveConfig, args))
+    assert (config.bpm, config.metre, config.instruments, config.ahead) == (
+        90.0,
+        (6, 8),
+        (80, 81, 38, 128),
+        3,
+    )
+
+
+def test_play_refuses_what_the_live_config_refuses():
+    from overworld.live import LiveConfig
+
+    parser = _subparser("play")
+    ranged = [f for f in controls(LiveConfig, where="cli") if "low" in f.metadata]
+    assert {f.name for f in ranged} == {"bpm", "intensity", "ahead"}
+    for f in ranged:
+        value = _out_of_range(f)
+        args = parser.parse_args([flag_of(f), str(value)])
+        with pytest.raises(ConfigError, match=rf"^{f.name} must be {re.escape(f.metadata['what'])}"):
+            LiveConfig(**from_args(LiveConfig, args))
+    for field in ("context", "full"):  # not flags, still checked
+        meta = next(f for f in dataclasses.fields(LiveConfig) if f.name == field)
+        with pytest.raises(ConfigError, match=rf"^{field} must be "):
+            LiveConfig(**{field: _out_of_range(meta)})
+
+
+def test_compose_and_play_check_the_metre_once_and_share_the_bar_clock():
+    from overworld.live import LiveConfig
+    from overworld.theory import TIME_SIGNATURES, Metred
+
+    for config in (ComposeConfig, LiveConfig):
+        assert issubclass(config, Metred)
+        with pytest.raises(
+            ConfigError, match=r"the bar grid holds the time signatures 4/4, 3/4.*; not 5/16$"
+        ):
+            config(time_signature="5/16")
+        # 7/8 at 140 bpm: 3.5 quarters a bar, 1.5 s, 1680 ticks at 480 a quarter
+        assert config(time_signature="7/8", bpm=140.0).bar_seconds == pytest.approx(1.5)
+        assert config(time_signature="7/8", bpm=140.0).bar_ticks == 1680
+    assert len(TIME_SIGNATURES) == 15 and TIME_SIGNATURES[0] == (4, 4)

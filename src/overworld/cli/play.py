@@ -11,6 +11,8 @@ PACES = ("realtime", "fast")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    from overworld.generation.surface import add_arguments
+    from overworld.live.bar import LiveConfig
     from overworld.render import SYNTHS
 
     p = sub.add_parser(
@@ -26,18 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--model", default="default", help="a bar-token model directory (default: the bundled model)"
     )
     p.add_argument("--seed", type=int, help="random seed (default: random)")
-    p.add_argument("--bpm", type=float, default=120.0, help="tempo in quarter notes a minute (default: 120)")
-    p.add_argument("--time-signature", default="4/4", help="the metre: 4/4, 3/4, 6/8... (default: 4/4)")
-    p.add_argument(
-        "--key", default="auto", help="'D minor', 'F# dorian'... or auto: drawn from the seed (default: auto)"
-    )
-    p.add_argument(
-        "--intensity", type=float, default=0.5, help="0 (calm) to 1 (intense) at the start (default: 0.5)"
-    )
-    p.add_argument("--instruments", default="", help="the line-up, like 80,81,38,drums or nes (default: the "
-                   "instruments the model picks in one opening bar)")  # fmt: skip
-    p.add_argument("--ahead", type=int, default=6,
-                   help="bars kept composed ahead of playback; playback waits for them at the start (default: 6)")  # fmt: skip
+    add_arguments(p, LiveConfig)  # --bpm, --time-signature, --key, --intensity, --instruments, --ahead
     p.add_argument(
         "--minutes", type=float, help="stop after this many minutes of music (default: until q or Ctrl-C)"
     )
@@ -61,12 +52,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def _check(args: argparse.Namespace) -> tuple[object, object]:
     """The stream's config and a function that opens the sink, every setting checked (no model yet)."""
     from overworld.errors import ConfigError
-    from overworld.generation.controls import parse_instruments
+    from overworld.generation.surface import from_args
     from overworld.live import LiveConfig
     from overworld.live import sinks as S
 
-    config = LiveConfig(bpm=args.bpm, time_signature=args.time_signature, key=args.key, intensity=args.intensity,
-                        instruments=parse_instruments(args.instruments), ahead=args.ahead)  # fmt: skip
+    config = LiveConfig(**from_args(LiveConfig, args))
     if args.minutes is not None and not 0 < args.minutes <= 24 * 60:
         raise ConfigError(f"--minutes must be above 0 and at most a day (1440), not {args.minutes:g}")
     if args.pace == "fast" and (not args.out or args.minutes is None):

@@ -15,73 +15,80 @@ from typing import Any
 
 import numpy as np
 
+from overworld.config.fields import check_ranges, check_types, control
 from overworld.errors import ConfigError
 from overworld.generation.intensity import Intensity
+from overworld.theory import TICKS_PER_QUARTER, Metred, bar_metre
 
 __all__ = ["TPQ", "Bar", "LiveConfig"]
 
-TPQ = 480
+TPQ = TICKS_PER_QUARTER
+
+
+_LEVEL = "between 0 (calm) and 1 (intense)"
 
 
 @dataclass(frozen=True)
-class LiveConfig:
-    """The fixed settings of one live stream. ``key`` ``"auto"``: one of the common game keys drawn from
+class LiveConfig(Metred):
+    """The fixed settings of one live stream, each a control declared once (:func:`control`: the flags of
+    ``overworld play`` come from these fields). ``key`` ``"auto"``: one of the common game keys drawn from
     the seed. ``instruments`` empty: a line-up the model picks at the start. ``ahead``: bars kept
     composed beyond the last one handed out (6: composing may lag 4 bars behind before fewer than 2 are
     ready at a bar line; with 4, the 2-core machine under a load of 7.5 repeated 8 bars of 60, with 6
     none: docs/compose-for-games.md). ``full``: the intensity bars are composed at, whose layers every
-    lower intensity keeps some of."""
+    lower intensity keeps some of. ``metre``, ``bar_seconds`` and ``bar_ticks`` are :class:`Metred`'s, as
+    compose's are."""
 
-    bpm: float = 120.0
-    time_signature: str = "4/4"
-    key: str = "auto"
-    intensity: float = 0.5
-    instruments: tuple[int, ...] = ()
-    ahead: int = 6  # bars composed beyond the last one handed out
-    context: int = 512  # tokens of the model's cache before its window slides
-    full: float = 1.0  # the intensity of the full arrangement the bars are composed at
+    bpm: float = control(
+        120.0, "tempo in quarter notes a minute", low=20, high=400, what="a tempo between 20 and 400 bpm"
+    )
+    time_signature: str = control("4/4", "the metre: 4/4, 3/4, 6/8...")
+    key: str = control("auto", "'D minor', 'F# dorian'... or auto: drawn from the seed")
+    intensity: float = control(0.5, "0 (calm) to 1 (intense) at the start", low=0, high=1, what=_LEVEL)
+    instruments: tuple[int, ...] = control(
+        (),
+        "the line-up, like 80,81,38,drums or nes",
+        parse="instruments",
+        default_text="the instruments the model picks in one opening bar",
+    )
+    ahead: int = control(
+        6,
+        "bars kept composed ahead of playback; playback waits for them at the start",
+        low=1,
+        high=32,
+        what="between 1 and 32 bars",
+    )
+    context: int = control(
+        512,
+        "tokens of the model's cache before its window slides",
+        low=64,
+        high=8192,
+        what="between 64 and 8192 tokens",
+        cli=False,
+    )
+    full: float = control(
+        1.0, "the intensity of the full arrangement the bars are composed at", low=0, high=1, what=_LEVEL,
+        cli=False,
+    )  # fmt: skip
 
     def __post_init__(self) -> None:
         from overworld.theory import parse_key
-        from overworld.tokenizers.bars import TIME_SIGNATURES
 
+        check_types(self)
         if self.key != "auto":
             parse_key(self.key)
-        Intensity(self.intensity)
-        Intensity(self.full)
-        if self.metre not in TIME_SIGNATURES:
-            known = ", ".join(f"{n}/{d}" for n, d in TIME_SIGNATURES)
-            raise ConfigError(f"the bar grid holds the time signatures {known}; not {self.time_signature}")
-        checks = (
-            ("bpm", 20 <= self.bpm <= 400, "a tempo between 20 and 400 bpm"),
-            ("ahead", 1 <= self.ahead <= 32, "between 1 and 32 bars"),
-            ("context", 64 <= self.context <= 8192, "between 64 and 8192 tokens"),
-            ("instruments", all(type(i) is int and 0 <= i <= 128 for i in self.instruments),
-             "GM programs 0-127 or 128 (drums)"),
-        )  # fmt: skip
-        for name, ok, what in checks:
-            if not ok:
-                raise ConfigError(f"{name} must be {what}, not {getattr(self, name)!r}")
-
-    @property
-    def metre(self) -> tuple[int, int]:
-        from overworld.theory import parse_time_signature
-
-        return parse_time_signature(self.time_signature)
-
-    @property
-    def bar_seconds(self) -> float:
-        num, den = self.metre
-        return num * 4 / den * 60.0 / self.bpm
-
-    @property
-    def bar_ticks(self) -> int:
-        num, den = self.metre
-        return TPQ * 4 * num // den
+        bar_metre(self.time_signature)
+        check_ranges(self, prefix="")
+        if not isinstance(self.instruments, tuple) or any(
+            type(i) is not int or not 0 <= i <= 128 for i in self.instruments
+        ):
+            raise ConfigError(
+                f"instruments must be GM programs 0-127 or 128 (drums), not {self.instruments!r}"
+            )
 
 
 @dataclass(frozen=True)
-class Bar:
+class Bar(Metred):
     """One bar as handed out: ``notes`` per instrument (GM program, 128 drums) as ``(N, 4)`` int arrays
     (onset tick from this bar's line, duration, pitch, velocity) at 480 ticks a quarter, as heard at
     ``intensity``; a note may ring past the bar line. ``index`` and ``start`` (seconds from the stream's
@@ -107,11 +114,6 @@ class Bar:
     composed: int = -1
     fallback: bool = False
 
-    @property
-    def bar_ticks(self) -> int:
-        num, den = (int(x) for x in self.time_signature.split("/"))
-        return TPQ * 4 * num // den
-
     def sounding(self, level: float) -> tuple[int, ...]:
         """The instruments of this bar that sound at intensity ``level`` (their layer at or below it)."""
         return tuple(i for i in self.full if level >= self.layers.get(i, self.full_level))
@@ -131,5 +133,4 @@ class Bar:
         """This bar as a symusic score in ticks from tick 0, at its exact tempo and metre."""
         from overworld.generation.arrangement import Arrangement
 
-        num, den = (int(x) for x in self.time_signature.split("/"))
-        return Arrangement(TPQ, self.bar_ticks, dict(self.notes)).score(self.bpm, num, den)
+        return Arrangement(TPQ, self.bar_ticks, dict(self.notes)).score(self.bpm, *self.metre)
