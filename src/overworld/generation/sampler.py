@@ -245,11 +245,11 @@ def _sample(
                 logits = _masked(model.result(), view, config, seen[:, :t])  # (B, V)
                 token = torch.multinomial(torch.softmax(logits, dim=-1), 1, generator=generator).squeeze(1)
                 token = torch.where(done, torch.full_like(token, tokenizer.pad_id), token)  # (B,)
+                if t < length - 1:
+                    model.start(token[:, None])  # one incremental step, beside the bookkeeping and grammar
                 out[:, t] = token
                 seen[:, t] = torch.where(notes[token] & ~done, token, -1)
                 steps = t + 1
-                if t < length - 1:
-                    model.start(token[:, None])  # one incremental step, beside the grammar's update
                 grammar.update(token)
                 done |= grammar.done
                 if progress is not None:
