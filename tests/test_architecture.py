@@ -4,12 +4,16 @@ module imports from a layer above its own. Read from the source with ``ast`` (no
 is still a dependency). Imports under ``if TYPE_CHECKING:`` are left out: they are type hints, never run.
 
 The layer order lives in ``LAYERS`` below and, rendered by :func:`layers_table`, in docs/architecture.md;
-the last test keeps the two in step.
+a test keeps the two in step. Outside ``tokenizers/``, a module reaches a tokenizer only through its
+interfaces (STYLE.md rule 21): the registry (``overworld.tokenizers``), ``Tokenizer`` (``base``), the
+``Grammar`` protocol (``grammar``) and the declared bar abilities (``abilities``), never a tokenizer's own
+modules, so a new tokenizer changes nothing outside its folder.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,6 +42,19 @@ LAYERS: list[tuple[str, ...]] = [
 # Known upward imports still to remove: (importer, imported) -> why. Each must still exist (a fixed one is
 # taken off), and nothing else may go upward.
 KNOWN_UPWARD: dict[tuple[str, str], str] = {}
+
+# What a module outside tokenizers/ may import of it: the tokenizers' interfaces, not their implementations.
+TOKENIZER_INTERFACES = {
+    "overworld.tokenizers",
+    "overworld.tokenizers.abilities",
+    "overworld.tokenizers.base",
+    "overworld.tokenizers.grammar",
+}
+# Known reaches into a tokenizer's own modules still to remove: (importer, imported) -> why.
+KNOWN_REACHES: dict[tuple[str, str], str] = {
+    ("overworld.generation.primers", "overworld.tokenizers.vocab"): "GM constants (DRUMS, N_PITCHES) read "
+    "from the performance vocabulary, whose values midi.gm holds too; no bar or performance token is read",
+}
 
 # Known circles still to break, as the edges that close them: (importer, imported) -> why.
 KNOWN_CIRCLES: dict[tuple[str, str], str] = {}
@@ -162,6 +179,42 @@ def test_known_exceptions_still_exist():
     graph = import_graph()
     stale = [edge for edge in {**KNOWN_UPWARD, **KNOWN_CIRCLES} if edge[1] not in graph.get(edge[0], set())]
     assert stale == [], f"fixed, so take them off the known exceptions: {stale}"
+
+
+def reaches_into_tokenizers() -> list[tuple[str, str]]:
+    """``(importer, imported)`` for each import of a tokenizer's own module from outside ``tokenizers/``."""
+    return sorted(
+        (importer, imported)
+        for importer, deps in import_graph().items()
+        if not importer.startswith("overworld.tokenizers")
+        for imported in deps
+        if imported.startswith("overworld.tokenizers.") and imported not in TOKENIZER_INTERFACES
+    )
+
+
+def test_no_module_outside_tokenizers_reaches_into_a_tokenizer():
+    reaches = [edge for edge in reaches_into_tokenizers() if edge not in KNOWN_REACHES]
+    assert reaches == [], (
+        "import the bar tokenizer's abilities through overworld.tokenizers.abilities (bars_of), not its modules:\n"
+        + "\n".join(f"{a} imports {b}" for a, b in reaches)
+    )
+    stale = [edge for edge in KNOWN_REACHES if edge not in reaches_into_tokenizers()]
+    assert stale == [], f"fixed, so take them off KNOWN_REACHES: {stale}"
+
+
+def test_the_bar_abilities_are_asked_for_never_guessed():
+    # no hasattr/getattr on the abilities and no bare BAR id outside tokenizers/ (STYLE.md rule 21)
+    guesses = re.compile(r"""(getattr|hasattr)\([^)]*["'](can_infill|arranges)["']|ids == 3\b""")
+    found = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if "tokenizers" not in path.relative_to(PACKAGE).parts
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if guesses.search(line)
+    ]
+    assert found == [], "ask overworld.tokenizers.abilities.bars_of (or has_bars) instead: " + ", ".join(
+        found
+    )
 
 
 def test_the_docs_show_these_layers():
