@@ -136,8 +136,7 @@ def real_time(
 ) -> None:
     """Seconds of music per second of compute of a trained model (default: the bundled one) with its
     recommended settings, ``bars`` bars a piece, at each batch size; the milliseconds per token in all
-    and those of the model's one-token steps (on the sampler's worker thread where it overlaps them with the
-    grammar, :mod:`overworld.generation.stepper`, so the two may add up to more than the whole). The CPU
+    and those of the model's one-token steps (the rest is the grammar, filters, sampling). The CPU
     seconds (the process's, and the model steps' thread time) say how much of the wall clock was work on a
     busy machine."""
     from overworld.generation.pieces import compose_pieces

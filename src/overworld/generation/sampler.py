@@ -28,7 +28,6 @@ from overworld.devices import free_memory
 from overworld.errors import ConfigError
 from overworld.generation.controls import draw_budgets
 from overworld.generation.filters import apply_filters
-from overworld.generation.stepper import Stepper, overlaps
 from overworld.tokenizers import Tokenizer
 from overworld.tokenizers.grammar import Grammar
 
@@ -229,24 +228,18 @@ def _sample(
     lm.eval()
     steps = 0
     try:
-        with (
-            torch.inference_mode(),
-            Stepper(lm, lm.new_cache(num, device), background=overlaps(device)) as model,
-        ):
+        with torch.inference_mode():
             prefix = torch.tensor([tokenizer.bos_id, *primer], dtype=torch.long, device=device).expand(
                 num, -1
             )
+            cache = lm.new_cache(num, device)
             chunk = max(1, lm.config.sequence_length // 2)
             for begin in range(0, prefix.shape[1], chunk):
-                model.start(prefix[:, begin : begin + chunk])
-                model.result()  # (B, V): the first token's logits, after the last chunk
+                logits = lm.step(prefix[:, begin : begin + chunk], cache)[:, -1]  # (B, V)
             for t in range(length):
-                view = _grammar_view(grammar, config)  # while the model's step for this token runs
-                logits = _masked(model.result(), view, config, seen[:, :t])  # (B, V)
-                token = torch.multinomial(torch.softmax(logits, dim=-1), 1, generator=generator).squeeze(1)
-                token = torch.where(done, torch.full_like(token, tokenizer.pad_id), token)  # (B,)
-                if t < length - 1:
-                    model.start(token[:, None])  # one incremental step, beside the bookkeeping and grammar
+                probs = torch.softmax(next_logits(logits, grammar, config, seen[:, :t]), dim=-1)  # (B, V)
+                token = torch.multinomial(probs, 1, generator=generator).squeeze(1)  # (B,)
+                token = torch.where(done, torch.full_like(token, tokenizer.pad_id), token)
                 out[:, t] = token
                 seen[:, t] = torch.where(notes[token] & ~done, token, -1)
                 steps = t + 1
@@ -254,8 +247,9 @@ def _sample(
                 done |= grammar.done
                 if progress is not None:
                     progress(steps, out, done)
-                if bool(done.all()):
+                if bool(done.all()) or t == length - 1:
                     break
+                logits = lm.step(token[:, None], cache)[:, -1]  # (B, V): one incremental step
     finally:
         lm.train(was_training)
     return out, steps
@@ -313,35 +307,20 @@ def next_logits(
     temperature, the grammar's bias (a plan's variation guides), its mask, then the filters, which see
     ``history (B, t)``, the notes generated so far (-1 elsewhere). The sampler and the live engine both
     draw from these."""
-    return _masked(logits, _grammar_view(grammar, config), config, history)
-
-
-GrammarView = tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor]
-
-
-def _grammar_view(grammar: Grammar, config: SampleConfig) -> GrammarView:
-    """What the grammar says of the next token, which needs no logits (so the sampler asks it while the
-    model's step runs): the rows facing a structural choice ``(B,)`` when ``structure_temperature``
-    differs from ``temperature`` (else None), its bias ``(B, V)`` or None and its mask ``(B, V)``."""
-    t, s = config.temperature, config.structure_temperature
-    rows = grammar.structural() if s and s != t and t > 0 else None  # (B,) bool
-    return rows, grammar.bias(), grammar.allowed()
-
-
-def _masked(
-    logits: torch.Tensor, view: GrammarView, config: SampleConfig, history: torch.Tensor
-) -> torch.Tensor:
-    """``logits (B, V)`` as :func:`next_logits` returns them, from the grammar's ``view``: the rows facing a
-    structural choice scaled so that the temperature filter gives them ``structure_temperature``, the
-    bias added, the mask applied, then the filters."""
-    rows, bias, allowed = view
-    logits = logits.float()
-    if rows is not None:
-        logits = torch.where(
-            rows[:, None], logits * (config.temperature / config.structure_temperature), logits
-        )
+    logits = _structure_scaled(logits.float(), grammar, config)
+    bias = grammar.bias()  # (B, V) or None
     logits = logits if bias is None else logits + bias
-    return apply_filters(logits.masked_fill(~allowed, float("-inf")), config, history)
+    return apply_filters(logits.masked_fill(~grammar.allowed(), float("-inf")), config, history)
+
+
+def _structure_scaled(logits: torch.Tensor, grammar: Grammar, config: SampleConfig) -> torch.Tensor:
+    """``logits (B, V)`` of the rows whose next token is a structural choice (the grammar's
+    ``structural()``) scaled so that the temperature filter gives them ``structure_temperature``."""
+    t, s = config.temperature, config.structure_temperature
+    if not s or s == t or t <= 0:
+        return logits
+    rows = grammar.structural()  # (B,) bool
+    return torch.where(rows[:, None], logits * (t / s), logits)
 
 
 def _piece(ids: torch.Tensor, pad: int, eos: int) -> np.ndarray:
