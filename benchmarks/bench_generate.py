@@ -167,9 +167,10 @@ def real_time(
 
 
 def side_by_side(args: argparse.Namespace) -> None:
-    """The real-time table of this checkout and of the package at ``--baseline`` (its ``src``, e.g. a
-    ``git worktree add /tmp/old <commit>``), each in a fresh process, ``--rounds`` times interleaved, so
-    both meet the same load; the median ratio of each pair is printed last."""
+    """The real-time table of this checkout (or the package at ``--candidate``) and of the package at
+    ``--baseline`` (a ``src`` folder, e.g. of ``git worktree add /tmp/old <commit>``), each in a fresh
+    process, ``--rounds`` times interleaved (each first in every other round), so both meet the same load;
+    the median ratio of the pairs is printed last."""
     import re
     import statistics
     import subprocess
@@ -181,8 +182,9 @@ def side_by_side(args: argparse.Namespace) -> None:
     ratios = []
     for round_ in range(args.rounds):
         found = {}
-        for label, path in (("baseline", args.baseline), ("this", None)):
-            env = dict(os.environ, BENCH_LABEL=f"{label}")
+        ways = [("baseline", args.baseline), ("this", args.candidate)]
+        for label, path in ways if round_ % 2 == 0 else ways[::-1]:  # each goes first in every other round
+            env = dict(os.environ, BENCH_LABEL=label)
             if path:
                 env["PYTHONPATH"] = path
             line = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout.strip()
