@@ -253,6 +253,8 @@ def _parser() -> argparse.ArgumentParser:
                         "3000)")  # fmt: skip
     parser.add_argument("--baseline", metavar="SRC",
                         help="also time the package at SRC (a worktree's src/), interleaved, side by side")  # fmt: skip
+    parser.add_argument("--candidate", metavar="SRC",
+                        help="with --baseline: time the package at SRC as 'this' (default: this checkout)")  # fmt: skip
     parser.add_argument(
         "--rounds", type=int, default=3, help="interleaved rounds with --baseline (default: 3)"
     )
