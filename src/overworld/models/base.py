@@ -42,18 +42,28 @@ class KeyValueBuffer:
 
     def append(self, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
         """New ``k, v (B, H, T, D)`` -> past + new ``(B, H, S, D)``, ``S = length + T``."""
-        begin = self.start + self.length
+        begin = self.reserve(k, v)
         end = begin + k.shape[2]
-        if self.keys is None or end > self.keys.shape[2]:
-            self._make_room(k, v)
-            begin, end = self.length, self.length + k.shape[2]
         self.keys[:, :, begin:end] = k  # (B, H, T, D)
         self.values[:, :, begin:end] = v  # (B, H, T, D)
         keys = self.keys[:, :, self.start : end]  # (B, H, S, D)
         values = self.values[:, :, self.start : end]  # (B, H, S, D)
+        self.advance(end)
+        return keys, values
+
+    def reserve(self, k: Tensor, v: Tensor) -> int:
+        """Room in the storage for ``k, v (B, H, T, D)`` (only their shapes count): where they go, after
+        the held past, which starts at ``start``; write them there, then :meth:`advance`."""
+        begin = self.start + self.length
+        if self.keys is None or begin + k.shape[2] > self.keys.shape[2]:
+            self._make_room(k, v)
+            begin = self.length
+        return begin
+
+    def advance(self, end: int) -> None:
+        """The positions up to ``end`` are written: hold the last ``keep`` of them."""
         self.start = max(self.start, end - self.keep)
         self.length = end - self.start
-        return keys, values
 
     def _make_room(self, k: Tensor, v: Tensor) -> None:
         """Move the held past to the front of the storage (a larger one if ``k`` would not fit)."""
@@ -90,6 +100,9 @@ class AttentionCache:
     # per layer, a function that decodes one new position in inference with the layer's weights bound,
     # ``(x (B, 1, C), layer's buffer, position) -> x (B, 1, C)`` (filled by the model's ``new_cache``)
     decoders: list[Callable[[Tensor, KeyValueBuffer, int], Tensor]] = field(default_factory=list)
+    # the whole model's one-token step as one call, ``(ids (B, 1), this cache) -> logits (B, 1, V)``, where
+    # the model has one (models/scripted.py); None: the model runs ``decoders`` one after the other
+    step: Callable[[Tensor, AttentionCache], Tensor] | None = None
 
     @property
     def length(self) -> int:

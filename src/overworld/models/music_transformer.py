@@ -23,6 +23,7 @@ from torch import Tensor, nn
 
 from overworld.config import ModelConfig
 from overworld.models.base import AttentionCache, KeyValueBuffer, LanguageModel, window_mask
+from overworld.models.scripted import rotary_step
 
 __all__ = ["Block", "MusicTransformer"]
 
@@ -115,6 +116,8 @@ class MusicTransformer(LanguageModel):
 
     def _decode(self, ids: Tensor, cache: AttentionCache) -> Tensor:
         """``_run`` for one new position per row in inference: ``ids (B, 1)`` -> logits ``(B, 1, V)``."""
+        if cache.step is not None:  # the same decoders as one scripted call (models/scripted.py)
+            return cache.step(ids, cache)  # (B, 1, V)
         position = cache.position
         x = F.embedding(ids, self.embedding.weight)  # (B, 1, C)
         for decode, past in zip(cache.decoders, cache.layers):
@@ -129,10 +132,11 @@ class MusicTransformer(LanguageModel):
 
     def new_cache(self, batch_size: int, device: torch.device | str | None = None) -> AttentionCache:
         """An empty key/value cache (each layer's storage is allocated by the first ``step``), with each
-        block's one-position decoder."""
+        block's one-position decoder and, for rotary attention, all of them as one scripted step."""
         keep = self.config.sequence_length - 1
         layers = [KeyValueBuffer(keep) for _ in self.blocks]
-        return AttentionCache(layers=layers, decoders=[block.decoder() for block in self.blocks])
+        decoders = [block.decoder() for block in self.blocks]
+        return AttentionCache(layers=layers, decoders=decoders, step=rotary_step(self))
 
     def step(self, ids: Tensor, cache: AttentionCache) -> Tensor:
         """Logits ``(B, T_new, V)`` for new ids; appends them to ``cache`` and slides its window."""
