@@ -62,7 +62,7 @@ def main(run: str) -> None:
     card["name"] = "overworld default: a Music Transformer of free game music on bar tokens"
     card["licence"] = (
         "trained on Freedoom's music (BSD-3-Clause), OpenTTD's OpenMSX (GPL-2.0) and the tracker "
-        "modules of Debian's game packages (GPL-2+, GPL-3+, GPL-2, LGPL-2.1, Zlib; see "
+        "modules of Debian's game packages (GPL-1+, GPL-2+, GPL-3+, GPL-2, GPL-2 or GPL-3, LGPL-2.1, Zlib; see "
         "data/tracker/dataset.json); check these before shipping what it composes in a product"
     )
     card["training"] = (
@@ -71,7 +71,10 @@ def main(run: str) -> None:
         "(configs/bars-infill-finetune.json: 450 steps at --infill-rate 0.5, 350 at 0.75, then, "
         "with AHEAD tokens for parts that come back after a gap, 2,000 at 0.5; then at 2,048-token "
         "windows 1,600 at 0.5, best checkpoint step 200, and 1,500 at 0.7 with AHEAD k and one "
-        "velocity per note, best checkpoint step 250); scripts/train_bundled.sh"
+        "velocity per note, best checkpoint step 250); then 600 steps on the 61 tracker modules of fetch "
+        "tracker (14 more: njam-data, circuslinux-data, penguin-command, ri-li-data) at --infill-rate 0.6, "
+        "best checkpoint step 200; arrangement plans from the 130 training pieces of the 47-module set "
+        "(chosen on the validation pieces); scripts/train_bundled.sh"
     )
     card.pop("pretrained_on", None)
     if Path(pretrained.path).resolve() != TARGET.resolve():  # refreshing the bundle keeps its training record
