@@ -125,3 +125,23 @@ def test_a_pitched_instruments_previous_pitch_is_lowered_by_the_restrike_correct
         counts[restrike] = [sum(x) for x in zip(*map(_restrikes, pieces))]
     assert counts[0.0][0] > 0 and counts[0.0][1] > 10  # a random model re-strikes among five pitches
     assert counts[50.0][0] == 0 and counts[50.0][1] > 10  # never with the correction, notes still written
+
+
+def test_the_bias_kept_between_tokens_is_the_one_built_afresh():
+    from overworld.tokenizers.bars_grammar import BarGrammar
+
+    grammar = BarGrammar(make_tokenizer("bars"), 1, SampleConfig(time_signature="4/4", steady=True))
+    grammar.follow([Plan((((33, 0), (DRUMS, 0)), ((33, -1), (DRUMS, 1))))])
+    ids = [L.BAR, L.TIMESIG, L.TEMPO + 10, *_notes(33, RIFF), *_notes(DRUMS, [(0, 36), (6, 38)]),
+           L.BAR, *_notes(33, ANSWER), L.TRACK + DRUMS, L.REPEAT + 0]  # fmt: skip
+    lowered = []
+    for tok in ids:
+        grammar.update(torch.tensor([tok]))
+        kept = grammar.bias().clone()
+        grammar.part_cache.clear()  # every cached value of the part built again from the state
+        assert torch.equal(kept, grammar.bias())
+        low = (kept[0, L.PITCH : L.DUR] < 0).nonzero().flatten().tolist()
+        lowered.append(low[0] if low else -1)
+    assert lowered[ids.index(L.PITCH + 43) + 1] == 43  # the previous pitch follows each note of a part
+    assert lowered[ids.index(L.PITCH + 50) + 1] == 50
+    assert lowered[-2:] == [-1, -1]  # drums are never lowered

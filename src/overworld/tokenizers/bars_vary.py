@@ -72,6 +72,8 @@ class PartMemory:
             self.count[self.rows[new], slot[new]] = 0
         if repeat:
             self._repeat(grammar, tok, live, slot, inst)
+        if pitch:  # a previous pitch may change: the re-strike bias with it
+            grammar.part_cache.pop("restrike", None)
         if pitch or dur:
             self._note(grammar, tok, live & (grammar.inst >= 0), slot, inst, pitch, dur)
 
@@ -110,16 +112,25 @@ class PartMemory:
         """``(B, V)`` logits to add: :data:`BONUS` on the guide's next token in the rows whose part under
         way varies the part ``back (B,)`` bars back (0: none), and -:data:`RESTRIKE` on a pitched
         instrument's previous pitch."""
-        bias = torch.zeros(len(self.rows), L.SIZE, device=back.device)
-        pitched = grammar.part_cache.get("pitched")
-        if pitched is None:
-            pitched = grammar.part_cache["pitched"] = (grammar.inst >= 0) & (grammar.inst != DRUMS)
-        previous = self.previous[self.rows, grammar.inst.clamp(min=0)]  # (B,)
-        struck = torch.where((previous >= 0) & pitched, -RESTRIKE, 0.0)  # (B,)
-        bias.scatter_(1, (L.PITCH + previous.clamp(min=0))[:, None], struck[:, None])
-        if self._guide_of(grammar, back) is not None:
-            self._guide(grammar, back, (back > 0) & ~grammar.done, bias)
+        restrike = self._restrike(grammar)
+        if self._guide_of(grammar, back) is None:
+            return restrike  # shared while the part and its previous pitches last: not to be written to
+        bias = restrike.clone()
+        self._guide(grammar, back, (back > 0) & ~grammar.done, bias)
         return bias
+
+    def _restrike(self, grammar: Any) -> Tensor:
+        """``(B, V)``: -:data:`RESTRIKE` on each pitched part's previous pitch; kept in
+        ``grammar.part_cache`` until the part ends or a ``PITCH`` comes (:meth:`update` drops it)."""
+        restrike = grammar.part_cache.get("restrike")
+        if restrike is None:
+            bias = torch.zeros(len(self.rows), L.SIZE, device=self.rows.device)
+            pitched = (grammar.inst >= 0) & (grammar.inst != DRUMS)
+            previous = self.previous[self.rows, grammar.inst.clamp(min=0)]  # (B,)
+            struck = torch.where((previous >= 0) & pitched, -RESTRIKE, 0.0)  # (B,)
+            bias.scatter_(1, (L.PITCH + previous.clamp(min=0))[:, None], struck[:, None])
+            restrike = grammar.part_cache["restrike"] = bias
+        return restrike  # type: ignore[no-any-return]
 
     def _guide_of(self, grammar: Any, back: Tensor) -> tuple[Tensor, ...] | None:
         """The guides of the parts under way, kept while they last: their notes ``(B, N, 4)``, note counts
@@ -152,8 +163,11 @@ class PartMemory:
         between = (last == TRACK) | (last == DUR)  # a note's position or the part's end may come
         target = self._target(grammar, nxt, has_next, notes, keys, cursor, between)
         aim = active & (target >= 0)
-        bias[self.rows, target.clamp(min=0)] += torch.where(aim, BONUS, 0.0)
+        if bool(aim.any()):  # (adding nothing would leave the bias as it is)
+            bias[self.rows, target.clamp(min=0)] += torch.where(aim, BONUS, 0.0)
         ends = active & ~has_next & (count > 0) & between
+        if not bool(ends.any()):
+            return
         bonus = torch.where(ends, BONUS, 0.0)[:, None]  # (B, 1)
         bias[:, L.TRACK : L.REPEAT] += bonus
         bias[:, L.BAR] += bonus[:, 0]
