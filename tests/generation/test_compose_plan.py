@@ -130,6 +130,23 @@ def test_the_bundled_model_carries_plans_that_its_grammar_can_follow():
     assert any(k > 0 for p in plans for parts in p.bars for _, k in parts)  # the repeats the tokens carry
 
 
+def test_plans_are_read_once_per_file_version_and_tokenizer(tmp_path, monkeypatch):
+    from overworld.generation import plans
+
+    reads = []
+    monkeypatch.setattr(plans, "_parse_plans", lambda path, tokenizer: reads.append(path) or [object()])
+    monkeypatch.setattr(plans, "_READ", {})
+    (tmp_path / plans.PLANS_FILE).write_text("{}")
+    model = types.SimpleNamespace(path=tmp_path, tokenizer=object())
+    first = plans.read_plans(model)
+    assert plans.read_plans(model) is first and len(reads) == 1
+    other = types.SimpleNamespace(path=tmp_path, tokenizer=object())  # another tokenizer reads its own
+    assert plans.read_plans(other) is not first and len(reads) == 2
+    (tmp_path / plans.PLANS_FILE).write_text('{"plans": []}')  # a new version of the file
+    plans.read_plans(other)
+    assert len(reads) == 3
+
+
 def test_generate_like_and_plan_from_the_command_line(like_file, tmp_path, capsys):
     import symusic
 

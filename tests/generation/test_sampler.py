@@ -135,23 +135,3 @@ def test_a_seed_outside_numpys_range_is_one_line_from_the_python_api_too(seed):
 
     with pytest.raises(ConfigError, match="seed must be a whole number from 0 to 4294967295"):
         generate(object(), seed=seed)  # refused before the model is looked at
-
-
-def test_plans_are_read_once_per_file_version_and_tokenizer(tmp_path, monkeypatch):
-    from types import SimpleNamespace
-
-    from overworld.generation import plans
-    from overworld.generation import sampler as sampler_module
-
-    reads = []
-    monkeypatch.setattr(plans, "read_plans", lambda model: reads.append(model) or [object()])
-    monkeypatch.setattr(sampler_module, "_READ_PLANS", {})
-    (tmp_path / plans.PLANS_FILE).write_text("{}")
-    model = SimpleNamespace(path=tmp_path, tokenizer=object())
-    first = sampler_module._model_plans(model)
-    assert sampler_module._model_plans(model) is first and len(reads) == 1
-    other = SimpleNamespace(path=tmp_path, tokenizer=object())  # another tokenizer reads its own
-    assert sampler_module._model_plans(other) is not first and len(reads) == 2
-    (tmp_path / plans.PLANS_FILE).write_text('{"plans": []}')  # a new version of the file
-    sampler_module._model_plans(other)
-    assert len(reads) == 3

@@ -258,7 +258,7 @@ class _Composer:
     ) -> None:
         self.model, self.settings, self.config, self.seed = model, settings, config, seed
         num, den = config.metre
-        self.bar = TPQ * 4 * num // den
+        self.bar = config.bar_ticks
         self.metre = (config.bpm, num, den)
         self.steps = 0
         self.plan = plan  # the whole piece's arrangement plan (bar 0: the intro's first), or None

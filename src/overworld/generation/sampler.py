@@ -136,31 +136,9 @@ def _plans(
         return list(plans)
     if not config.plan:
         return None
-    from overworld.generation.plans import draw_plans
+    from overworld.generation.plans import draw_plans, read_plans
 
-    return draw_plans(_model_plans(model), num, bars, seed, config.instruments)
-
-
-_READ_PLANS: dict[tuple[str, int, int], tuple[Any, list[Any]]] = {}  # a few files, with their tokenizers
-
-
-def _model_plans(model: Any) -> list[Any]:
-    """``read_plans(model)``, parsed once per file version and tokenizer (0.1-0.3 s a call on a 2-core
-    machine, which compose and the studio paid on every piece): the plans are frozen, so calls share them."""
-    from overworld.generation.plans import PLANS_FILE, read_plans
-
-    path = Path(getattr(model, "path", "") or ".") / PLANS_FILE
-    try:
-        stat = path.stat()
-    except OSError:
-        return read_plans(model)
-    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
-    held = _READ_PLANS.get(key)
-    if held is None or held[0] is not model.tokenizer:
-        if len(_READ_PLANS) >= 4:
-            _READ_PLANS.clear()
-        held = _READ_PLANS[key] = (model.tokenizer, read_plans(model))
-    return held[1]
+    return draw_plans(read_plans(model), num, bars, seed, config.instruments)
 
 
 def _settings(config: SampleConfig, settings: dict[str, Any]) -> SampleConfig:
