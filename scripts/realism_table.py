@@ -5,6 +5,8 @@ seed, against the pieces of a split of a prepared folder (validation to choose, 
   the music away most;
 * each 4-bar window statistic's median, and how many are within 25% of the reference's;
 * bar self-similarity over the first 16 bars (median) against the reference pieces' interquartile range;
+* scale consistency (median over pieces: the share of a piece's pitched notes in its best major or minor
+  scale, ``overworld.evaluation.metrics``);
 * copy detection against the training split (longest run of notes copied; 0 is what we want);
 * seconds of music per second of compute (batch 1 speed is benchmarks/bench_generate.py's).
 
@@ -28,7 +30,7 @@ import numpy as np
 
 from overworld.config import SampleConfig
 from overworld.evaluation.copying import detect_copies_in_folder
-from overworld.evaluation.metrics import load_folder
+from overworld.evaluation.metrics import load_folder, piece_metrics
 from overworld.evaluation.realism import STATISTICS, realism, window_statistics
 from overworld.evaluation.structure import structure_of
 from overworld.generation.pieces import compose_pieces
@@ -71,6 +73,10 @@ def _similarity(scores: list) -> list[float]:
     return [v for v in values if v is not None]
 
 
+def _scale(scores: list) -> float:
+    return float(np.nanmedian([piece_metrics(s)["scale_consistency"] for s in scores]))
+
+
 def _generate(model, changes: dict, num: int, bars: int, seed: int, out: Path) -> float:
     base = SampleConfig() if changes.pop("raw", False) else model.sampling
     config = dataclasses.replace(base, **changes)
@@ -91,6 +97,7 @@ def _row(spec: str, args: argparse.Namespace, out_root: Path, reference: list, r
     generated = [s for _, s in load_folder(out_root / name, ttype="tick")[0]]
     result = realism(generated, reference, seed=0)
     sim = float(np.median(_similarity(generated)))
+    scale = _scale(generated)
     copies = detect_copies_in_folder(out_root / name, args.data)
     medians = {s: result.medians[s][0] for s in STATISTICS}
     within = sum(
@@ -101,7 +108,8 @@ def _row(spec: str, args: argparse.Namespace, out_root: Path, reference: list, r
     inside = "inside" if low <= sim <= high else "outside"
     print(
         f"{name}: AUC {result.auc:.3f} ({interval}), most telling {worst} {result.per_statistic[worst]:.2f}; "
-        f"{within}/{len(STATISTICS)} medians within 25%; self-similarity {sim:.3f} ({inside} IQR); longest "
+        f"{within}/{len(STATISTICS)} medians within 25%; self-similarity {sim:.3f} ({inside} IQR); scale "
+        f"consistency {scale:.2f}; longest "
         f"copied run {copies.longest_run} notes; {speed:.1f}x real time (batch {args.num})",
         flush=True,
     )
@@ -113,6 +121,7 @@ def _row(spec: str, args: argparse.Namespace, out_root: Path, reference: list, r
         "within_25": int(within),
         "self_similarity": sim,
         "in_iqr": bool(low <= sim <= high),
+        "scale_consistency": scale,
         "copied_run": copies.longest_run,
         "speed": speed,
         "load": os.getloadavg()[0],
@@ -130,6 +139,7 @@ def _table(rows: dict[str, dict], ref_medians) -> None:
         ("auc", "{:.3f}"),
         ("within_25", "{}/12"),
         ("self_similarity", "{:.3f}"),
+        ("scale_consistency", "{:.2f}"),
         ("copied_run", "{}"),
     ):
         print(f"| {key} | | " + " | ".join(fmt.format(rows[n][key]) for n in names) + " |")
@@ -154,7 +164,7 @@ def main() -> None:
     iqr = f"median {np.median(ref_sim):.3f}, IQR {low:.3f}-{high:.3f}"
     print(
         f"reference: {len(reference)} {args.split} pieces of {args.data}; bar self-similarity {iqr}; "
-        f"load {os.getloadavg()[0]:.1f}"
+        f"scale consistency {_scale(reference):.2f}; load {os.getloadavg()[0]:.1f}"
     )
     out_root = Path(args.out or tempfile.mkdtemp(prefix="realism-"))
     rows = {}

@@ -106,6 +106,16 @@ class SampleConfig(FilterSettings):
         step=0.05,
     )
     plan: bool = control(False, _PLAN)
+    key_focus: float = control(
+        0.0,
+        "bar tokens: logits a pitched note loses outside the scale the piece has settled in (the major scale "
+        "or mode that holds most of its notes so far; no effect with --key); 0: off",
+        low=0,
+        high=20,
+        what="between 0 (off) and 20 logits",
+        step=0.5,
+        refused="a key focus needs the bar tokenizer; {name} does not follow a piece's scale",
+    )
 
     def __post_init__(self) -> None:
         """Check every setting once, for every caller (CLI, Python, a generation_config.json)."""

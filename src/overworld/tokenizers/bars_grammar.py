@@ -64,6 +64,7 @@ from overworld.tokenizers.bars_layout import (
     tempo_bin,
     tempo_of_bin,
 )
+from overworld.tokenizers.bars_focus import ScaleFocus
 from overworld.tokenizers.bars_plan import Plan, PlanMask
 from overworld.tokenizers.bars_vary import PartMemory
 from overworld.tokenizers.grammar import BudgetMixin, prime_rows
@@ -92,6 +93,7 @@ class BarGrammar(AheadMixin, BudgetMixin):
 
     plan: PlanMask | None = None  # arrangement plans the rows follow (:meth:`follow`)
     memory: PartMemory | None = None  # a plan's parts: the guides of its variations, the previous pitches
+    focus: ScaleFocus | None = None  # the scale the piece settled in, with --key-focus (and no --key)
 
     def __init__(
         self,
@@ -140,6 +142,8 @@ class BarGrammar(AheadMixin, BudgetMixin):
         if time_signature is not None:
             self.signatures[:] = False
             self.signatures[TIME_SIGNATURES.index(time_signature)] = True
+        if config.key_focus and not key:
+            self.focus = ScaleFocus(b, config.key_focus, dev)
         self._start_state(b)
         self.primer: list[int] = []
         self.future: list[int] = []  # infilling: the bars after the gap
@@ -263,6 +267,8 @@ class BarGrammar(AheadMixin, BudgetMixin):
         if self.memory is not None:
             self.memory.update(self, tok, bar=BAR in kinds, repeat=REPEAT in kinds, pitch=PITCH in kinds,
                                dur=DUR in kinds)  # fmt: skip
+        if self.focus is not None:
+            self.focus.update(self, tok, bar=BAR in kinds, dur=DUR in kinds)
 
     def _track(self, track: Tensor, tok: Tensor) -> None:
         """Rows in ``track`` start instrument ``tok``'s part."""
@@ -274,10 +280,15 @@ class BarGrammar(AheadMixin, BudgetMixin):
 
     def bias(self) -> Tensor | None:
         """``(B, V)`` logits to add before sampling, or None: a plan's variations lean on their guide
-        (:mod:`overworld.tokenizers.bars_vary`)."""
-        if self.memory is None or self.plan is None:
-            return None
-        return self.memory.bias(self, self.plan.varied(self))
+        (:mod:`overworld.tokenizers.bars_vary`), pitches off the piece's scale cost ``key_focus``
+        (:mod:`overworld.tokenizers.bars_focus`)."""
+        bias = None
+        if self.memory is not None and self.plan is not None:
+            bias = self.memory.bias(self, self.plan.varied(self))
+        if self.focus is not None:
+            focus = self.focus.bias(self)
+            bias = focus if bias is None else bias + focus
+        return bias
 
     def _new_bar(self, bar: Tensor) -> None:
         """Rows in ``bar`` start a bar: shift the history and the sounding notes by the old bar."""
