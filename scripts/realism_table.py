@@ -14,12 +14,16 @@ A setting is NAME=MODEL:KEY=VALUE,KEY=VALUE (sampling overrides; ``raw`` starts 
 
     python3 scripts/realism_table.py --data data/prepared-game-bars --split validation --num 10 --bars 32 \\
         "recommended-before=default:plan=false,temperature=0.7" "plan-t1=default:plan=true,temperature=1.0"
+
+``--constant MODULE.NAME=VALUE`` sets a module's constant for every setting of the run, for probing a value
+that is not a sampling control (``--constant overworld.tokenizers.bars_vary.RESTRIKE=0``).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
 import json
 import os
 import tempfile
@@ -58,6 +62,16 @@ def _setting(spec: str) -> tuple[str, str, dict]:
     model, _, changes = rest.partition(":")
     pairs = dict(kv.split("=", 1) for kv in changes.split(",") if kv)
     return name, model, {k: _value(v) for k, v in pairs.items()}
+
+
+def _set_constant(spec: str) -> None:
+    """``MODULE.NAME=VALUE``: set the module's constant (it must exist) to the value."""
+    target, _, value = spec.partition("=")
+    module, _, name = target.rpartition(".")
+    mod = importlib.import_module(module)
+    if not hasattr(mod, name):
+        raise SystemExit(f"realism_table: {module} has no {name}")
+    setattr(mod, name, _value(value))
 
 
 def _reference(prepared: str, split: str) -> Path:
@@ -155,7 +169,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--out", default="", help="keep the generated pieces in OUT/<setting>/")
     parser.add_argument("--json", default="")
+    parser.add_argument("--constant", action="append", default=[], metavar="MODULE.NAME=VALUE")
     args = parser.parse_args()
+    for spec in args.constant:
+        _set_constant(spec)
     ref_folder = _reference(args.data, args.split)
     reference = [s for _, s in load_folder(ref_folder, ttype="tick")[0]]
     ref_medians = np.median(np.concatenate([w for w in map(window_statistics, reference) if len(w)]), axis=0)
