@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 import torch
 
-from overworld.config import ModelConfig, SampleConfig
+from overworld.config import SampleConfig
 from overworld.errors import ConfigError
 from overworld.generation.sampler import generate
 from overworld.tokenizers import bars_focus, make_tokenizer
@@ -86,16 +86,6 @@ def test_an_absurd_focus_is_refused_and_a_tokenizer_without_bars_refuses_it():
         SampleConfig(key_focus=-1.0)
     with pytest.raises(ConfigError, match="key focus needs the bar tokenizer"):
         make_tokenizer("performance").grammar(1, SampleConfig(key_focus=2.0), budgets=0, device="cpu")
-
-
-@pytest.fixture(scope="module")
-def random_model():
-    from overworld.models import build_model
-
-    torch.manual_seed(0)
-    config = ModelConfig(vocab_size=L.SIZE, embedding_size=32, sequence_length=128, num_blocks=2, num_heads=2,
-                         feed_forward_dim=64, dropout=0.0)  # fmt: skip
-    return build_model(config).eval()
 
 
 def _later_classes(ids: list[int]) -> list[int]:

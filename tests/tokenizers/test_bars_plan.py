@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
-from overworld.config import ModelConfig, SampleConfig
+from overworld.config import SampleConfig
 from overworld.errors import ConfigError
 from overworld.generation.sampler import generate
 from overworld.tokenizers import make_tokenizer
@@ -70,16 +69,6 @@ def test_a_plan_on_the_nes_line_up_keeps_its_bass_on_the_triangle():
 def test_a_plan_that_cannot_be_followed_is_refused(bars):
     with pytest.raises(ConfigError):
         Plan(bars)
-
-
-@pytest.fixture(scope="module")
-def random_model():
-    from overworld.models import build_model
-
-    torch.manual_seed(0)
-    config = ModelConfig(vocab_size=L.SIZE, embedding_size=32, sequence_length=64, num_blocks=2, num_heads=2,
-                         feed_forward_dim=64, dropout=0.0)  # fmt: skip
-    return build_model(config).eval()
 
 
 def test_generated_pieces_follow_their_plans_bar_for_bar(random_model):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from overworld.config import ModelConfig, SampleConfig
+from overworld.config import SampleConfig
 from overworld.errors import ConfigError
 from overworld.generation.sampler import generate
 from overworld.tokenizers import bars_vary, make_tokenizer
@@ -48,16 +48,6 @@ def test_a_new_part_close_to_an_earlier_one_varies_it_and_a_distant_one_is_new()
 def test_a_variation_of_a_bar_where_the_instrument_is_silent_is_refused():
     with pytest.raises(ConfigError, match="varies 1 bars back"):
         Plan((((33, 0),), ((40, -1),)))
-
-
-@pytest.fixture(scope="module")
-def random_model():
-    from overworld.models import build_model
-
-    torch.manual_seed(0)
-    config = ModelConfig(vocab_size=L.SIZE, embedding_size=32, sequence_length=128, num_blocks=2, num_heads=2,
-                         feed_forward_dim=64, dropout=0.0)  # fmt: skip
-    return build_model(config).eval()
 
 
 def _parts(ids: np.ndarray, inst: int) -> list[set[tuple[int, int]]]:
