@@ -133,7 +133,8 @@ def _results_for_card(results: dict[str, dict]) -> dict:
         oa = results["statistics"]["metrics"]["mean_overlapping_area"]
         out["sampling"] = (
             f"generation_config.json: arrangement plans drawn from the training pieces (plans.json), notes at "
-            f"temperature {RECOMMENDED.temperature}, top-p {RECOMMENDED.top_p}, one metre and tempo; "
+            f"temperature {RECOMMENDED.temperature}, top-p {RECOMMENDED.top_p}, key focus {RECOMMENDED.key_focus}, "
+            f"one metre and tempo; "
             f"20 pieces of 32 bars against the test pieces: mean Yang-Lerch OA {oa:.3f}"
         )
     return out
