@@ -37,6 +37,7 @@ from overworld.errors import ConfigError
 from overworld.midi.gm import DRUMS, N_INSTRUMENTS
 from overworld.theory import bar_metre, parse_key
 from overworld.tokenizers.bars_ahead import AheadMixin
+from overworld.tokenizers.bars_focus import ScaleFocus
 from overworld.tokenizers.bars_kinds import (
     BAR,
     DUR,
@@ -64,7 +65,6 @@ from overworld.tokenizers.bars_layout import (
     tempo_bin,
     tempo_of_bin,
 )
-from overworld.tokenizers.bars_focus import ScaleFocus
 from overworld.tokenizers.bars_plan import Plan, PlanMask
 from overworld.tokenizers.bars_vary import PartMemory
 from overworld.tokenizers.grammar import BudgetMixin, prime_rows
