@@ -54,7 +54,7 @@ def test_bar_ids_come_from_the_layout():
 @pytest.mark.parametrize("name", sorted(set(TOKENIZERS) - {"bars"}))
 def test_every_other_tokenizer_is_refused_in_one_line(name):
     tokenizer = make_tokenizer(name)
-    assert not has_bars(tokenizer) and not tokenizer.can_infill and not tokenizer.arranges
+    assert not has_bars(tokenizer)
     with pytest.raises(ConfigError) as caught:
         bars_of(tokenizer, "infilling")
     message = str(caught.value)
@@ -147,3 +147,18 @@ def test_each_tokenizer_refuses_the_controls_its_grammar_does_not_keep(name, set
         make_tokenizer(name).grammar(
             1, SampleConfig(**setting), budgets=torch.zeros(1, dtype=torch.long), device="cpu"
         )
+
+
+def test_generating_with_arrangement_plans_needs_the_bar_abilities():
+    from overworld.config import ModelConfig
+    from overworld.generation.sampler import generate
+    from overworld.models import build_model
+    from overworld.tokenizers.bars_plan import Plan
+
+    tokenizer = make_tokenizer("performance")
+    config = ModelConfig(vocab_size=tokenizer.vocab_size, embedding_size=16, sequence_length=32, num_blocks=1,
+                         num_heads=2, feed_forward_dim=32, dropout=0.0)  # fmt: skip
+    plan = Plan((((80, 0),), ((80, 1),)))
+    with pytest.raises(ConfigError, match="following arrangement plans needs a bar-token model; this one uses "
+                       "performance tokens"):  # fmt: skip
+        generate(build_model(config).eval(), tokenizer, SampleConfig(), length=8, plans=[plan])

@@ -29,6 +29,7 @@ from overworld.errors import ConfigError
 from overworld.generation.controls import draw_budgets
 from overworld.generation.filters import apply_filters
 from overworld.tokenizers import Tokenizer
+from overworld.tokenizers.abilities import bars_of
 from overworld.tokenizers.grammar import Grammar
 
 __all__ = ["DEFAULT_LENGTH", "TOKENS_PER_SECOND_CAP", "generate", "next_logits", "score_of", "write_midi"]
@@ -90,8 +91,8 @@ def generate(
     _check_memory(lm, num, length, len(primer) + 1, device)
     generator = torch.Generator(device=device).manual_seed(int(seed))
     plans = _plans(model, config, plans, num, bars, seed)
-    if plans and not tokenizer.arranges:  # the ability the tokenizer declares, before any grammar is built
-        raise ConfigError("arrangement plans need a bar-token model (its grammar follows bars and parts)")
+    if plans:  # the ability the tokenizer declares, before any grammar is built
+        bars_of(tokenizer, "following arrangement plans")
     budgets = draw_budgets(0 if plans else config.max_instruments, num, generator, device)  # (B,)
     grammar = tokenizer.grammar(
         num, config, budgets=budgets, max_seconds=seconds, max_bars=bars, device=device

@@ -110,18 +110,6 @@ class Tokenizer(abc.ABC):
         default takes the opening ~50 tokens a second."""
         return ids[: max(16, int(seconds * 50))]
 
-    @property
-    def can_infill(self) -> bool:
-        """Whether it declares the bar abilities (:class:`~overworld.tokenizers.abilities.BarAbilities`):
-        infilling (``infill_example``, ``infill_context``), arrangement plans its grammar follows
-        (``follow(plans)``), loops and composition. Callers that need them ask
-        :func:`~overworld.tokenizers.abilities.bars_of`; this is for a yes or no (the studio, a model card)."""
-        from overworld.tokenizers.abilities import has_bars
-
-        return has_bars(self)
-
-    arranges = can_infill  # its pieces have arrangement plans its grammar can follow: the same ability
-
     def infill_example(self, piece: np.ndarray, rng: np.random.Generator, length: int) -> np.ndarray | None:
         """A training window of ``length + 1`` tokens that teaches filling a gap from both sides, or
         ``None`` where ``piece`` has none. This default: the tokenizer cannot infill."""

@@ -175,11 +175,12 @@ def _save_best(run: Run) -> None:
     from overworld.generation.controls import settings_from_data
     from overworld.generation.plans import PLANS_FILE, write_plans
     from overworld.models import save_model
+    from overworld.tokenizers.abilities import has_bars
 
     _check_finite(run)
     if run.dist.is_main:
         with reporting_disk_full(run.model_dir):
-            arranges = run.tokenizer.arranges  # bar tokens: plans to draw from
+            arranges = has_bars(run.tokenizer)  # bar tokens: plans to draw from
             save_model(
                 run.model_dir,
                 run.model,
