@@ -88,6 +88,16 @@ def test_a_bad_sample_config_is_a_one_line_error(change, words):
     assert "\n" not in str(info.value)
 
 
+@pytest.mark.parametrize("instruments", [(300,), (-1,), (80, "drums"), [80]])
+def test_a_line_up_outside_the_gm_programs_is_refused_alike_by_sampling_and_live_play(instruments):
+    from overworld.live import LiveConfig
+
+    for config, name in ((SampleConfig, "SampleConfig.instruments"), (LiveConfig, "instruments")):
+        with pytest.raises(ConfigError) as info:
+            config(instruments=instruments)
+        assert str(info.value).startswith(name) and "\n" not in str(info.value)
+
+
 def test_free_memory_is_known_on_the_cpu():
     assert free_memory("cpu") > 2**20
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from overworld.errors import ConfigError
 
-__all__ = ["check_ranges", "check_types", "control"]
+__all__ = ["check_programs", "check_ranges", "check_types", "control"]
 
 
 def control(default: Any, help: str, **metadata: Any) -> Any:
@@ -73,3 +73,15 @@ def check_ranges(config: Any, prefix: str | None = None) -> None:
         value, meta = getattr(config, f.name), f.metadata
         if ("low" in meta or "high" in meta) and not in_range(value, meta):
             raise ConfigError(f"{prefix}{f.name} must be {range_text(meta)}, not {value!r}")
+
+
+def check_programs(config: Any, prefix: str | None = None) -> None:
+    """Each line-up field (``parse="instruments"``) is a tuple of GM programs 0-127 or 128 (drums); the
+    error names ``prefix.field`` as :func:`check_ranges`'s does."""
+    prefix = type(config).__name__ + "." if prefix is None else prefix
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if f.metadata.get("parse") == "instruments" and (
+            not isinstance(value, tuple) or any(type(i) is not int or not 0 <= i <= 128 for i in value)
+        ):
+            raise ConfigError(f"{prefix}{f.name} must be GM programs 0-127 or 128 (drums), not {value!r}")

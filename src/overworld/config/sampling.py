@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from overworld.config.fields import check_ranges, check_types, control
+from overworld.config.fields import check_programs, check_ranges, check_types, control
 from overworld.config.filters import FILTERS
 from overworld.errors import ConfigError
 
@@ -142,9 +142,4 @@ class SampleConfig(FilterSettings):
             raise ConfigError(
                 f"{name}.max_instruments must be 0 (no limit) to 129 or a range, not {budget!r}"
             )
-        if not isinstance(self.instruments, tuple) or any(
-            type(i) is not int or not 0 <= i <= 128 for i in self.instruments
-        ):
-            raise ConfigError(
-                f"{name}.instruments must be GM programs 0-127 or 128 (drums), not {self.instruments!r}"
-            )
+        check_programs(self)

@@ -82,10 +82,11 @@ def check_span(score: Any, bars: tuple[int, int] | str, piece_bars: int = 0) -> 
     from overworld.tokenizers import bar_grid
 
     first, last = parse_bars(bars) if isinstance(bars, str) else bars
-    count = len(bar_grid().bar_ticks(score, piece_bars))
+    grid = bar_grid()
+    count = len(grid.bar_ticks(score, piece_bars))
     if last > count:
         raise ConfigError(f"bars {first}-{last} are outside the piece's {count} bars")
-    lines = bar_grid().bar_ticks(score, max(piece_bars, last + 1))
+    lines = grid.bar_ticks(score, max(piece_bars, last + 1))
     return first, last, int(lines[first - 1]), int(lines[last])
 
 

@@ -15,8 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from overworld.config.fields import check_ranges, check_types, control
-from overworld.errors import ConfigError
+from overworld.config.fields import check_programs, check_ranges, check_types, control
 from overworld.generation.intensity import Intensity
 from overworld.theory import TICKS_PER_QUARTER, Metred, bar_metre
 
@@ -79,12 +78,7 @@ class LiveConfig(Metred):
             parse_key(self.key)
         bar_metre(self.time_signature)
         check_ranges(self, prefix="")
-        if not isinstance(self.instruments, tuple) or any(
-            type(i) is not int or not 0 <= i <= 128 for i in self.instruments
-        ):
-            raise ConfigError(
-                f"instruments must be GM programs 0-127 or 128 (drums), not {self.instruments!r}"
-            )
+        check_programs(self, prefix="")
 
 
 @dataclass(frozen=True)
